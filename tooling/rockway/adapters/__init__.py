@@ -1,0 +1,66 @@
+"""Open a connection and pick the adapter by asking the server what it is."""
+
+from __future__ import annotations
+
+import pymysql
+
+from ..config import Dsn, Settings, parse_dsn
+from ..errors import ConfigError, DatabaseUnavailable
+from .base import Adapter, Capabilities, Column, LockOwner, LockPrimitive, StatementResult, TableSpec
+from .connection import Timeouts, open_connection
+
+__all__ = ["Adapter", "Capabilities", "Column", "LockOwner", "LockPrimitive", "StatementResult", "TableSpec",
+           "Timeouts", "connect", "connect_dsn", "detect_engine", "settings_dsn"]
+
+
+def detect_engine(conn: object) -> tuple[str, str]:
+    """Return (engine, version): `SELECT current_version()` answers on StarRocks, fails with 1305 elsewhere."""
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
+        try:
+            cur.execute("SELECT current_version()")
+            row = cur.fetchone()
+            return "starrocks", str(row[0]) if row else ""
+        except pymysql.err.MySQLError as exc:
+            code = exc.args[0] if exc.args else None
+            if code not in (1305, 1064, 1146, 1370):
+                raise
+        cur.execute("SELECT VERSION()")
+        row = cur.fetchone()
+        return "mysql", str(row[0]) if row else ""
+
+
+def settings_dsn(settings: Settings) -> Dsn:
+    """The DSN from settings, with ROCKWAY_PASSWORD applied."""
+    if not settings.dsn:
+        raise ConfigError("no database given: pass --dsn, set ROCKWAY_DSN, or set dsn in rockway.toml [env.NAME]")
+    return parse_dsn(settings.dsn).with_password(settings.password)
+
+
+def connect(settings: Settings) -> Adapter:
+    """Connect with the settings' DSN and timeouts."""
+    timeouts = Timeouts(settings.connect_timeout, settings.read_timeout, settings.write_timeout)
+    return connect_dsn(settings_dsn(settings), timeouts, settings=settings)
+
+
+def connect_dsn(dsn: Dsn, timeouts: Timeouts | None = None, *, settings: Settings | None = None) -> Adapter:
+    """Connect to dsn and return the adapter for the engine the server reports."""
+    timeouts = timeouts or Timeouts()
+    conn = open_connection(dsn, timeouts)
+    try:
+        engine, version = detect_engine(conn)
+    except pymysql.err.MySQLError as exc:
+        conn.close()
+        raise DatabaseUnavailable(f"{dsn}: connected, but could not identify the server: {exc}") from None
+    if dsn.scheme == "starrocks" and engine != "starrocks":
+        conn.close()
+        raise ConfigError(f"{dsn}: the DSN says starrocks:// but the server is {version}; use mysql:// for MySQL/MariaDB")
+    if engine == "starrocks":
+        from .starrocks import StarRocksAdapter
+
+        adapter: Adapter = StarRocksAdapter(conn, dsn, timeouts, version)
+        if settings is not None:
+            adapter.configure(settings)  # type: ignore[attr-defined]
+        return adapter
+    from .mysql import MySQLAdapter
+
+    return MySQLAdapter(conn, dsn, timeouts, version)

@@ -1,0 +1,73 @@
+"""Shared pymysql plumbing for the MySQL/MariaDB and StarRocks adapters."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pymysql
+
+from ..config import Dsn
+from .base import Adapter, StatementResult
+from .connection import Timeouts, is_lost, open_connection, translate
+
+
+class PyMySQLAdapter(Adapter):
+    """An Adapter over one autocommit pymysql connection."""
+
+    def __init__(self, conn: Any, dsn: Dsn, timeouts: Timeouts, server_version: str = "") -> None:
+        super().__init__()
+        self._conn = conn
+        self.dsn = dsn
+        self.timeouts = timeouts
+        self.database = dsn.database
+        self.server_version = server_version
+        self.user = dsn.user
+        self.host = dsn.host
+        self.port = dsn.port
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> StatementResult:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql, tuple(params) if params is not None else None)
+                columns = tuple(d[0] for d in cur.description) if cur.description else ()
+                rows = list(cur.fetchall()) if cur.description else []
+                info = ""
+                result = getattr(self._conn, "_result", None)
+                if result is not None and getattr(result, "message", None):
+                    raw = result.message
+                    info = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                return StatementResult(rowcount=max(cur.rowcount, 0), columns=columns, rows=rows, info=info)
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise translate(exc, sql.strip().split(None, 1)[0] if sql.strip() else "") from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        try:
+            with self._conn.cursor() as cur:
+                return int(cur.executemany(sql, [tuple(r) for r in rows]) or 0)
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise translate(exc, "INSERT") from exc
+
+    def literal_sql(self, sql: str, params: Sequence[Any] | None = None) -> str:
+        if params is None:
+            return sql
+        with self._conn.cursor() as cur:
+            return cur.mogrify(sql, tuple(params))
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection must not raise
+            pass
+
+    def clone(self) -> "PyMySQLAdapter":
+        conn = open_connection(self.dsn, self.timeouts, database=self.database)
+        twin = type(self)(conn, self.dsn, self.timeouts, self.server_version)
+        twin.database = self.database
+        return twin
+
+    def is_connection_lost(self, exc: BaseException) -> bool:
+        return is_lost(exc)
+
+    @property
+    def connection_id(self) -> int:
+        return int(self._conn.thread_id())

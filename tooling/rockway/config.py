@@ -1,0 +1,249 @@
+"""Settings: CLI > ROCKWAY_* environment > rockway.toml [env.<name>] > [rockway] > defaults.
+
+Secrets (the database password) come only from the environment or the DSN, never from rockway.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import unquote, urlsplit
+
+from .errors import ConfigError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[no-redef]
+
+CONFIG_FILE = "rockway.toml"
+VAR_PREFIX = "ROCKWAY_VAR_"
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
+
+
+def _setting(default: Any, env: str | None, doc: str, *, secret: bool = False, kind: type = str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret, "kind": kind})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting rockway reads; the metadata feeds `--help` and the README's variable table."""
+
+    dsn: str | None = _setting(None, "ROCKWAY_DSN", "Database URL: starrocks://user@host:9030/db or mysql://user@host:3306/db")
+    password: str | None = _setting(None, "ROCKWAY_PASSWORD", "Database password (overrides one in the DSN)", secret=True)
+    env: str | None = _setting(None, "ROCKWAY_ENV", "Environment section of rockway.toml to use ([env.NAME])")
+    migrations_dir: str = _setting("migrations", "ROCKWAY_MIGRATIONS_DIR", "Folder of V/U scripts")
+    repeatable_dir: str = _setting("repeatable", "ROCKWAY_REPEATABLE_DIR", "Folder of R scripts")
+    history_table: str = _setting("rockway_schema_history", "ROCKWAY_HISTORY_TABLE", "Name of the history table")
+    lock_timeout: float = _setting(60.0, "ROCKWAY_LOCK_TIMEOUT", "Seconds to wait for the run lock before exit 4", kind=float)
+    lock_lease: float = _setting(900.0, "ROCKWAY_LOCK_LEASE", "StarRocks lock lease in seconds (renewed while running)", kind=float)
+    connect_timeout: float = _setting(10.0, "ROCKWAY_CONNECT_TIMEOUT", "Seconds to establish a connection", kind=float)
+    read_timeout: float = _setting(1800.0, "ROCKWAY_READ_TIMEOUT", "Seconds to wait for a server reply", kind=float)
+    write_timeout: float = _setting(60.0, "ROCKWAY_WRITE_TIMEOUT", "Seconds to send a request", kind=float)
+    async_timeout: float = _setting(3600.0, "ROCKWAY_ASYNC_TIMEOUT", "Seconds to wait for a StarRocks ALTER/MV job", kind=float)
+    poll_interval: float = _setting(2.0, "ROCKWAY_POLL_INTERVAL", "Seconds between async job polls", kind=float)
+    replication_num: int | None = _setting(None, "ROCKWAY_REPLICATION_NUM", "replication_num for rockway's own StarRocks tables", kind=int)
+    out_of_order: bool = _setting(False, "ROCKWAY_OUT_OF_ORDER", "Apply versions lower than the newest applied one", kind=bool)
+    clean_enabled: bool = _setting(False, "ROCKWAY_CLEAN_ENABLED", "Allow `migrate clean` in this environment", kind=bool)
+    wait_for_mv: bool = _setting(True, "ROCKWAY_WAIT_FOR_MV", "Wait for CREATE/REFRESH MATERIALIZED VIEW to finish", kind=bool)
+    installed_by: str | None = _setting(None, "ROCKWAY_INSTALLED_BY", "Name recorded as installed_by (default: the database user)")
+    vars: Mapping[str, Any] = field(default_factory=dict, metadata={"env": VAR_PREFIX + "<NAME>", "doc": "Template variable NAME (lower-cased)", "secret": False, "kind": dict})
+    project_dir: Path = field(default=Path("."), metadata={"env": None, "doc": "Project folder", "secret": False, "kind": Path})
+
+    @property
+    def migrations_path(self) -> Path:
+        return self.project_dir / self.migrations_dir
+
+    @property
+    def repeatable_path(self) -> Path:
+        return self.project_dir / self.repeatable_dir
+
+    def describe(self) -> dict[str, Any]:
+        """Settings with secrets masked, for logs and `--json` output."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value:
+                value = "***"
+            elif f.name == "dsn" and value:
+                value = redact_dsn(value)
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def setting_docs() -> list[dict[str, Any]]:
+    """Name, environment variable, default, meaning and secrecy of each setting."""
+    rows = []
+    for f in fields(Settings):
+        if f.metadata.get("env") is None:
+            continue
+        default = f.default if f.default is not None and not callable(f.default) else None
+        if f.name == "vars":
+            default = None
+        rows.append({"name": f.name, "env": f.metadata["env"], "default": default, "doc": f.metadata["doc"], "secret": f.metadata["secret"]})
+    return rows
+
+
+def _coerce(name: str, kind: type, value: Any, source: str) -> Any:
+    if value is None:
+        return None
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            number = kind(value)
+            if number < 0:
+                raise ValueError(value)
+            return number
+        if kind is dict:
+            if not isinstance(value, Mapping):
+                raise ValueError(value)
+            return dict(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind.__name__}") from None
+
+
+def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None, overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None, config_file: Path | str | None = None) -> Settings:
+    """Merge defaults, rockway.toml, ROCKWAY_* variables and CLI overrides into Settings."""
+    environ = os.environ if environ is None else environ
+    project = Path(project_dir)
+    path = Path(config_file) if config_file else project / CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    elif config_file:
+        raise ConfigError(f"{path}: configuration file not found")
+    known = {f.name: f for f in fields(Settings)}
+    base = data.get("rockway", {})
+    envs = data.get("env", {})
+    for section_name, section in (("[rockway]", base), *((f"[env.{k}]", v) for k, v in envs.items())):
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: {section_name} must be a table")
+        for key in section:
+            if key not in known or key in ("project_dir",):
+                raise ConfigError(f"{path}: {section_name} has unknown setting {key!r}",
+                                  hint="Known settings: " + ", ".join(sorted(k for k in known if k != "project_dir")))
+            if key == "password":
+                raise ConfigError(f"{path}: {section_name} sets a password; secrets come only from ROCKWAY_PASSWORD or the DSN")
+    unknown_top = set(data) - {"rockway", "env"}
+    if unknown_top:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_top))}; use [rockway] and [env.NAME]")
+
+    chosen_env = (overrides or {}).get("env") or env_name or environ.get("ROCKWAY_ENV") or base.get("env")
+    values: dict[str, Any] = {}
+    variables: dict[str, Any] = dict(base.get("vars", {}))
+    for key, value in base.items():
+        if key != "vars":
+            values[key] = _coerce(key, known[key].metadata["kind"], value, f"{path} [rockway]")
+    if chosen_env:
+        if chosen_env not in envs:
+            where = f"{path}" if path.exists() else f"{path} (missing)"
+            raise ConfigError(f"environment {chosen_env!r} is not defined in {where}",
+                              hint=("Defined: " + ", ".join(sorted(envs))) if envs else "Add an [env.NAME] section.")
+        for key, value in envs[chosen_env].items():
+            if key == "vars":
+                variables.update(value)
+            else:
+                values[key] = _coerce(key, known[key].metadata["kind"], value, f"{path} [env.{chosen_env}]")
+        values["env"] = chosen_env
+    for f in fields(Settings):
+        env_key = f.metadata.get("env")
+        if env_key and not env_key.endswith(">") and env_key in environ and f.name != "env":
+            values[f.name] = _coerce(f.name, f.metadata["kind"], environ[env_key], env_key)
+    for key, value in environ.items():
+        if key.startswith(VAR_PREFIX) and len(key) > len(VAR_PREFIX):
+            variables[key[len(VAR_PREFIX):].lower()] = value
+    for key, value in (overrides or {}).items():
+        if value is None or key == "env":
+            continue
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = _coerce(key, known[key].metadata["kind"], value, f"--{key.replace('_', '-')}")
+    values["vars"] = variables
+    values["project_dir"] = project
+    settings = Settings(**values)
+    validate_identifier(settings.history_table, "history_table")
+    return settings
+
+
+def validate_identifier(name: str, what: str) -> str:
+    """Accept a plain SQL identifier from configuration; reject anything that would need escaping."""
+    if not _IDENT_RE.match(name or ""):
+        raise ConfigError(f"{what} = {name!r} is not a valid identifier (letters, digits, _ and $, at most 64 characters)")
+    return name
+
+
+@dataclass(frozen=True)
+class Dsn:
+    """A parsed database URL."""
+
+    scheme: str  # starrocks | mysql
+    host: str
+    port: int
+    user: str
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+    http_port: int | None = None  # StarRocks FE HTTP port for Stream Load
+
+    def with_password(self, password: str | None) -> "Dsn":
+        return replace(self, password=password) if password else self
+
+    def __str__(self) -> str:
+        db = f"/{self.database}" if self.database else ""
+        return f"{self.scheme}://{self.user}@{self.host}:{self.port}{db}"
+
+
+_DEFAULT_PORTS = {"starrocks": 9030, "mysql": 3306}
+
+
+def parse_dsn(text: str) -> Dsn:
+    """Parse `starrocks://user[:pw]@host[:port]/db` or `mysql://…` (also `mariadb://`)."""
+    if not text:
+        raise ConfigError("no database given: pass --dsn or set ROCKWAY_DSN (or dsn in rockway.toml)")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"DSN {redact_dsn(text)!r} is not a valid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme == "mariadb":
+        scheme = "mysql"
+    if scheme not in _DEFAULT_PORTS:
+        raise ConfigError(f"DSN scheme {parts.scheme!r} is not supported; use starrocks:// or mysql://")
+    if not parts.hostname:
+        raise ConfigError(f"DSN {redact_dsn(text)!r} has no host")
+    database = unquote(parts.path.lstrip("/")) or None
+    if database:
+        validate_identifier(database, "DSN database")
+    http_port = None
+    for item in filter(None, parts.query.split("&")):
+        key, _, value = item.partition("=")
+        if key == "http_port" and value.isdigit():
+            http_port = int(value)
+        else:
+            raise ConfigError(f"DSN option {key!r} is not supported (known: http_port)")
+    return Dsn(scheme=scheme, host=parts.hostname, port=port or _DEFAULT_PORTS[scheme],
+               user=unquote(parts.username or "root"), password=unquote(parts.password) if parts.password else None,
+               database=database, http_port=http_port)
+
+
+def redact_dsn(text: str) -> str:
+    """Replace the password in a DSN string with ***."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", text)
