@@ -131,6 +131,7 @@ class AppliedRow:
     pending_statement: int | None = None  # sent, outcome not confirmed
     error: str | None = None
     error_statement: int | None = None
+    statement_sql: str | None = None  # first line of the pending or failed statement, literals redacted
     async_jobs: tuple[str, ...] = ()
     run_id: str | None = None
     trace_id: str | None = None

@@ -1,0 +1,451 @@
+"""Telemetry: SQL redaction, span trees exported over OTLP/HTTP and OTLP/gRPC, log correlation, bounded exit."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.metrics import _internal as metrics_internal
+from opentelemetry.util._once import Once
+
+from otlp_receiver import OtlpReceiver, SilentServer, refused_port
+from rockway import telemetry
+from rockway.cli import otel
+from rockway.errors import DatabaseError
+from rockway.telemetry import (
+    collection_name,
+    current_span_id,
+    current_trace_id,
+    migration_span,
+    new_run_id,
+    operation_name,
+    redact_message,
+    redact_sql,
+    run_span,
+    statement_span,
+)
+
+SECRETS = ("s3cr3t", "hunter2", "AKIA-KEY", "4111111111111111", "topsecret")
+
+
+@dataclass
+class FakeAdapter:
+    db_system: str = "starrocks"
+    database: str = "dw"
+    host: str = "fe.example.internal"
+    port: int = 9030
+
+
+def _reset_otel_globals() -> None:
+    """Forget the global providers so each test can install its own."""
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
+    metrics_internal._METER_PROVIDER = None
+    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
+
+
+@pytest.fixture(autouse=True)
+def clean_telemetry(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)
+    logger = logging.getLogger("rockway")
+    handlers, level = list(logger.handlers), logger.level
+    _reset_otel_globals()
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    _reset_otel_globals()
+
+
+@pytest.fixture
+def receiver():
+    with OtlpReceiver() as r:
+        yield r
+
+
+# --- redaction ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("CREATE USER 'etl'@'%' IDENTIFIED BY 's3cr3t'", "CREATE USER ?@? IDENTIFIED BY ?"),
+        ("ALTER USER etl IDENTIFIED BY \"hunter2\"", "ALTER USER etl IDENTIFIED BY ?"),
+        ("SET PASSWORD FOR 'etl' = PASSWORD('s3cr3t')", "SET PASSWORD FOR ? = PASSWORD(?)"),
+        (
+            'CREATE EXTERNAL CATALOG hive_c PROPERTIES ("type"="hive", "password"="s3cr3t")',
+            "CREATE EXTERNAL CATALOG hive_c PROPERTIES (?=?, ?=?)",
+        ),
+        (
+            "INSERT INTO `Sales`.orders (id, note, amount)\n  VALUES (1, 'card 4111111111111111', 12.50),\n (2, \"topsecret\", -3e2)",
+            "INSERT INTO `Sales`.orders (id, note, amount) VALUES (?, ?, ?), (?, ?, -?)",
+        ),
+        ("SELECT id FROM dw.orders WHERE status IN ('new', 'paid', 's3cr3t') AND id IN (1, 2, 3)",
+         "SELECT id FROM dw.orders WHERE status IN (?) AND id IN (?)"),
+        ("SELECT a -- password is s3cr3t\nFROM t /* hunter2 */ WHERE b = 1 # AKIA-KEY\n AND c = 2",
+         "SELECT a FROM t WHERE b = ? AND c = ?"),
+        ("SELECT /*+ SET_VAR(query_timeout = 4111111111111111) */ a FROM t", "SELECT a FROM t"),
+        ("SELECT x'ABCD', b'0101', N's3cr3t', 0x1F, TRUE, NULL FROM t WHERE f IS TRUE",
+         "SELECT ?, ?, ?, ?, ?, NULL FROM t WHERE f IS TRUE"),
+        ("LOAD LABEL db.l1 (DATA INFILE('s3://b/k') INTO TABLE t) WITH BROKER PROPERTIES('aws.s3.secret_key'='AKIA-KEY')",
+         "LOAD LABEL db.l1 (DATA INFILE(?) INTO TABLE t) WITH BROKER PROPERTIES(?=?)"),
+        ("ALTER TABLE `My Db`.`Orders` ADD COLUMN note VARCHAR(20) DEFAULT 'hunter2'",
+         "ALTER TABLE `My Db`.`Orders` ADD COLUMN note VARCHAR(?) DEFAULT ?"),
+        ("INSERT INTO t VALUES ('s3cr3t", "INSERT ?"),
+        ("CREATE USER u IDENTIFIED BY 'hunter2", "CREATE USER ?"),
+        ("", ""),
+    ],
+)
+def test_redact_sql(sql, expected):
+    redacted = redact_sql(sql)
+    assert redacted == expected
+    for secret in SECRETS:
+        assert secret not in redacted
+
+
+def test_redact_sql_cuts_huge_statements():
+    sql = "INSERT INTO t VALUES " + ", ".join(f"({i}, 'row {i}')" for i in range(5000))
+    redacted = redact_sql(sql)
+    assert len(redacted) <= telemetry.MAX_QUERY_TEXT_LENGTH + 2
+    assert redacted.startswith("INSERT INTO t VALUES (?, ?), (?, ?)")
+    assert "row" not in redacted
+
+
+@pytest.mark.parametrize(
+    "sql, operation, collection",
+    [
+        ("CREATE TABLE IF NOT EXISTS dw.orders (id INT)", "CREATE TABLE", "dw.orders"),
+        ("create table `Odd Name` (id int)", "CREATE TABLE", "Odd Name"),
+        ("ALTER TABLE orders ADD COLUMN c INT", "ALTER TABLE", "orders"),
+        ("INSERT INTO dw.orders SELECT * FROM s", "INSERT", "dw.orders"),
+        ("INSERT OVERWRITE dw.orders PARTITION (p1) SELECT 1", "INSERT", "dw.orders"),
+        ("DELETE FROM dw.orders WHERE id = 1", "DELETE", "dw.orders"),
+        ("UPDATE dw.orders SET a = 1", "UPDATE", "dw.orders"),
+        ("DROP TABLE IF EXISTS t1", "DROP TABLE", "t1"),
+        ("TRUNCATE TABLE t1", "TRUNCATE TABLE", "t1"),
+        ("-- header\n/* c */ SELECT 1", "SELECT", None),
+        ("WITH a AS (SELECT 1) SELECT * FROM a", "SELECT", None),
+        ("CREATE MATERIALIZED VIEW mv1 REFRESH ASYNC AS SELECT 1", "CREATE MATERIALIZED VIEW", "mv1"),
+        ("CREATE OR REPLACE VIEW v1 AS SELECT 1", "CREATE VIEW", "v1"),
+        ("REFRESH MATERIALIZED VIEW dw.mv1", "REFRESH MATERIALIZED VIEW", "dw.mv1"),
+        ("GRANT SELECT ON TABLE dw.t TO USER 'u'@'%'", "GRANT", None),
+        ("SET PASSWORD FOR 'u' = PASSWORD('x')", "SET PASSWORD", None),
+        ("CREATE EXTERNAL CATALOG c PROPERTIES (\"a\"=\"b\")", "CREATE EXTERNAL CATALOG", None),
+        ("CREATE DATABASE IF NOT EXISTS dw", "CREATE DATABASE", None),
+        ("SHOW ALTER TABLE COLUMN FROM dw", "SHOW ALTER TABLE COLUMN", None),
+    ],
+)
+def test_operation_and_collection(sql, operation, collection):
+    assert operation_name(sql) == operation
+    assert collection_name(sql) == collection
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("(1064) You have an error in your SQL syntax; check the manual near ''s3cr3t'' at line 1' at line 1",
+         "(1064) You have an error in your SQL syntax; check the manual near ? at line 1"),
+        ("(1062) Duplicate entry 'hunter2' for key 'PRIMARY'", "(1062) Duplicate entry ? for key ?"),
+        ('Unexpected input "topsecret", the most similar input is {<EOF>}', "Unexpected input ?, the most similar input is {<EOF>}"),
+        ("value 'AKIA-KEY is cut", "value ?"),
+    ],
+)
+def test_redact_message(message, expected):
+    assert redact_message(message) == expected
+
+
+def test_importing_telemetry_does_not_import_sqlglot_or_the_sdk():
+    import subprocess
+    import sys
+
+    code = "import sys, rockway.telemetry; print(sorted(m for m in sys.modules if m.startswith(('sqlglot', 'opentelemetry.sdk'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# --- spans without an SDK ----------------------------------------------------------------------
+def test_helpers_are_noops_without_sdk_and_exceptions_propagate():
+    run_id = new_run_id()
+    with run_span("migrate up", run_id) as root:
+        assert not root.is_recording()
+        assert current_trace_id() is None
+        assert telemetry.current_run_id() == run_id
+        with pytest.raises(DatabaseError):
+            with statement_span(FakeAdapter(), 1, "SELECT 1"):
+                raise DatabaseError("boom", errno=1064)
+    assert telemetry.current_run_id() is None
+
+
+# --- export over OTLP ---------------------------------------------------------------------------
+def _emit_run(json_stream: io.StringIO) -> dict[str, str | None]:
+    """One run: migration with a good and a failing statement, logs inside; return ids seen."""
+    otel.configure_json_logging(json_stream, logging.INFO)
+    log = logging.getLogger("rockway.executor")
+    ids: dict[str, str | None] = {}
+    run_id = new_run_id()
+    ids["run_id"] = run_id
+    with pytest.raises(DatabaseError), run_span("migrate up", run_id, **{"rockway.environment": "test"}):
+        ids["run_trace"] = current_trace_id()
+        ids["run_span"] = current_span_id()
+        with migration_span("V1.2 add orders", **{"rockway.script": "migrations/V1_2__add_orders.sql"}):
+            with statement_span(FakeAdapter(), 1, "CREATE TABLE IF NOT EXISTS dw.orders (id BIGINT, note VARCHAR(20))"):
+                log.info("statement %d applied", 1)
+                ids["stmt1_span"] = current_span_id()
+            with statement_span(FakeAdapter(), 2, "INSERT INTO dw.orders VALUES (1, 's3cr3t')"):
+                ids["stmt2_span"] = current_span_id()
+                log.warning("statement %d failed", 2)
+                raise DatabaseError("(1064) You have an error in your SQL syntax near 's3cr3t' at line 1", errno=1064)
+    return ids
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_span_tree_logs_and_metrics_reach_the_collector(monkeypatch, receiver, protocol):
+    endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+    handle = otel.setup_telemetry("9.9.9", "staging")
+    assert handle.exporting == {"traces": protocol, "metrics": protocol, "logs": protocol}
+
+    stream = io.StringIO()
+    ids = _emit_run(stream)
+    started = time.monotonic()
+    assert handle.shutdown(deadline_s=10.0) is True
+    assert time.monotonic() - started < 5.0
+
+    assert receiver.wait_for(lambda r: len(r.spans) >= 4 and r.logs and r.metrics, timeout=5)
+    transport = "grpc" if protocol == "grpc" else "http"
+    assert {t for t, _ in receiver.requests} == {transport}
+
+    run = receiver.span_named("rockway migrate up")
+    mig = receiver.span_named("migration V1.2 add orders")
+    create = receiver.span_named("CREATE TABLE dw.orders")
+    insert = receiver.span_named("INSERT dw.orders")
+
+    # one trace, parent/child links run -> migration -> statements
+    assert run["trace_id"] == ids["run_trace"] and len(run["trace_id"]) == 32
+    assert {s["trace_id"] for s in (run, mig, create, insert)} == {run["trace_id"]}
+    assert run["parent_span_id"] is None
+    assert mig["parent_span_id"] == run["span_id"]
+    assert create["parent_span_id"] == mig["span_id"] and insert["parent_span_id"] == mig["span_id"]
+    assert run["attributes"]["rockway.run_id"] == ids["run_id"]
+    assert run["attributes"]["rockway.command"] == "migrate up"
+    assert run["attributes"]["rockway.environment"] == "test"
+    assert mig["attributes"]["rockway.script"] == "migrations/V1_2__add_orders.sql"
+    assert run["scope"] == "rockway"
+
+    assert create["kind"] == "CLIENT"
+    assert create["status_code"] == "UNSET"
+    assert create["attributes"] == {
+        "db.system.name": "starrocks",
+        "db.namespace": "dw",
+        "db.operation.name": "CREATE TABLE",
+        "db.collection.name": "dw.orders",
+        "db.query.text": "CREATE TABLE IF NOT EXISTS dw.orders (id BIGINT, note VARCHAR(?))",
+        "server.address": "fe.example.internal",
+        "server.port": 9030,
+        "rockway.statement.index": 1,
+    }
+    assert insert["attributes"]["db.query.text"] == "INSERT INTO dw.orders VALUES (?, ?)"
+    assert insert["attributes"]["error.type"] == "1064"
+    assert insert["attributes"]["db.response.status_code"] == "1064"
+    assert insert["status_code"] == "ERROR"
+    (event,) = insert["events"]
+    assert event["name"] == "exception"
+    assert event["attributes"]["exception.type"] == "rockway.errors.DatabaseError"
+    assert event["attributes"]["exception.message"] == "(1064) You have an error in your SQL syntax near ? at line 1"
+    # the error propagated through migration and run spans, redacted there too
+    assert mig["status_code"] == "ERROR" and run["status_code"] == "ERROR"
+    assert run["attributes"]["error.type"] == "1064"
+
+    resource = run["resource"]
+    assert resource["service.name"] == "rockway"
+    assert resource["service.version"] == "9.9.9"
+    assert resource["deployment.environment"] == "staging"
+    assert resource["deployment.environment.name"] == "staging"
+
+    # OTLP logs carry the ids of the span they were written in
+    by_body = {rec["body"]: rec for rec in receiver.logs}
+    applied, failed = by_body["statement 1 applied"], by_body["statement 2 failed"]
+    assert (applied["trace_id"], applied["span_id"]) == (run["trace_id"], create["span_id"])
+    assert (failed["trace_id"], failed["span_id"]) == (run["trace_id"], insert["span_id"])
+    assert failed["severity_text"] == "WARN"
+    assert failed["resource"]["service.name"] == "rockway"
+
+    # JSON lines carry run id and the same ids
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    by_message = {line["message"]: line for line in lines}
+    j = by_message["statement 2 failed"]
+    assert j["run_id"] == ids["run_id"]
+    assert (j["trace_id"], j["span_id"]) == (run["trace_id"], insert["span_id"])
+    assert j["level"] == "WARNING" and j["logger"] == "rockway.executor"
+    assert j["timestamp"].endswith("Z")
+
+    # metrics arrive at shutdown
+    metrics = {m["name"]: m for m in receiver.metrics}
+    duration = metrics["db.client.operation.duration"]
+    assert duration["unit"] == "s" and duration["kind"] == "histogram"
+    statuses = {p["attributes"]["rockway.status"]: p for p in duration["points"]}
+    assert statuses["ok"]["count"] == 1 and statuses["error"]["count"] == 1
+    assert statuses["error"]["attributes"]["error.type"] == "1064"
+    assert statuses["ok"]["attributes"]["db.system.name"] == "starrocks"
+    (err_point,) = metrics["rockway.errors"]["points"]
+    assert err_point["attributes"]["error.type"] == "1064" and err_point["value"] == 1
+    (mig_point,) = metrics["rockway.migration.duration"]["points"]
+    assert mig_point["attributes"] == {"rockway.status": "error"}
+
+    # nothing exported contains a literal from the SQL or the server message
+    everything = repr((receiver.spans, receiver.logs, receiver.metrics))
+    for secret in SECRETS:
+        assert secret not in everything
+
+
+def test_signal_specific_endpoint_exports_only_that_signal(monkeypatch, receiver):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.http_endpoint + "/v1/traces")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "nightly-etl")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod-eu,team=data")
+    handle = otel.setup_telemetry("1.0.0", "prod")
+    assert handle.exporting == {"traces": "http/protobuf"}
+    assert handle.meter_provider is None and handle.logger_provider is None
+    with run_span("job run", new_run_id()):
+        pass
+    assert handle.shutdown(deadline_s=10.0)
+    assert receiver.wait_for(lambda r: r.spans, timeout=5)
+    resource = receiver.span_named("rockway job run")["resource"]
+    assert resource["service.name"] == "nightly-etl"  # OTEL_SERVICE_NAME wins
+    assert resource["deployment.environment"] == "prod-eu"  # OTEL_RESOURCE_ATTRIBUTES wins
+    assert resource["deployment.environment.name"] == "prod"
+    assert resource["team"] == "data"
+    assert not receiver.metrics and not receiver.logs
+
+
+def test_no_endpoint_means_no_network_but_real_trace_ids(monkeypatch, receiver):
+    attempts: list[object] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self, address):
+        attempts.append(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        attempts.append(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")  # a protocol alone is not an endpoint
+
+    handle = otel.setup_telemetry("1.0.0", None)
+    assert handle.enabled and handle.exporting == {}
+    stream = io.StringIO()
+    otel.configure_json_logging(stream)
+    with run_span("migrate up", "run-1"):
+        trace_id = current_trace_id()
+        with statement_span(FakeAdapter(), 1, "SELECT 1"):
+            logging.getLogger("rockway.x").info("inside")
+    assert handle.shutdown(deadline_s=2.0) is True
+
+    assert trace_id is not None and len(trace_id) == 32 and int(trace_id, 16) != 0
+    line = json.loads(stream.getvalue())
+    assert line["run_id"] == "run-1" and line["trace_id"] == trace_id and len(line["span_id"]) == 16
+    assert attempts == []
+    time.sleep(0.2)
+    assert receiver.requests == [] and receiver.spans == []
+
+
+def test_sdk_disabled_installs_nothing(monkeypatch):
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{refused_port()}")
+    handle = otel.setup_telemetry("1.0.0", "dev")
+    assert not handle.enabled
+    with run_span("migrate up", "r"):
+        assert current_trace_id() is None
+    assert handle.shutdown(deadline_s=0.1) is True
+
+
+def test_setup_failure_disables_telemetry(monkeypatch, receiver, caplog):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+
+    def broken(signal, protocol):
+        raise RuntimeError("exporter cannot be built")
+
+    monkeypatch.setattr(otel, "_exporter", broken)
+    with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
+        handle = otel.setup_telemetry("1.0.0", None)
+    assert not handle.enabled
+    assert "telemetry disabled" in caplog.text
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # no global was set
+    with run_span("migrate up", "r"):
+        assert current_trace_id() is None  # nothing half-installed
+    assert handle.shutdown(deadline_s=0.1) is True
+
+
+def test_json_logging_outside_spans_and_with_exceptions():
+    stream = io.StringIO()
+    handler = otel.configure_json_logging(stream, logging.DEBUG)
+    log = logging.getLogger("rockway.jobs")
+    with telemetry.bind_run_id("r-42"):
+        log.debug("watermark %s", "advanced", extra={"job": "orders"})
+        try:
+            raise DatabaseError("(1062) Duplicate entry 'hunter2' for key 'PRIMARY'", errno=1062)
+        except DatabaseError:
+            log.exception("load failed")
+    log.info("after")
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "watermark advanced" and first["job"] == "orders" and first["run_id"] == "r-42"
+    assert first["trace_id"] is None and first["span_id"] is None
+    assert second["error.type"] == "1062"
+    assert second["error.message"] == "(1062) Duplicate entry ? for key ?"
+    assert "hunter2" not in stream.getvalue()
+    assert third["run_id"] is None
+    logging.getLogger("rockway").removeHandler(handler)
+
+
+# --- collector down: exit stays bounded --------------------------------------------------------
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+@pytest.mark.parametrize("failure", ["refused", "silent"])
+def test_shutdown_is_bounded_when_the_collector_is_down(monkeypatch, protocol, failure):
+    with SilentServer() as silent:
+        port = silent.port if failure == "silent" else refused_port()
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        handle = otel.setup_telemetry("1.0.0", "ci")
+        assert handle.exporting["traces"] == protocol
+        span_started = time.monotonic()
+        with run_span("migrate up", new_run_id()):
+            for i in range(20):
+                with statement_span(FakeAdapter(), i + 1, f"INSERT INTO t VALUES ({i})"):
+                    logging.getLogger("rockway.executor").info("statement %d", i)
+            trace_id = current_trace_id()
+        assert time.monotonic() - span_started < 1.0  # exporting happens in the background
+        assert trace_id is not None
+
+        deadline = 1.0
+        started = time.monotonic()
+        finished = handle.shutdown(deadline_s=deadline)
+        elapsed = time.monotonic() - started
+        assert elapsed <= deadline + 1.0, f"shutdown took {elapsed:.2f}s"
+        if failure == "silent":
+            assert finished is False  # a 3 s exporter timeout cannot finish within 1 s
+            assert silent.accepted, "the exporter should have connected to the silent collector"
+        assert handle.shutdown(deadline_s=deadline) is True  # second call is a no-op
+
+
+def test_default_export_timeout_lets_a_hung_collector_flush_within_five_seconds(monkeypatch):
+    with SilentServer() as silent:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{silent.port}")
+        handle = otel.setup_telemetry("1.0.0", None)
+        with run_span("migrate up", new_run_id()):
+            logging.getLogger("rockway").warning("one log record")
+        started = time.monotonic()
+        finished = handle.shutdown(deadline_s=8.0)
+        elapsed = time.monotonic() - started
+    # every export gives up after the 3 s default timeout (the SDK default would be 10 s)
+    assert finished is True, f"flush still running after {elapsed:.2f}s"
+    assert 2.5 <= elapsed <= 5.0

@@ -1,0 +1,111 @@
+"""Entry points `rockway` and `migrate`, global options and the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+import traceback as tb
+
+import click
+
+from .. import __version__
+from .state import CliState, common_options
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+@click.group(context_settings=CONTEXT)
+@common_options
+@click.version_option(__version__, prog_name="rockway")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """rockway: schema migrations, jobs and checks for StarRocks (and MySQL/MariaDB).
+
+    \b
+    Examples:
+      rockway migrate up --env dev
+      rockway migrate info --json
+      rockway lint --env prod
+    """
+    ctx.obj = ctx.obj or CliState()
+
+
+from .migrate_cmds import migrate_group  # noqa: E402
+from .lock_cmds import lock_group  # noqa: E402
+from .lint_cmd import lint_command  # noqa: E402
+
+cli.add_command(migrate_group)
+cli.add_command(lock_group)
+cli.add_command(lint_command)
+
+
+@click.group(context_settings=CONTEXT, name="migrate")
+@common_options
+@click.version_option(__version__, prog_name="migrate")
+@click.pass_context
+def migrate_cli(ctx: click.Context) -> None:
+    """Flyway-style migrations for StarRocks (same as `rockway migrate`).
+
+    \b
+    Examples:
+      migrate up
+      migrate rollback --steps 1
+    """
+    ctx.obj = ctx.obj or CliState()
+
+
+for _name, _cmd in migrate_group.commands.items():
+    migrate_cli.add_command(_cmd, _name)
+
+
+def _run(group: click.Group, argv: list[str] | None = None) -> int:
+    """Invoke a click group inside the error boundary; return the exit code."""
+    from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RockwayError
+
+    st = CliState()
+    args = list(sys.argv[1:] if argv is None else argv)
+    st.traceback = "--traceback" in args
+    code = 0
+    try:
+        group.main(args=args, obj=st, standalone_mode=False, prog_name=group.name)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except RockwayError as exc:
+        if st.traceback:
+            tb.print_exc()
+        _print_error(exc)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one error boundary
+        if st.traceback:
+            tb.print_exc()
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", err=True)
+        code = EXIT_FAILED
+    finally:
+        st.shutdown()
+    return code
+
+
+def _print_error(exc: "Exception") -> None:
+    message = getattr(exc, "message", str(exc))
+    hint = getattr(exc, "hint", None)
+    click.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        click.echo(hint, err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`rockway` console script."""
+    sys.exit(_run(cli, argv))
+
+
+def migrate_main(argv: list[str] | None = None) -> None:
+    """`migrate` console script."""
+    sys.exit(_run(migrate_cli, argv))

@@ -1,0 +1,99 @@
+"""Per-invocation CLI state: global options, lazily loaded settings and telemetry."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+
+@dataclass
+class CliState:
+    """Global options and what they lead to."""
+
+    project_dir: str = "."
+    config_file: str | None = None
+    env_name: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    traceback: bool = False
+    _settings: Any = None
+    telemetry: Any = None
+
+    def settings(self, **more: Any) -> Any:
+        """Load settings once (CLI > env > rockway.toml > defaults) and start telemetry."""
+        if self._settings is None or more:
+            from ..config import load_settings
+
+            merged = {**self.overrides, **{k: v for k, v in more.items() if v is not None}}
+            self._settings = load_settings(self.project_dir, env_name=self.env_name, overrides=merged,
+                                           config_file=self.config_file)
+            self.start_telemetry(self._settings.env)
+        return self._settings
+
+    def start_telemetry(self, environment: str | None) -> None:
+        if self.telemetry is not None:
+            return
+        try:
+            from .. import __version__
+            from .otel import setup_telemetry
+
+            self.telemetry = setup_telemetry(__version__, environment)
+        except Exception as exc:  # noqa: BLE001 - telemetry never fails a run
+            click.echo(f"warning: telemetry disabled: {exc}", err=True)
+            self.telemetry = False
+
+    def shutdown(self) -> None:
+        if self.telemetry:
+            self.telemetry.shutdown()
+
+
+def state(ctx: click.Context) -> CliState:
+    """The CliState of this invocation."""
+    obj = ctx.find_root().obj
+    if obj is None:
+        obj = ctx.find_root().obj = CliState()
+    return obj
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def _store(attr: str, key: str | None = None):  # type: ignore[no-untyped-def]
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or value is False:
+            return value
+        st = state(ctx)
+        if key is not None:
+            st.overrides[key] = value
+        else:
+            setattr(st, attr, value)
+        return value
+    return callback
+
+
+COMMON_OPTIONS = [
+    click.option("--dsn", expose_value=False, callback=_store("", "dsn"),
+                 help="Database URL, e.g. starrocks://user@host:9030/db (or ROCKWAY_DSN)."),
+    click.option("--env", expose_value=False, callback=_store("env_name"),
+                 help="Environment section of rockway.toml, [env.NAME] (or ROCKWAY_ENV)."),
+    click.option("--project-dir", "-C", expose_value=False, callback=_store("project_dir"), type=click.Path(file_okay=False),
+                 help="Project folder holding rockway.toml, migrations/ and repeatable/ (default: .)."),
+    click.option("--config", expose_value=False, callback=_store("config_file"), type=click.Path(dir_okay=False),
+                 help="Path of rockway.toml."),
+    click.option("--history-table", expose_value=False, callback=_store("", "history_table"),
+                 help="History table name (default rockway_schema_history)."),
+    click.option("--lock-timeout", type=float, expose_value=False, callback=_store("", "lock_timeout"),
+                 help="Seconds to wait for the run lock (default 60); then exit 4."),
+    click.option("--traceback", is_flag=True, expose_value=False, callback=_store("traceback"),
+                 help="Show the Python stack on errors."),
+]
+
+
+def common_options(fn):  # type: ignore[no-untyped-def]
+    """Add the connection/config options to a command or group (usable at any level)."""
+    for option in reversed(COMMON_OPTIONS):
+        fn = option(fn)
+    return fn

@@ -1,0 +1,462 @@
+"""The migrate operations as plain functions returning data; the CLI only parses and prints."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from . import __version__, telemetry
+from .adapters import Adapter, LockOwner, connect
+from .config import Settings
+from .errors import InputError, MigrationFailed, UsageError, ValidationFailed
+from .executor import Event, EventCallback, Executor, RunContext, RunReport
+from .history import HistoryStore, evolve, now_utc
+from .lock import RunLock, WaitCallback, lock_name
+from .model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowStatus, RowType, Script, State, Statement, Step,
+                    Version)
+from . import planner
+
+
+@dataclass
+class Project:
+    """The scripts of one project folder and how to render them."""
+
+    settings: Settings
+    engine: str = "starrocks"
+    database: str | None = None
+
+    @cached_property
+    def scripts(self) -> list[Script]:
+        from .discovery import discover
+
+        return discover(self.settings.migrations_path, self.settings.repeatable_path, self.settings.project_dir)
+
+    @cached_property
+    def renderer(self):  # type: ignore[no-untyped-def]
+        from .templating import Renderer
+
+        return Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env, engine=self.engine,
+                        database=self.database)
+
+    def statements(self, script: Script) -> list[Statement]:
+        """Rendered and split statements of a script."""
+        return self.renderer.statements(script)
+
+    def find(self, ref: str) -> list[Script]:
+        """Scripts matching a file name, path, `V1.2`, `U1.2`, `1.2` or a repeatable description."""
+        out = []
+        for s in self.scripts:
+            labels = {s.name, s.path.name, s.description}
+            if s.version is not None:
+                labels |= {f"{s.kind.value}{s.version}"} | ({str(s.version)} if s.kind is Kind.VERSIONED else set())
+            if ref in labels or Path(ref).resolve() == s.path.resolve():
+                out.append(s)
+        if not out:
+            raise UsageError(f"no script matches {ref!r}", hint="Use a file name, V<version>, U<version> or an R description.")
+        return out
+
+
+@dataclass
+class Session:
+    """An open connection plus the history store of the configured table."""
+
+    settings: Settings
+    adapter: Adapter
+    history: HistoryStore
+    project: Project
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+def _table_properties(settings: Settings) -> dict[str, str]:
+    return {"replication_num": str(settings.replication_num)} if settings.replication_num else {}
+
+
+@contextmanager
+def open_session(settings: Settings, *, sink: Callable[[str], None] | None = None) -> Iterator[Session]:
+    """Connect, build the history store and project; close on exit."""
+    adapter = connect(settings)
+    try:
+        history = HistoryStore(adapter, settings.history_table, properties=_table_properties(settings), sink=sink)
+        yield Session(settings, adapter, history, Project(settings, adapter.engine, adapter.database))
+    finally:
+        adapter.close()
+
+
+def git_sha(project_dir: Path) -> str | None:
+    """The commit being deployed: from CI variables, else `git rev-parse HEAD`, else None."""
+    for var in ("ROCKWAY_GIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"):
+        if os.environ.get(var):
+            return os.environ[var][:64]
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_context(session: Session, run_id: str) -> RunContext:
+    """Who is running, for history rows."""
+    user = session.settings.installed_by or session.adapter.user or getpass.getuser()
+    return RunContext(run_id=run_id, installed_by=user, host=socket.gethostname(), tool_version=__version__,
+                      git_sha=git_sha(session.settings.project_dir))
+
+
+def order_steps(project: Project, steps: Sequence[Step]) -> list[Step]:
+    """Keep versioned steps first, then repeatables in dependency order."""
+    from .dependencies import order_repeatables
+
+    repeat = [s for s in steps if s.script.kind is Kind.REPEATABLE]
+    if len(repeat) < 2:
+        return list(steps)
+    everything = [s for s in project.scripts if s.kind is Kind.REPEATABLE]
+    order = order_repeatables([(s, project.statements(s)) for s in everything])
+    rank = {s.name: i for i, s in enumerate(order)}
+    versioned = [s for s in steps if s.script.kind is not Kind.REPEATABLE]
+    return versioned + sorted(repeat, key=lambda s: rank[s.script.name])
+
+
+def _prerender(project: Project, steps: Sequence[Step]) -> None:
+    """Render every script of the plan before anything runs, so template errors write nothing."""
+    for step in steps:
+        project.statements(step.script)
+
+
+@dataclass
+class UpResult:
+    """What `migrate up` / `rollback` did or would do."""
+
+    plan: Plan
+    report: RunReport | None = None
+    dry_run_sql: list[str] = field(default_factory=list)
+
+
+def parse_version(text: str | None, what: str = "--target") -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def migrate(settings: Settings, *, target: str | None = None, resume: bool = False, dry_run: bool = False,
+            rollback_steps: int | None = None, rollback_to: str | None = None, rollback: bool = False,
+            on_event: EventCallback | None = None, on_lock_wait: WaitCallback | None = None) -> UpResult:
+    """`migrate up` (default) or `migrate rollback`: validate inputs, lock, re-plan, execute."""
+    run_id = telemetry.new_run_id()
+    command = "migrate rollback" if rollback else "migrate up"
+    collected: list[str] = []
+    sink = collected.append if dry_run else None
+    scripts = Project(settings).scripts  # naming errors before connecting
+    target_version = parse_version(target)
+    to_version = parse_version(rollback_to, "--to")
+
+    def make_plan(rows: Sequence[AppliedRow]) -> Plan:
+        if rollback:
+            return planner.plan_rollback(scripts, rows, steps=rollback_steps, to=to_version, resume=resume)
+        return planner.plan_up(scripts, rows, planner.Options(target=target_version, out_of_order=settings.out_of_order,
+                                                              resume=resume))
+
+    with telemetry.run_span(command, run_id, **{"rockway.dry_run": dry_run}):
+        with open_session(settings, sink=sink) as session:
+            project = session.project
+            project.__dict__["scripts"] = scripts
+            # Everything that can be wrong with the inputs fails here, before anything is written.
+            first = make_plan(session.history.rows())
+            _prerender(project, order_steps(project, first.steps))
+            lock = None
+            if not dry_run:
+                lock = RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id),
+                               timeout=settings.lock_timeout, lease=settings.lock_lease,
+                               properties=_table_properties(settings), on_wait=on_lock_wait)
+                lock.acquire()
+            try:
+                session.history.ensure()
+                rows = session.history.rows()  # again: another run may have finished while we waited
+                plan = make_plan(rows)
+                if plan.blockers:
+                    raise MigrationFailed("\n\n".join(plan.blockers))
+                steps = order_steps(project, plan.steps)
+                _prerender(project, steps)
+                plan = Plan(tuple(steps), plan.infos, plan.blockers, plan.notes)
+                executor = Executor(session.adapter, session.history, project, run_context(session, run_id),
+                                    on_event=on_event, lock=lock)
+                report = executor.run(steps, rows)
+                return UpResult(plan, report, collected)
+            finally:
+                if lock is not None:
+                    lock.release()
+
+
+def info(settings: Settings, *, target: str | None = None) -> list[MigrationInfo]:
+    """States of every script and history row."""
+    project = Project(settings)
+    scripts = project.scripts
+    with open_session(settings) as session:
+        rows = session.history.rows()
+    return planner.describe(scripts, rows, planner.Options(target=parse_version(target), out_of_order=settings.out_of_order))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing `validate` objects to."""
+
+    kind: str
+    label: str
+    message: str
+
+
+def validate(settings: Settings) -> list[Problem]:
+    """Checksum drift, missing files, failed rows, ignored versions, and scripts that do not render."""
+    infos = info(settings)
+    problems: list[Problem] = []
+    for i in infos:
+        if i.state in (State.FAILED, State.INTERRUPTED):
+            problems.append(Problem("failed", i.label, f"{i.label} {i.description}: {i.state.value}"
+                                    f" at statement {(i.row.error_statement or i.row.pending_statement) if i.row else '?'}"))
+        elif i.state is State.MISSING:
+            problems.append(Problem("missing", i.label, f"{i.label} {i.description}: applied, but its script file is missing"))
+        elif i.checksum_mismatch:
+            problems.append(Problem("checksum", i.label, f"{i.label} {i.description}: checksum {i.row.checksum if i.row else ''}"
+                                    f" in history differs from the file's {i.script.checksum if i.script else ''}"))
+        elif i.state is State.IGNORED:
+            problems.append(Problem("ignored", i.label, f"{i.label} {i.description}: not applied and lower than the newest"
+                                    " applied version (use --out-of-order to apply it)"))
+        elif i.row is not None and i.script is not None and i.state is State.APPLIED and i.kind is Kind.VERSIONED \
+                and i.row.description != i.script.description:
+            problems.append(Problem("description", i.label, f"{i.label}: description in history {i.row.description!r}"
+                                    f" differs from the file's {i.script.description!r}"))
+    project = Project(settings)
+    for script in project.scripts:
+        try:
+            project.statements(script)
+        except InputError as exc:
+            problems.append(Problem("render", script.name, str(exc)))
+    return problems
+
+
+def require_valid(problems: Sequence[Problem]) -> None:
+    if problems:
+        raise ValidationFailed(f"validate found {len(problems)} problem(s):\n" + "\n".join(f"  - {p.message}" for p in problems),
+                               hint="`migrate repair` realigns checksums and removes failed rows once you have checked them.")
+
+
+@dataclass
+class RepairResult:
+    removed_failed: list[str] = field(default_factory=list)
+    realigned: list[str] = field(default_factory=list)
+    deleted_missing: list[str] = field(default_factory=list)
+    marked_done: list[str] = field(default_factory=list)
+
+
+def repair(settings: Settings, *, statement_done: str | None = None, dry_run: bool = False) -> RepairResult:
+    """Remove failed rows, realign checksums/descriptions, mark missing scripts deleted; or mark one pending statement done."""
+    result = RepairResult()
+    run_id = telemetry.new_run_id()
+    project = Project(settings)
+    scripts = project.scripts
+    collected: list[str] = []
+    with telemetry.run_span("migrate repair", run_id), open_session(settings, sink=collected.append if dry_run else None) as session:
+        with RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id), timeout=settings.lock_timeout,
+                     lease=settings.lock_lease, properties=_table_properties(settings)):
+            rows = session.history.rows()
+            infos = planner.describe(scripts, rows)
+            if statement_done is not None:
+                result.marked_done.append(_mark_statement_done(session, project, infos, statement_done))
+                return result
+            next_rank = session.history.next_rank(rows)
+            for i in infos:
+                row = i.row
+                if row is None:
+                    continue
+                if i.state in (State.FAILED, State.INTERRUPTED):
+                    session.history.delete(row.installed_rank)
+                    result.removed_failed.append(f"{i.label} {i.description}")
+                elif i.state in (State.APPLIED, State.OUTDATED) and i.script is not None and i.kind is Kind.VERSIONED and (
+                        i.checksum_mismatch or row.description != i.script.description):
+                    session.history.write(evolve(row, checksum=i.script.checksum, description=i.script.description))
+                    result.realigned.append(f"{i.label} {i.description}")
+                elif i.state is State.MISSING:
+                    session.history.write(AppliedRow(
+                        installed_rank=next_rank, version=row.version, description=row.description, type=RowType.DELETE,
+                        script=row.script, checksum=None, installed_by=run_context(session, run_id).installed_by,
+                        installed_on=now_utc(), execution_time=0, success=True, run_id=run_id,
+                        trace_id=telemetry.current_trace_id(), host=socket.gethostname(), tool_version=__version__))
+                    next_rank += 1
+                    result.deleted_missing.append(f"{i.label} {i.description}")
+    return result
+
+
+def _mark_statement_done(session: Session, project: Project, infos: Sequence[MigrationInfo], ref: str) -> str:
+    """Record the pending (unknown-outcome) statement of one interrupted migration as applied."""
+    wanted = [i for i in infos if i.state is State.INTERRUPTED and i.row is not None
+              and (str(i.version) == ref.lstrip("VvUu") if i.version is not None else i.description == ref)]
+    if not wanted:
+        raise UsageError(f"no interrupted migration matches {ref!r}",
+                         hint="`migrate info` lists interrupted migrations; --statement-done takes its version (or R description).")
+    i = wanted[0]
+    row = i.row
+    assert row is not None and i.script is not None
+    k = row.pending_statement or row.statements_applied + 1
+    statements = project.statements(i.script)
+    if k > len(statements):
+        raise UsageError(f"{i.label} has no statement {k}")
+    from .executor import statement_hash
+
+    hashes = row.statement_hashes[: k - 1] + (statement_hash(statements[k - 1].sql),)
+    session.history.write(evolve(row, statements_applied=k, statement_hashes=hashes, pending_statement=None,
+                                 status=RowStatus.RUNNING, error=None, error_statement=None))
+    return f"{i.label} {i.description}: statement {k} marked as applied; `migrate up` continues at statement {k + 1}"
+
+
+def baseline(settings: Settings, *, version: str, description: str = "<< baseline >>") -> AppliedRow:
+    """Record that the database already contains everything up to `version`."""
+    parsed = parse_version(version, "--version")
+    assert parsed is not None
+    run_id = telemetry.new_run_id()
+    with telemetry.run_span("migrate baseline", run_id), open_session(settings) as session:
+        with RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id), timeout=settings.lock_timeout,
+                     lease=settings.lock_lease, properties=_table_properties(settings)):
+            session.history.ensure()
+            rows = session.history.rows()
+            if any(r.type is not RowType.DELETE for r in rows):
+                raise UsageError(f"history table {settings.history_table!r} already has {len(rows)} row(s); baseline only"
+                                 " applies to a database rockway has not migrated yet")
+            ctx = run_context(session, run_id)
+            row = AppliedRow(installed_rank=session.history.next_rank(rows), version=parsed, description=description,
+                             type=RowType.BASELINE, script=description, checksum=None, installed_by=ctx.installed_by,
+                             installed_on=now_utc(), execution_time=0, success=True, run_id=run_id,
+                             trace_id=telemetry.current_trace_id(), git_sha=ctx.git_sha, host=ctx.host,
+                             tool_version=ctx.tool_version)
+            session.history.write(row)
+            return row
+
+
+def history(settings: Settings) -> list[AppliedRow]:
+    """All history rows for auditors."""
+    with open_session(settings) as session:
+        return session.history.rows()
+
+
+def render(settings: Settings, refs: Sequence[str] = ()) -> list[tuple[Script, list[Statement]]]:
+    """Rendered statements of the named scripts (all when none named)."""
+    project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+    scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
+    return [(s, project.statements(s)) for s in scripts]
+
+
+def _engine_hint(settings: Settings) -> str:
+    if settings.dsn and settings.dsn.lower().startswith(("mysql", "mariadb")):
+        return "mysql"
+    return "starrocks"
+
+
+def _database_hint(settings: Settings) -> str | None:
+    if not settings.dsn:
+        return None
+    from .config import parse_dsn
+
+    return parse_dsn(settings.dsn).database
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9]+")
+
+
+def new(settings: Settings, description: str) -> list[Path]:
+    """Scaffold the next V script and its U script."""
+    from .discovery import next_version
+
+    slug = _SLUG.sub("_", description.strip()).strip("_").lower()
+    if not slug:
+        raise UsageError("the description must contain letters or digits")
+    version = next_version(Project(settings).scripts)
+    folder = settings.migrations_path
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for prefix, body in (("V", "-- {desc}\n-- Purpose: \n-- Owner: \n\n"),
+                         ("U", "-- Undo V{ver}: {desc}\n-- Reverse every statement of V{ver}, newest first.\n\n")):
+        path = folder / f"{prefix}{version}__{slug}.sql"
+        if path.exists():
+            raise UsageError(f"{path} already exists")
+        path.write_text(body.format(desc=description.strip(), ver=version), encoding="utf-8")
+        made.append(path)
+    return made
+
+
+_CREATED = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|EXTERNAL\s+)?(MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE)"
+                      r"\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\w.$]+)", re.IGNORECASE)
+
+
+def clean(settings: Settings, *, dry_run: bool = False) -> list[str]:
+    """Drop every object the applied scripts created, then the history table (only where enabled)."""
+    if not settings.clean_enabled:
+        raise UsageError(f"clean is disabled for environment {settings.env or '(default)'}",
+                         hint="Set clean_enabled = true in that [env.NAME] section (never for production).")
+    run_id = telemetry.new_run_id()
+    project = Project(settings)
+    dropped: list[str] = []
+    with telemetry.run_span("migrate clean", run_id), open_session(settings) as session:
+        with RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id), timeout=settings.lock_timeout,
+                     lease=settings.lock_lease, properties=_table_properties(settings)):
+            project.engine, project.database = session.adapter.engine, session.adapter.database
+            by_name = {s.name: s for s in project.scripts}
+            objects: list[tuple[str, str]] = []
+            for row in session.history.rows():
+                script = by_name.get(row.script)
+                if script is None or row.type is not RowType.SQL:
+                    continue
+                for stmt in project.statements(script):
+                    m = _CREATED.match(stmt.sql)
+                    if m:
+                        objects.append((" ".join(m.group(1).upper().split()), m.group(2)))
+            seen: set[tuple[str, str]] = set()
+            for kind, name in reversed(objects):
+                if (kind, name) in seen:
+                    continue
+                seen.add((kind, name))
+                sql = f"DROP {kind} IF EXISTS {name}"
+                dropped.append(sql)
+                if not dry_run:
+                    session.adapter.execute(sql)
+            sql = f"DROP TABLE IF EXISTS {session.adapter.qualified(settings.history_table)}"
+            dropped.append(sql)
+            if not dry_run:
+                session.history.drop()
+    return dropped
+
+
+def lock_status(settings: Settings) -> LockOwner | None:
+    """Who holds the run lock, or None."""
+    with open_session(settings) as session:
+        return session.adapter.lock_primitive(lock_name(settings.history_table), lease_seconds=settings.lock_lease,
+                                              properties=_table_properties(settings)).holder()
+
+
+def lock_release(settings: Settings) -> LockOwner | None:
+    """Remove the run lock whoever holds it; return the previous holder."""
+    with open_session(settings) as session:
+        return session.adapter.lock_primitive(lock_name(settings.history_table), lease_seconds=settings.lock_lease,
+                                              properties=_table_properties(settings)).force_release()
+
+
+def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[type-arg]
+    """Lint the named scripts (all when none named) as rendered for the environment."""
+    from .lint import lint_script
+
+    reports = []
+    for script, statements in render(settings, refs):
+        text = "\n".join(f"{s.sql};" for s in statements) if not statements else None
+        project_text = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings)).renderer.render(script)
+        reports.append(lint_script(script.name, script.kind, project_text, statements))
+        del text
+    return reports
