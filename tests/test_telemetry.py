@@ -449,3 +449,33 @@ def test_default_export_timeout_lets_a_hung_collector_flush_within_five_seconds(
     # every export gives up after the 3 s default timeout (the SDK default would be 10 s)
     assert finished is True, f"flush still running after {elapsed:.2f}s"
     assert 2.5 <= elapsed <= 5.0
+
+
+_CHILD = r"""
+import logging, os, sys, time
+sys.path.insert(0, {tests!r})
+from otlp_receiver import SilentServer
+from rockway.cli.otel import setup_telemetry
+from rockway.telemetry import new_run_id, run_span
+silent = SilentServer().__enter__()
+os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{{silent.port}}"
+os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = {protocol!r}
+handle = setup_telemetry("1.0.0", "ci")
+with run_span("migrate up", new_run_id()):
+    logging.getLogger("rockway").warning("collector is hung")
+print(time.monotonic(), flush=True)
+handle.shutdown(deadline_s=1.0)
+"""
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_process_exits_within_the_deadline_when_the_collector_hangs(protocol):
+    import subprocess
+    import sys
+
+    code = _CHILD.format(tests=os.path.dirname(os.path.abspath(__file__)), protocol=protocol)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    exited = time.monotonic()  # CLOCK_MONOTONIC is shared by all processes on the host
+    assert proc.returncode == 0, proc.stderr
+    before_shutdown = float(proc.stdout.split()[0])
+    assert exited - before_shutdown <= 2.0, f"exit took {exited - before_shutdown:.2f}s after the spans ended"

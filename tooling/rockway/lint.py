@@ -226,7 +226,7 @@ def _split(masked: str, a: int, b: int) -> list[tuple[int, int]]:
             parts.append((start, k))
             start = k + 1
     parts.append((start, b))
-    return [(x, y) for x, y in parts if masked[x:y].strip()]
+    return [(x + len(masked[x:y]) - len(masked[x:y].lstrip()), y) for x, y in parts if masked[x:y].strip()]
 
 
 def _depth_at(masked: str, pos: int) -> int:
@@ -251,7 +251,8 @@ _NOT_TYPES = {"COMMENT", "ADD", "DROP", "SET", "FIRST", "AFTER"}
 class _Stmt:
     """One statement with its masked text, line mapping and lazily parsed DDL pieces."""
 
-    def __init__(self, stmt: Statement) -> None:
+    def __init__(self, stmt: Statement, sql_line: int | None = None) -> None:
+        """`sql_line` is the script line where `stmt.sql` starts, when known from the script text."""
         self.stmt = stmt
         self.sql = stmt.sql
         scan = _scan(stmt.sql)
@@ -259,9 +260,11 @@ class _Stmt:
         self.dquotes = scan.dquotes
         self.hashes = scan.hashes
         self._newlines = [i for i, ch in enumerate(self.sql) if ch == "\n"]
-        code = re.search(r"\S", self.masked)
-        first = code.start() if code else 0
-        self._base = stmt.line - bisect.bisect_left(self._newlines, first)
+        if sql_line is not None:
+            self._base = sql_line
+        else:  # stmt.line is the line of the first code
+            code = re.search(r"\S", self.masked)
+            self._base = stmt.line - bisect.bisect_left(self._newlines, code.start() if code else 0)
         self.words = [w.upper() for w in re.findall(r"[A-Za-z_]\w*", self.masked[:300])]
         self.verb = self.words[0] if self.words else ""
 
@@ -523,7 +526,7 @@ _DQ_FUNCS_WITH_FROM = re.compile(r"\b(?:EXTRACT|TRIM|SUBSTRING|SUBSTR|POSITION|O
 
 
 def _dq_identifier(st: _Stmt) -> Iterator[tuple[int, str]]:
-    msg = 'double quotes make a string in StarRocks, not an identifier: quote {} with backticks (`name`)'
+    msg = 'double quotes make a string in StarRocks, not an identifier: write `{}` (backticks) instead of "{}"'
     if st.verb in ("GRANT", "REVOKE", "SET", "SHOW", "USE"):  # these take strings for names
         return
     masked, flagged = st.masked, set()
@@ -531,12 +534,11 @@ def _dq_identifier(st: _Stmt) -> Iterator[tuple[int, str]]:
     ident_lists = [m.span(1) for m in st.find(rf"\b(?:KEY|HASH|INDEX\s+\S+{on_index})\s*\(([^()]*)\)")]
     ident_lists += [m.span(1) for m in st.find(rf"\b(?:INTO|OVERWRITE|VIEW)\s+(?!FILES\b|BLACKHOLE\b){_NAME}\s*"
                                                r"(?:PARTITION\s*\([^()]*\)\s*)?\(([^()]*)\)")]
-    col_starts = {col.start for col in st.columns} | {a + len(masked[a:b]) - len(masked[a:b].lstrip())
-                                                        for a, b in st.elements}
+    col_starts = {col.start for col in st.columns} | {a for a, _ in st.elements}
     for a, b in st.dquotes:
         before = masked[max(0, a - 60):a]
         after = masked[b:b + 3]
-        name = st.original(a, b)
+        name = st.original(a + 1, b - 1)
         if (_DQ_AFTER.search(before) or re.search(r"\.\s*$", before) or re.match(r"\s*\.", after)
                 or a in col_starts or any(x <= a < y for x, y in ident_lists)):
             flagged.add(a)
@@ -545,7 +547,7 @@ def _dq_identifier(st: _Stmt) -> Iterator[tuple[int, str]]:
             if _depth_at(masked, a) == 0 or not _DQ_FUNCS_WITH_FROM.search(masked, max(0, opened - 12), opened):
                 flagged.add(a)
         if a in flagged:
-            yield a, msg.format(name)
+            yield a, msg.format(name, name)
 
 
 def _on_duplicate(st: _Stmt) -> Iterator[tuple[int, str]]:
@@ -595,7 +597,7 @@ def _locking(st: _Stmt) -> Iterator[tuple[int, str]]:
                r"\b(?:GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS|IS_FREE_LOCK|IS_USED_LOCK)\s*\(")
     for m in st.find(pattern):
         yield m.start(), (f"{' '.join(m.group(0).split()).rstrip('(').upper()}: StarRocks has no table, row or "
-                          "advisory locks (LOCK TABLES is accepted and does nothing); rockway holds its own run "
+                          "advisory locks (it parses LOCK/UNLOCK TABLES for client compatibility only); rockway holds its own run "
                           "lock, and a Primary Key table makes writes idempotent")
 
 
@@ -843,9 +845,14 @@ def sqlglot_verdict(sql: str) -> str:
 def lint_script(path: str, kind: Kind, text: str, statements: Sequence[Statement],
                 rules: Sequence[Rule] = RULES) -> ScriptReport:
     """Lint one rendered script: `text` is the rendered script (for text-level rules), may be ''."""
-    stmts = tuple(_Stmt(s) for s in statements)
+    stmts, cursor = [], 0
+    for s in statements:
+        found = text.find(s.sql, cursor) if text and s.sql else -1
+        if found >= 0:
+            cursor = found + len(s.sql)
+        stmts.append(_Stmt(s, text.count("\n", 0, found) + 1 if found >= 0 else None))
     by_index = {st.stmt.index: st for st in stmts}
-    script = _Script(path, kind, text, stmts)
+    script = _Script(path, kind, text, tuple(stmts))
     per_statement: dict[int, list[Finding]] = {st.stmt.index: [] for st in stmts}
     script_level: list[Finding] = []
     for rule in rules:

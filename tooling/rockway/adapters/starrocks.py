@@ -23,7 +23,7 @@ from ..errors import AsyncJobFailed, DatabaseError, OutcomeUnknown
 from .base import Capabilities, Column, LockOwner, LockPrimitive, ProgressCallback, StatementResult, TableSpec
 from .pymysql_base import PyMySQLAdapter
 from .starrocks_sql import (Classified, JobType, Kind, classify, is_already_exists, is_begin, is_table_busy,
-                            quote_ident, sql_string)
+                            quote_ident, sql_quote, sql_string)
 
 _DEFAULTS = Settings()
 
@@ -32,9 +32,9 @@ _DEFAULTS = Settings()
 _TYPES = {"TEXT": "STRING", "LONGTEXT": "STRING", "MEDIUMTEXT": "STRING", "BOOLEAN": "BOOLEAN", "BOOL": "BOOLEAN",
           "DATETIME": "DATETIME", "TIMESTAMP": "DATETIME", "INT": "INT", "INTEGER": "INT", "BIGINT": "BIGINT"}
 
-# information_schema.task_runs STATE values (facts §4; SKIPPED from 4.0, responses §3).
+# information_schema.task_runs STATE values that are not final (facts §4). Final: SUCCESS, FAILED,
+# MERGED (folded into a newer run of the same task, 3.1.12+) and SKIPPED (nothing to refresh, 4.0+).
 _RUN_BUSY = {"PENDING", "RUNNING"}
-_RUN_DONE = {"SUCCESS", "SKIPPED", "MERGED"}
 
 
 def column_type(portable: str) -> str:
@@ -284,7 +284,7 @@ class StarRocksAdapter(PyMySQLAdapter):
         else:
             sql = f"SHOW ALTER TABLE {kind}{frm} WHERE TableName = %s ORDER BY JobId DESC LIMIT 1"
             params = (table,)
-            show = f"SHOW ALTER TABLE {kind}{frm} WHERE TableName = {sql_string(table)} ORDER BY JobId DESC LIMIT 1;"
+            show = f"SHOW ALTER TABLE {kind}{frm} WHERE TableName = {sql_quote(table)} ORDER BY JobId DESC LIMIT 1;"
         return _JobSource(kind.lower(), sql, params, lambda row: row.get("tablename") == table, where, show,
                           f"CANCEL ALTER TABLE {kind} FROM {where};")
 
@@ -390,7 +390,7 @@ class StarRocksAdapter(PyMySQLAdapter):
 
     def _mv_timeout(self, where: str, what: str, task: str | None) -> AsyncJobFailed:
         watch = (f"SELECT STATE, PROGRESS, ERROR_MESSAGE FROM information_schema.task_runs WHERE TASK_NAME = "
-                 f"{sql_string(task)} ORDER BY CREATE_TIME DESC LIMIT 1;" if task else
+                 f"{sql_quote(task)} ORDER BY CREATE_TIME DESC LIMIT 1;" if task else
                  "SELECT * FROM information_schema.task_runs ORDER BY CREATE_TIME DESC LIMIT 10;")
         return AsyncJobFailed(f"{what} of materialized view {where} did not finish within {self.async_timeout:g}s; "
                               "it keeps running on the server",
@@ -403,7 +403,7 @@ class StarRocksAdapter(PyMySQLAdapter):
             raise AsyncJobFailed(f"{what} of materialized view {where} FAILED (task run {_text(run.get('query_id'))}): "
                                  f"{_text(run.get('error_message')) or 'no message'}",
                                  hint=f"Inspect: SELECT * FROM information_schema.task_runs WHERE QUERY_ID = "
-                                      f"{sql_string(_text(run.get('query_id')))}; then REFRESH MATERIALIZED VIEW {where} "
+                                      f"{sql_quote(_text(run.get('query_id')))}; then REFRESH MATERIALIZED VIEW {where} "
                                       "WITH SYNC MODE to retry.")
         return state
 

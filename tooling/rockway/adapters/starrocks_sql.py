@@ -169,6 +169,11 @@ def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def sql_quote(text: str) -> str:
+    """A single-quoted string literal, escaped the way pymysql escapes parameters."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def sql_string(text: str) -> str:
     """A double-quoted StarRocks string literal (backslash escapes apply inside strings)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
@@ -191,7 +196,7 @@ _OPTIMIZE_CLAUSE = re.compile(r"(?:DISTRIBUTED\s+BY\b|PARTITIONS?\s*\(|PARTITION
 _COLUMN_CLAUSE = re.compile(r"(?:(?:ADD|DROP|MODIFY)\s+COLUMNS?\b|ORDER\s+BY\b|(?:ADD|DROP)\s+INDEX\b|SET\s*\(|PROPERTIES\s*\()")
 
 _TOP_AS = re.compile(r"\bAS\b", re.I)
-_FROM = re.compile(r"\bFROM\s+", re.I)
+_FROM = re.compile(r"\bFROM\b", re.I)
 
 
 def _alter_job_type(rest: str) -> JobType | None:
@@ -246,9 +251,9 @@ def classify(sql: str) -> Classified:
             query, query_masked = rest[as_match.end():], masked[as_match.end():]
             f = _FROM.search(query_masked)
             if f:
-                ref = re.match(TABLE_REF, query[f.end():])
+                ref = re.match(rf"\s*({TABLE_REF})", query[f.end():])
                 if ref:
-                    base = parse_table_ref(ref.group(0))
+                    base = parse_table_ref(ref.group(1))
         return Classified(Kind.CREATE_SYNC_MV, table=mv, base_table=base)
 
     m = _REFRESH_MV.match(text)
