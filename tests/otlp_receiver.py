@@ -163,9 +163,18 @@ class OtlpReceiver:
     def start(self) -> "OtlpReceiver":
         receiver = self
         routes = {
-            "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse, "spans", decode_traces),
-            "/v1/logs": (logs_service_pb2.ExportLogsServiceRequest, logs_service_pb2.ExportLogsServiceResponse, "logs", decode_logs),
-            "/v1/metrics": (metrics_service_pb2.ExportMetricsServiceRequest, metrics_service_pb2.ExportMetricsServiceResponse, "metrics", decode_metrics),
+            "/v1/traces": (
+                trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse,
+                "spans", decode_traces,
+            ),
+            "/v1/logs": (
+                logs_service_pb2.ExportLogsServiceRequest, logs_service_pb2.ExportLogsServiceResponse,
+                "logs", decode_logs,
+            ),
+            "/v1/metrics": (
+                metrics_service_pb2.ExportMetricsServiceRequest, metrics_service_pb2.ExportMetricsServiceResponse,
+                "metrics", decode_metrics,
+            ),
         }
 
         class Handler(BaseHTTPRequestHandler):

@@ -14,8 +14,11 @@ Skipped, with the reason shown, when Docker or testcontainers is not usable here
 
 from __future__ import annotations
 
+import sys
 import time
+import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -25,6 +28,22 @@ READY_LINE = "Enjoy the journey to StarRocks blazing-fast lake-house engine!"
 STARTUP_TIMEOUT = 600  # s, for the log line (image pull not included); CI machines are slow
 BACKEND_TIMEOUT = 300  # s, for SHOW BACKENDS to look healthy after the log line
 DATABASE = "rockway_it"
+
+
+def pytest_plugin_registered(plugin: object, plugin_name: str, manager: object) -> None:
+    """Give the module name `conftest` back to tests/conftest.py once this file is loaded.
+
+    pytest imports every conftest.py that is not inside a package as the module `conftest`, so loading
+    this one replaces tests/conftest.py in sys.modules, and test modules that do `from conftest import
+    …` would get this file. The hook is replayed for plugins registered earlier, tests/conftest.py
+    among them, right after this file is registered.
+    """
+    path = getattr(plugin, "__file__", None)
+    if isinstance(plugin, types.ModuleType) and path and Path(path).resolve() == _PARENT_CONFTEST:
+        sys.modules["conftest"] = plugin
+
+
+_PARENT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
 
 
 def docker_problem() -> str | None:
