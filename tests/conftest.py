@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 DEFAULT_DSN = "mysql://root@127.0.0.1:3306/rockway_test"
+
+from rw_helpers import Project, Result, run_cli  # noqa: E402,F401 - re-exported for fixtures
 
 
 def _server_dsn() -> tuple[str, bool]:
@@ -88,53 +87,11 @@ def sql(db_dsn: str):  # type: ignore[no-untyped-def]
     conn.close()
 
 
-@dataclass
-class Project:
-    """A project folder with helpers to write scripts."""
-
-    root: Path
-    dsn: str
-
-    def write(self, relative: str, text: str) -> Path:
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def migration(self, name: str, text: str) -> Path:
-        return self.write(f"migrations/{name}", text)
-
-    def repeatable(self, name: str, text: str) -> Path:
-        return self.write(f"repeatable/{name}", text)
-
-
 @pytest.fixture
 def project(tmp_path: Path, db_dsn: str) -> Project:
     (tmp_path / "migrations").mkdir()
     (tmp_path / "repeatable").mkdir()
     return Project(tmp_path, db_dsn)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(project: Project | Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            entry: str = "rockway") -> Result:
-    """Run the CLI in a subprocess in the project folder (real process, real exit code)."""
-    root = project.root if isinstance(project, Project) else project
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}
-    if isinstance(project, Project):
-        environment["ROCKWAY_DSN"] = project.dsn
-    environment.update(env or {})
-    module = "rockway.cli.main"
-    func = "main" if entry == "rockway" else "migrate_main"
-    proc = subprocess.run([sys.executable, "-c", f"import sys; from {module} import {func}; {func}()", *args],
-                          cwd=root, env=environment, capture_output=True, text=True, timeout=timeout)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture

@@ -228,3 +228,19 @@ def test_rule_kinds_are_respected() -> None:
 def test_empty_statement_is_unverified() -> None:
     report = lint_script("x.sql", Kind.VERSIONED, "", [Statement(1, "-- only a comment", 1)])
     assert report.statements[0].status == "unverified"
+
+
+def test_sqlglot_crash_leaves_statement_unverified(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(lint.sqlglot, "parse", boom)
+    report = lint_script("x.sql", Kind.VERSIONED, "", [Statement(1, "SELECT 1", 1)])
+    assert report.statements[0].status == "unverified"
+    assert "RecursionError" in report.statements[0].note
+
+
+def test_sqlglot_fallback_warnings_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG"):
+        lint_script("x.sql", Kind.VERSIONED, "", [Statement(1, "CREATE ROLE analyst", 1)])
+    assert not [r for r in caplog.records if r.name.startswith("sqlglot")]

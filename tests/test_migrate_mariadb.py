@@ -226,7 +226,7 @@ def test_clean_refused_unless_enabled(project, cli, sql):
 
 
 def test_migrate_console_script_matches_rockway_migrate(project, sql):
-    from conftest import run_cli
+    from rw_helpers import run_cli
 
     project.migration("V1__create_orders.sql", V1)
     r = run_cli(project, "up", entry="migrate")
@@ -235,7 +235,7 @@ def test_migrate_console_script_matches_rockway_migrate(project, sql):
 
 
 def test_unreachable_database_is_exit_3(project):
-    from conftest import run_cli
+    from rw_helpers import run_cli
 
     r = run_cli(project.root, "migrate", "info", env={"ROCKWAY_DSN": "mysql://root@127.0.0.1:1/x",
                                                       "ROCKWAY_CONNECT_TIMEOUT": "2"})
@@ -243,7 +243,7 @@ def test_unreachable_database_is_exit_3(project):
 
 
 def test_password_never_printed(project):
-    from conftest import run_cli
+    from rw_helpers import run_cli
 
     r = run_cli(project.root, "migrate", "info", env={"ROCKWAY_DSN": "mysql://nobody:s3cretpw@127.0.0.1:3306/x"})
     assert r.code == 3
@@ -252,7 +252,7 @@ def test_password_never_printed(project):
 
 @pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
 def test_dsn_schemes(project, scheme, sql):
-    from conftest import run_cli
+    from rw_helpers import run_cli
 
     project.migration("V1__a.sql", "CREATE TABLE a (x INT);\n")
     r = run_cli(project.root, "migrate", "up", env={"ROCKWAY_DSN": project.dsn.replace("mysql://", f"{scheme}://")})

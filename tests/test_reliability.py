@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Project, run_cli
+from rw_helpers import Project, run_cli
 
 pytestmark = pytest.mark.slow
 

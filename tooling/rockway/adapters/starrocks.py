@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from ..config import Settings, validate_identifier
 from ..errors import AsyncJobFailed, DatabaseError, OutcomeUnknown
+from .. import telemetry
 from .base import Capabilities, Column, LockOwner, LockPrimitive, ProgressCallback, StatementResult, TableSpec
 from .pymysql_base import PyMySQLAdapter
 from .starrocks_sql import (Classified, JobType, Kind, classify, is_already_exists, is_begin, is_table_busy,
@@ -240,9 +241,11 @@ class StarRocksAdapter(PyMySQLAdapter):
         where = self._where(stmt.table.database or self.database, stmt.table.name) if stmt.table else "the table"
         result, _ = self._send(sql, where, report)
         if stmt.kind is Kind.CREATE_ASYNC_MV and not stmt.deferred:
-            result.async_jobs = self._follow_new_mv(stmt, wait and self.wait_for_mv, report)
+            with telemetry.async_wait_span("mv_create", where):
+                result.async_jobs = self._follow_new_mv(stmt, wait and self.wait_for_mv, report)
         elif stmt.kind is Kind.REFRESH_MV and not stmt.sync_mode:
-            result.async_jobs = self._follow_refresh(stmt, result, wait and self.wait_for_mv, report)
+            with telemetry.async_wait_span("mv_refresh", where):
+                result.async_jobs = self._follow_refresh(stmt, result, wait and self.wait_for_mv, report)
         return result
 
     def _send(self, sql: str, where: str, report: ProgressCallback,
@@ -321,7 +324,8 @@ class StarRocksAdapter(PyMySQLAdapter):
             return max((j.job_id for j in self._jobs(source)), default=0)
 
         result, baseline = self._send(sql, source.where, report, snapshot)
-        ids = self._wait_jobs(source, baseline, wait, report)
+        with telemetry.async_wait_span(source.label, source.where):
+            ids = self._wait_jobs(source, baseline, wait, report)
         result.async_jobs = tuple(f"{source.label}:{i}" for i in ids)
         return result
 
