@@ -453,10 +453,6 @@ def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[
     """Lint the named scripts (all when none named) as rendered for the environment."""
     from .lint import lint_script
 
-    reports = []
-    for script, statements in render(settings, refs):
-        text = "\n".join(f"{s.sql};" for s in statements) if not statements else None
-        project_text = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings)).renderer.render(script)
-        reports.append(lint_script(script.name, script.kind, project_text, statements))
-        del text
-    return reports
+    project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+    scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
+    return [lint_script(s.name, s.kind, project.renderer.render(s), project.statements(s)) for s in scripts]

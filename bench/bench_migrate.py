@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Apply 500 one-statement migrations: rockway (in-process and CLI) vs raw pymysql vs yoyo-migrations.
+
+Every variant runs on its own freshly created database on the same MariaDB server, in one run of this
+script, interleaved (repeat 1 of every variant, then repeat 2, ...); the median of the repeats is reported.
+
+    python bench/bench_migrate.py [--server mysql://root@127.0.0.1:3306] [--n 500] [--repeats 3] [--profile]
+
+Targets: rockway in-process <= 1.2x raw pymysql; yoyo >= 3x rockway (in-process vs API, CLI vs CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import pymysql
+
+from rockway import commands
+from rockway.config import Dsn, load_settings, parse_dsn
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+def statement(i: int) -> str:
+    return f"CREATE TABLE t_{i} (id INT NOT NULL PRIMARY KEY, v VARCHAR(20))"
+
+
+def make_project(root: Path, n: int) -> Path:
+    """migrations/V<i>__t_<i>.sql, one statement each; the same folder is given to yoyo."""
+    migrations = root / "migrations"
+    migrations.mkdir(parents=True)
+    (root / "repeatable").mkdir()
+    for i in range(1, n + 1):
+        (migrations / f"V{i}__t_{i}.sql").write_text(statement(i) + ";\n", encoding="utf-8")
+    return root
+
+
+class Server:
+    def __init__(self, dsn: str) -> None:
+        self.dsn: Dsn = parse_dsn(dsn)
+
+    def connect(self, database: str | None = None) -> pymysql.connections.Connection:
+        d = self.dsn
+        return pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password or "", database=database,
+                               autocommit=True)
+
+    def url(self, database: str) -> str:
+        d = self.dsn
+        auth = d.user + (f":{d.password}" if d.password else "")
+        return f"mysql://{auth}@{d.host}:{d.port}/{database}"
+
+    def create(self) -> str:
+        name = f"rw_bench_{uuid.uuid4().hex[:10]}"
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    def count_tables(self, name: str) -> int:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME LIKE 't\\_%%'",
+                        (name,))
+            return int(cur.fetchone()[0])
+
+    def version(self) -> str:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            return str(cur.fetchone()[0])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit {proc.returncode}:\n{proc.stderr[-3000:]}")
+
+
+def console_script(name: str) -> list[str]:
+    path = SCRIPTS / name
+    return [str(path)] if path.exists() else [sys.executable, "-m", name]
+
+
+# --- variants: each gets (server, database name, project folder) and does the whole job ---------------
+
+def raw_pymysql(server: Server, db: str, project: Path, n: int) -> None:
+    conn = server.connect(db)
+    try:
+        with conn.cursor() as cur:
+            for i in range(1, n + 1):
+                cur.execute(statement(i))
+    finally:
+        conn.close()
+
+
+def rockway_inprocess(server: Server, db: str, project: Path, n: int) -> None:
+    settings = load_settings(project, overrides={"dsn": server.url(db)}, environ={})
+    result = commands.migrate(settings)
+    assert result.report is not None and len(result.report.applied) == n, result
+
+
+def rockway_cli(server: Server, db: str, project: Path, n: int) -> None:
+    run([*console_script("rockway"), "migrate", "up"], project, clean_env(ROCKWAY_DSN=server.url(db)))
+
+
+def yoyo_api(server: Server, db: str, project: Path, n: int) -> None:
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(server.url(db))
+    migrations = read_migrations(str(project / "migrations"))
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(migrations))
+    backend.connection.close()
+
+
+def yoyo_cli(server: Server, db: str, project: Path, n: int) -> None:
+    run([*console_script("yoyo"), "apply", "--batch", "--no-config-file", "--database", server.url(db),
+         str(project / "migrations")], project, clean_env())
+
+
+VARIANTS: dict[str, Callable[[Server, str, Path, int], None]] = {
+    "raw pymysql (1 connection)": raw_pymysql,
+    "rockway in-process (commands.migrate)": rockway_inprocess,
+    "rockway CLI (`rockway migrate up`)": rockway_cli,
+    "yoyo 9 Python API": yoyo_api,
+    "yoyo 9 CLI (`yoyo apply --batch`)": yoyo_cli,
+}
+
+
+def timed(server: Server, project: Path, n: int, fn: Callable[[Server, str, Path, int], None]) -> float:
+    db = server.create()
+    try:
+        t0 = time.perf_counter()
+        fn(server, db, project, n)
+        seconds = time.perf_counter() - t0
+        made = server.count_tables(db)
+        if made != n:
+            raise SystemExit(f"{fn.__name__}: expected {n} tables, found {made}")
+        return seconds
+    finally:
+        server.drop(db)
+
+
+def profile_rockway(server: Server, project: Path, n: int, top: int = 15) -> str:
+    db = server.create()
+    try:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        rockway_inprocess(server, db, project, n)
+        profiler.disable()
+    finally:
+        server.drop(db)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    out.write("\n")
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", default=os.environ.get("ROCKWAY_BENCH_DSN", "mysql://root@127.0.0.1:3306"),
+                        help="MySQL/MariaDB server URL (databases are created and dropped on it)")
+    parser.add_argument("--n", type=int, default=500, help="number of migrations (default 500)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per variant; the median is reported (default 3)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile summary of one in-process rockway run")
+    args = parser.parse_args()
+
+    server = Server(args.server)
+    print(f"server: {server.dsn} ({server.version()}), python {sys.version.split()[0]}, nproc {os.cpu_count()}")
+    print(f"{args.n} migrations, each `{statement(1)}` in its own file; {args.repeats} repeats, fresh database each")
+    root = Path(tempfile.mkdtemp(prefix="rockway_bench_"))
+    try:
+        project = make_project(root, args.n)
+        # warm-up (imports, server caches), not measured
+        timed(server, project, min(args.n, 20), raw_pymysql)
+        small = make_project(root / "warm", min(args.n, 20))
+        timed(server, small, min(args.n, 20), rockway_inprocess)
+        timed(server, small, min(args.n, 20), yoyo_api)
+
+        samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        for rep in range(args.repeats):
+            for name, fn in VARIANTS.items():
+                samples[name].append(timed(server, project, args.n, fn))
+            print(f"repeat {rep + 1}: " + ", ".join(f"{name.split(' (')[0]} {samples[name][-1]:.2f}s" for name in VARIANTS),
+                  flush=True)
+        med = {name: statistics.median(values) for name, values in samples.items()}
+
+        raw = med["raw pymysql (1 connection)"]
+        rw = med["rockway in-process (commands.migrate)"]
+        rw_cli = med["rockway CLI (`rockway migrate up`)"]
+        yo = med["yoyo 9 Python API"]
+        yo_cli = med["yoyo 9 CLI (`yoyo apply --batch`)"]
+        print()
+        print(f"{'variant':<42} {'median s':>9} {'per migr. ms':>13} {'vs raw':>7}   all runs (s)")
+        for name, value in med.items():
+            runs = " ".join(f"{v:.2f}" for v in samples[name])
+            print(f"{name:<42} {value:>9.3f} {value / args.n * 1000:>13.2f} {value / raw:>6.2f}x   {runs}")
+        print()
+        checks = [
+            ("rockway in-process / raw pymysql", rw / raw, "<= 1.20", rw / raw <= 1.2),
+            ("rockway CLI / raw pymysql (info only)", rw_cli / raw, "", None),
+            ("yoyo API / rockway in-process", yo / rw, ">= 3.00", yo / rw >= 3.0),
+            ("yoyo CLI / rockway CLI", yo_cli / rw_cli, ">= 3.00", yo_cli / rw_cli >= 3.0),
+        ]
+        print(f"{'ratio':<42} {'value':>9} {'target':>9}  result")
+        for label, value, target, ok in checks:
+            verdict = "" if ok is None else ("met" if ok else "MISSED")
+            print(f"{label:<42} {value:>8.2f}x {target:>9}  {verdict}")
+        if args.profile:
+            print("\ncProfile of one in-process rockway run (top 15 by cumulative, then by own time):")
+            print(profile_rockway(server, project, args.n))
+        return 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
