@@ -43,8 +43,12 @@ class Project:
     def renderer(self):  # type: ignore[no-untyped-def]
         from .templating import Renderer
 
-        return Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env, engine=self.engine,
-                        database=self.database)
+        from .extensions import template_globals
+
+        renderer = Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env, engine=self.engine,
+                            database=self.database)
+        renderer.globals.update(template_globals(self.settings, self.engine))
+        return renderer
 
     def statements(self, script: Script) -> list[Statement]:
         """Rendered and split statements of a script."""
@@ -127,8 +131,15 @@ def order_steps(project: Project, steps: Sequence[Step]) -> list[Step]:
 
 def _prerender(project: Project, steps: Sequence[Step]) -> None:
     """Render every script of the plan before anything runs, so template errors write nothing."""
+    from .extensions import handler_for, is_rockway_statement
+
     for step in steps:
-        project.statements(step.script)
+        for stmt in project.statements(step.script):
+            if is_rockway_statement(stmt.sql):
+                try:
+                    handler_for(stmt.sql)
+                except KeyError as exc:
+                    raise InputError(step.script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None
 
 
 @dataclass
@@ -190,7 +201,7 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
                 _prerender(project, steps)
                 plan = Plan(tuple(steps), plan.infos, plan.blockers, plan.notes)
                 executor = Executor(session.adapter, session.history, project, run_context(session, run_id),
-                                    on_event=on_event, lock=lock)
+                                    on_event=on_event, lock=lock, settings=settings)
                 report = executor.run(steps, rows)
                 return UpResult(plan, report, collected)
             finally:

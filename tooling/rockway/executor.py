@@ -8,9 +8,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-from . import telemetry
-from .adapters.base import Adapter
-from .errors import DatabaseError, Interrupted, MigrationFailed, OutcomeUnknown, RockwayError
+from . import extensions, telemetry
+from .adapters.base import Adapter, StatementResult
+from .config import Settings
+from .errors import DatabaseError, InputError, Interrupted, MigrationFailed, OutcomeUnknown, RockwayError
 from .history import HistoryStore, evolve, now_utc
 from .model import Action, AppliedRow, MigrationInfo, RowStatus, RowType, Script, State, Statement, Step
 from .planner import blocker_message
@@ -93,7 +94,9 @@ class Executor:
     """Runs plan steps; never re-runs a statement the journal recorded as done."""
 
     def __init__(self, adapter: Adapter, history: HistoryStore, source: StatementSource, context: RunContext, *,
-                 on_event: EventCallback | None = None, lock: LockCheck | None = None) -> None:
+                 on_event: EventCallback | None = None, lock: LockCheck | None = None,
+                 settings: Settings | None = None) -> None:
+        self.settings = settings
         self.adapter = adapter
         self.history = history
         self.source = source
@@ -189,10 +192,12 @@ class Executor:
             result_jobs: tuple[str, ...] = ()
         else:
             try:
-                with telemetry.statement_span(self.adapter, stmt.index, stmt.sql):
-                    result = self.adapter.run_statement(
-                        stmt.sql, wait=wait,
-                        on_progress=lambda msg: self.on_event(Event("progress", script, stmt.index, total, message=msg)))
+                progress = lambda msg: self.on_event(Event("progress", script, stmt.index, total, message=msg))  # noqa: E731
+                if extensions.is_rockway_statement(stmt.sql):
+                    result = self._run_extension(script, stmt, progress)
+                else:
+                    with telemetry.statement_span(self.adapter, stmt.index, stmt.sql):
+                        result = self.adapter.run_statement(stmt.sql, wait=wait, on_progress=progress)
                 result_jobs = result.async_jobs
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted during statement {stmt.index} of {script.display}",
@@ -217,6 +222,17 @@ class Executor:
         if more:
             self._write(row)
         return row
+
+    def _run_extension(self, script: Script, stmt: Statement, progress: Callable[[str], None]) -> StatementResult:
+        """Run a `ROCKWAY <VERB> …` statement through its registered handler."""
+        if self.settings is None:
+            raise MigrationFailed(f"{script.name}:{stmt.line}: rockway statements need settings")
+        try:
+            handler = extensions.handler_for(stmt.sql)
+        except KeyError as exc:
+            raise InputError(script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None
+        with telemetry.span(f"rockway {telemetry.operation_name(stmt.sql)}", **{"rockway.statement.index": stmt.index}):
+            return handler(self.adapter, stmt, self.settings, progress)
 
     def _record_failure(self, script: Script, stmt: Statement, row: AppliedRow, exc: RockwayError, started: float,
                         previous_ms: int, jobs: list[str]) -> None:

@@ -1,0 +1,75 @@
+"""Extension points: template globals and `ROCKWAY <VERB> …` statements that rockway executes itself.
+
+A script may contain statements such as `ROCKWAY LOAD CSV 'x.csv' INTO t` (usually produced by a template
+macro). They are not sent to the server: the executor hands them to the handler registered for the verb,
+which does the work over the adapter (e.g. a staged, verified, atomically swapped CSV load). `render` and
+`--dry-run` print them as they are, so what runs is always visible.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+from .adapters.base import Adapter, ProgressCallback, StatementResult
+from .config import Settings
+from .model import Statement
+
+PREFIX = "ROCKWAY"
+_VERB = re.compile(r"^\s*ROCKWAY\s+([A-Z]+(?:\s+[A-Z]+)?)\b", re.IGNORECASE)
+
+Handler = Callable[[Adapter, Statement, Settings, ProgressCallback], StatementResult]
+GlobalsFactory = Callable[[Settings, str], Mapping[str, Any]]
+
+_HANDLERS: dict[str, Handler] = {}
+_GLOBALS: list[GlobalsFactory] = []
+
+
+def register_statement(verb: str, handler: Handler) -> None:
+    """Handle `ROCKWAY <verb> …` statements with handler."""
+    _HANDLERS[" ".join(verb.upper().split())] = handler
+
+
+def register_globals(factory: GlobalsFactory) -> None:
+    """Add template globals (callables, macros) built per settings and engine."""
+    if factory not in _GLOBALS:
+        _GLOBALS.append(factory)
+
+
+def _load_builtins() -> None:
+    """Import the modules that register rockway's own extensions."""
+    from importlib import import_module
+
+    for name in BUILTIN_MODULES:
+        import_module(name)
+
+
+BUILTIN_MODULES: tuple[str, ...] = ()
+
+
+def is_rockway_statement(sql: str) -> bool:
+    """True for `ROCKWAY <VERB> …`."""
+    return bool(_VERB.match(sql))
+
+
+def handler_for(sql: str) -> Handler:
+    """The handler for a `ROCKWAY <VERB> …` statement (KeyError naming the verb if none)."""
+    _load_builtins()
+    m = _VERB.match(sql)
+    if not m:
+        raise KeyError(sql.split(None, 2)[:2])
+    words = m.group(1).upper().split()
+    for n in (2, 1):
+        verb = " ".join(words[:n])
+        if verb in _HANDLERS:
+            return _HANDLERS[verb]
+    raise KeyError(" ".join(words))
+
+
+def template_globals(settings: Settings, engine: str) -> dict[str, Any]:
+    """All registered template globals for this settings/engine."""
+    _load_builtins()
+    out: dict[str, Any] = {}
+    for factory in _GLOBALS:
+        out.update(factory(settings, engine))
+    return out
