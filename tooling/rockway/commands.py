@@ -32,6 +32,7 @@ class Project:
     settings: Settings
     engine: str = "starrocks"
     database: str | None = None
+    _rendered: dict[tuple[str, str], list[Statement]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def scripts(self) -> list[Script]:
@@ -51,8 +52,15 @@ class Project:
         return renderer
 
     def statements(self, script: Script) -> list[Statement]:
-        """Rendered and split statements of a script."""
-        return self.renderer.statements(script)
+        """Rendered and split statements of a script (rendered once per run)."""
+        key = (script.name, script.checksum)
+        if key not in self._rendered:
+            self._rendered[key] = self.renderer.statements(script)
+        return self._rendered[key]
+
+    def use_scripts(self, scripts: list[Script]) -> None:
+        """Reuse scripts already discovered (no second scan)."""
+        self.__dict__["scripts"] = scripts
 
     def find(self, ref: str) -> list[Script]:
         """Scripts matching a file name, path, `V1.2`, `U1.2`, `1.2` or a repeatable description."""
@@ -181,7 +189,7 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
     with telemetry.run_span(command, run_id, **{"rockway.dry_run": dry_run}):
         with open_session(settings, sink=sink) as session:
             project = session.project
-            project.__dict__["scripts"] = scripts
+            project.use_scripts(scripts)
             # Everything that can be wrong with the inputs fails here, before anything is written.
             first = make_plan(session.history.rows())
             _prerender(project, order_steps(project, first.steps))

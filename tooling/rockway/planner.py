@@ -215,6 +215,8 @@ def plan_up(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Opti
     ignored = [i for i in infos if i.state is State.IGNORED]
     for info in ignored:
         notes.append(f"{info.label} ({info.description}) is ignored: {info.note}")
+    if blockers:
+        steps = []  # nothing runs while history needs a person
     return Plan(tuple(steps), tuple(infos), tuple(blockers), tuple(notes))
 
 
