@@ -33,9 +33,9 @@ class RunLock:
     def acquire(self) -> None:
         """Take the lock or raise LockHeld (exit 4) naming the holder."""
         deadline = time.monotonic() + max(0.0, self.timeout)
+        wait = 0.0  # first a quick try, so a waiting run says so at once
         while True:
-            remaining = deadline - time.monotonic()
-            if self.primitive.try_acquire(self.owner, max(0.0, min(remaining, 5.0))):
+            if self.primitive.try_acquire(self.owner, wait):
                 self.held = True
                 break
             remaining = deadline - time.monotonic()
@@ -47,6 +47,7 @@ class RunLock:
                                     " `rockway lock status`; `rockway lock release` removes a stale lock.")
             if self.on_wait:
                 self.on_wait(holder, remaining)
+            wait = max(0.0, min(remaining, 5.0))
         if self.primitive.needs_renewal:
             self._start_renewal()
 

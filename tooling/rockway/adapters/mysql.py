@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -73,7 +74,7 @@ class NamedLock(LockPrimitive):
         self._ensured = True
 
     def try_acquire(self, owner: LockOwner, wait_seconds: float) -> bool:
-        rows = self.adapter.query("SELECT GET_LOCK(%s, %s)", (self.name, max(0, int(wait_seconds))))
+        rows = self.adapter.query("SELECT GET_LOCK(%s, %s)", (self.name, max(0, math.ceil(wait_seconds))))
         if not rows or rows[0][0] != 1:
             return False
         self._ensure_owner_table()

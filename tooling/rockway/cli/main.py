@@ -66,9 +66,13 @@ def _run(group: click.Group, argv: list[str] | None = None) -> int:
     st.traceback = "--traceback" in args
     code = 0
     try:
-        group.main(args=args, obj=st, standalone_mode=False, prog_name=group.name)
+        returned = group.main(args=args, obj=st, standalone_mode=False, prog_name=group.name)
+        if isinstance(returned, int):  # ctx.exit(n) inside a command
+            code = returned
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
