@@ -1,0 +1,116 @@
+"""Staged bulk loads behind the Adapter: a staging copy of a table, a file loaded into it, an atomic swap.
+
+`bulk_target(adapter)` picks the implementation by capability (never by engine name):
+- `stream_load` (StarRocks): Stream Load over HTTP, `ALTER TABLE … SWAP WITH`, `DROP TABLE … FORCE`;
+- otherwise (MySQL/MariaDB): `LOAD DATA LOCAL INFILE`, `RENAME TABLE t TO old, stg TO t`, `DROP TABLE`.
+Both create the staging table with `CREATE TABLE stg LIKE target`, which both engines support.
+The file format is the one `rockway.csvcheck` writes: TAB-separated, LF-terminated, `\\N` for NULL.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Sequence
+
+from .base import Adapter, ProgressCallback
+
+MAX_NAME = 64
+
+
+def _ignore(_message: str) -> None:
+    return None
+
+
+def side_table(target: str, suffix: str) -> str:
+    """`<target>__<suffix>`, shortened with a hash when it would exceed 64 characters."""
+    name = f"{target}__{suffix}"
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(target.encode("utf-8")).hexdigest()[:8]
+    keep = MAX_NAME - len(suffix) - len(digest) - 3
+    return f"{target[:keep]}_{digest}__{suffix}"
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What the server said about one bulk load into the staging table."""
+
+    rows: int  # rows the server reports as loaded (-1 when it does not say)
+    method: str  # "LOAD DATA LOCAL INFILE" | "Stream Load"
+    label: str | None = None  # Stream Load label
+    visible: bool = True  # False after "Publish Timeout": committed, visible a little later
+    already_loaded: bool = False  # "Label Already Exists" for a FINISHED job: an earlier attempt loaded it
+    detail: str = ""
+
+
+class BulkTarget(abc.ABC):
+    """One engine's staging, loading and swapping statements over an open adapter."""
+
+    method: ClassVar[str] = ""
+    escape_backslash: ClassVar[bool] = True  # the file format doubles backslashes (LOAD DATA … ESCAPED BY '\\')
+
+    def __init__(self, adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
+                 sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None) -> None:
+        self.adapter = adapter
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.monotonic
+
+    def run(self, sql: str) -> None:
+        self.adapter.run_statement(sql)
+
+    def staging_name(self, target: str) -> str:
+        return side_table(target, "rw_stage")
+
+    def create_staging(self, database: str | None, target: str, staging: str) -> None:
+        """Drop a staging table a killed run left behind, then CREATE TABLE staging LIKE target."""
+        self.drop(database, staging)
+        self.run(f"CREATE TABLE {self.adapter.qualified(staging, database)} LIKE {self.adapter.qualified(target, database)}")
+
+    def count(self, database: str | None, table: str) -> int:
+        rows = self.adapter.query(f"SELECT COUNT(*) FROM {self.adapter.qualified(table, database)}")
+        return int(rows[0][0]) if rows else 0
+
+    def wait_count(self, database: str | None, table: str, expected: int, outcome: LoadOutcome,
+                   on_progress: ProgressCallback = _ignore) -> int:
+        """COUNT(*) of table; after a load that is committed but not yet visible, poll until it reaches expected."""
+        found = self.count(database, table)
+        if outcome.visible or found == expected:
+            return found
+        deadline = self.clock() + self.timeout
+        while found != expected and self.clock() < deadline:
+            on_progress(f"{self.adapter.qualified(table, database)}: {found} of {expected} rows visible;"
+                        f" waiting {self.poll_interval:g}s for the load to publish")
+            self.sleep(self.poll_interval)
+            found = self.count(database, table)
+        return found
+
+    @abc.abstractmethod
+    def load_file(self, database: str | None, table: str, columns: Sequence[str], path: Path, *, label: str,
+                  on_progress: ProgressCallback = _ignore) -> LoadOutcome:
+        """Load the bulk file at path into table (columns in file order)."""
+
+    @abc.abstractmethod
+    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
+        """Atomically replace target's contents with staging's, then drop the old contents."""
+
+    @abc.abstractmethod
+    def drop(self, database: str | None, table: str) -> None:
+        """Drop table if it exists (for staging/leftover tables only)."""
+
+
+def bulk_target(adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
+                sleep: Callable[[float], None] | None = None) -> BulkTarget:
+    """The BulkTarget for this adapter, chosen by its capabilities."""
+    if adapter.capabilities.stream_load:
+        from .stream_load import StarRocksBulk
+
+        return StarRocksBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
+    from .bulk_mysql import MySQLBulk
+
+    return MySQLBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
