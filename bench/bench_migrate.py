@@ -99,7 +99,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
 
 def console_script(name: str) -> list[str]:
     path = SCRIPTS / name
-    return [str(path)] if path.exists() else [sys.executable, "-m", name]
+    if path.exists():
+        return [str(path)]
+    entry = {"rockway": "from rockway.cli.main import main; main()", "yoyo": "from yoyo.scripts.main import main; main()"}
+    return [sys.executable, "-c", entry[name]]
 
 
 # --- variants: each gets (server, database name, project folder) and does the whole job ---------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import Project, run_cli
+from rw_helpers import Project, run_cli
 
 GOOD_NAME = "migrations/V1000__good.sql"
 GOOD_SQL = "CREATE TABLE good (id INT NOT NULL PRIMARY KEY);\n"
@@ -77,7 +77,8 @@ CASES = [
          "migrations/V1__a.sql:", "template syntax error", "endif"),
     case("include-missing-file", {"migrations/V1__a.sql": "SELECT 1;\n{% include 'templates/nope.sql' %}\n"},
          "migrations/V1__a.sql:2:", "'templates/nope.sql' not found"),
-    case("include-outside-project", {"migrations/V1__a.sql": "{% include '../secrets.sql' %}\n"},
+    case("include-outside-project", {"migrations/V1__a.sql": "{% include '../secrets.sql' %}\n",
+                                     "../secrets.sql": "CREATE TABLE leaked (id INT);\n"},
          "migrations/V1__a.sql:1:", "'../secrets.sql' not found"),
     case("error-inside-included-template", {"migrations/V1__a.sql": "SELECT 1;\n{% include 'templates/inc.sql' %}\n",
                                             "templates/inc.sql": "SELECT 2;\nSELECT {{ missing_var }};\n"},
@@ -116,7 +117,7 @@ CASES = [
     case("toml-lock-timeout-negative", {"rockway.toml": "[rockway]\nlock_timeout = -1\n"},
          "rockway.toml [rockway]:", "lock_timeout = -1"),
     case("toml-migrations-dir-is-a-file", {"rockway.toml": "[rockway]\nmigrations_dir = 'notes.txt'\n", "notes.txt": "x\n"},
-         "notes.txt:", "cannot list folder"),
+         "notes.txt:", "is not a folder"),
     case("config-file-missing", {}, "nope.toml:", "not found", args=("--config", "nope.toml")),
     # --- command line and environment ---------------------------------------------------------
     case("unknown-env-no-toml", {}, "rockway.toml", "environment 'nope' is not defined", args=("--env", "nope")),
@@ -130,43 +131,26 @@ CASES = [
     case("out-of-order-env-not-a-bool", {}, "ROCKWAY_OUT_OF_ORDER", "'maybe'", env={"ROCKWAY_OUT_OF_ORDER": "maybe"}),
     case("dsn-bad-scheme", {}, "DSN scheme 'postgres'", env={"ROCKWAY_DSN": "postgres@DSNREST@"}),
     case("dsn-unknown-option", {}, "DSN option 'sslmode'", env={"ROCKWAY_DSN": "@DSN@?sslmode=require"}),
-    # --- known gaps (strict xfail: each turns into a failure once fixed, so the mark must then go) -----
+    # --- found while writing these tests, fixed since -----
     case("history-table-injection-toml", {"rockway.toml": "[rockway]\nhistory_table = 'x;drop'\n"},
-         "rockway.toml", "history_table", xfail="exit 2 and nothing written, but the message does not say the value came"
-         " from rockway.toml: config.load_settings validates history_table only after merging all sources"),
+         "rockway.toml", "history_table"),
     case("dsn-bad-scheme-in-toml", {"rockway.toml": "[rockway]\ndsn = 'postgres@DSNREST@'\n"},
-         "rockway.toml", "DSN scheme 'postgres'", dsn_from_env=False,
-         xfail="exit 2 and nothing written, but the message does not name rockway.toml: parse_dsn runs at connect time"
-         " and does not know where the DSN came from"),
-    case("toml-vars-not-a-table", {"rockway.toml": "[rockway]\nvars = 3\n"}, "rockway.toml", "vars",
-         xfail="exit 1 'unexpected TypeError: 'int' object is not iterable': config.load_settings calls"
-         " dict(base.get('vars')) without checking the type"),
+         "rockway.toml", "DSN scheme 'postgres'", dsn_from_env=False),
+    case("toml-vars-not-a-table", {"rockway.toml": "[rockway]\nvars = 3\n"}, "rockway.toml", "vars"),
     case("toml-env-vars-not-a-table", {"rockway.toml": "[rockway]\nenv = 'dev'\n[env.dev]\nvars = 'x'\n"},
-         "rockway.toml", "vars", xfail="exit 1 'unexpected ValueError: dictionary update sequence element #0 …':"
-         " config.load_settings calls variables.update(value) without checking the type"),
+         "rockway.toml", "vars"),
     case("toml-replication-num-fraction", {"rockway.toml": "[rockway]\nreplication_num = 1.5\n"},
-         "rockway.toml", "replication_num", xfail="accepted (exit 0, migrations applied): config._coerce turns 1.5"
-         " into int(1.5) == 1 instead of rejecting a non-integer"),
+         "rockway.toml", "replication_num"),
     case("include-missing-file-in-repeatable", {"repeatable/R__v.sql": "SELECT 1;\n{% include 'templates/nope.sql' %}\n"},
-         "repeatable/R__v.sql:2:", "templates/nope.sql",
-         xfail="exit 2, file named, DB empty, but no line number (a V script gets ':2:'): the repeatable checksum pass"
-         " in discovery._repeatable_checksum reports missing include/load_csv targets without their line"),
+         "repeatable/R__v.sql:2:", "templates/nope.sql"),
     case("directive-unknown-key", {"migrations/V1__a.sql": "-- rockway:wiat=false\nCREATE TABLE t (x INT);\n"},
-         "migrations/V1__a.sql:1:", "wiat", xfail="accepted (exit 0, migration applied): sqlsplit.parse_directive"
-         " takes any key and the executor silently ignores keys other than 'wait', so a typo changes behaviour unnoticed"),
+         "migrations/V1__a.sql:1:", "wiat"),
     case("directive-bad-value", {"migrations/V1__a.sql": "-- rockway:wait=perhaps\nCREATE TABLE t (x INT);\n"},
-         "migrations/V1__a.sql:1:", "perhaps", xfail="accepted (exit 0, migration applied): executor treats any"
-         " wait value other than 'false' as true"),
-    case("migrations-dir-missing", {"rockway.toml": "[rockway]\nmigrations_dir = 'migrationz'\n"}, "migrationz",
-         xfail="accepted (exit 0, 'Nothing to do') and the history table and rockway_lock_owner are created:"
-         " discovery._walk skips a folder that does not exist"),
-    case("project-dir-missing", {}, "no_such_project", args=("-C", "no_such_project"),
-         xfail="accepted (exit 0, 'Nothing to do') and the history table and rockway_lock_owner are created:"
-         " -C is click.Path(file_okay=False) without exists=True and discovery skips missing folders"),
+         "migrations/V1__a.sql:1:", "perhaps"),
+    case("migrations-dir-missing", {"rockway.toml": "[rockway]\nmigrations_dir = 'migrationz'\n"}, "migrationz"),
+    case("project-dir-missing", {}, "no_such_project", args=("-C", "no_such_project")),
     case("undo-script-does-not-render", {"migrations/V1__a.sql": V, "migrations/U1__a.sql": "DROP TABLE {{ tabel }};\n"},
-         "migrations/U1__a.sql:1:", "undefined variable 'tabel'",
-         xfail="accepted (exit 0, V1 applied): commands.migrate pre-renders only the scripts in the plan, so a"
-         " U script that cannot render is found only by `migrate validate` or at rollback time"),
+         "migrations/U1__a.sql:1:", "undefined variable 'tabel'"),
 ]
 
 

@@ -166,10 +166,10 @@ def test_render_text_names_the_given_file(tmp_path: Path) -> None:
 
 def test_statements_renders_then_splits(tmp_path: Path) -> None:
     renderer = Renderer(tmp_path, {"tables": ["a", "b"]})
-    source = "-- rockway:async_timeout=60\n{% for t in tables %}\nDROP TABLE IF EXISTS {{ t }};\n{% endfor %}\n"
+    source = "-- rockway:wait=false\n{% for t in tables %}\nDROP TABLE IF EXISTS {{ t }};\n{% endfor %}\n"
     statements = renderer.statements(_script(tmp_path, "migrations/V1__x.sql", source))
     assert [s.sql for s in statements] == ["DROP TABLE IF EXISTS a", "DROP TABLE IF EXISTS b"]
-    assert statements[0].directive("async_timeout") == "60"
+    assert statements[0].directive("wait") == "false"
 
 
 def test_statements_split_error_becomes_input_error(tmp_path: Path) -> None:

@@ -36,8 +36,14 @@ class Project:
 
     @cached_property
     def scripts(self) -> list[Script]:
+        """Scripts on disk; the migrations folder must exist (a typo must not look like "nothing to do")."""
         from .discovery import discover
 
+        folder = self.settings.migrations_path
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise InputError(str(folder), f"the migrations folder {what}",
+                             hint="Create it, or set migrations_dir in rockway.toml / ROCKWAY_MIGRATIONS_DIR.")
         return discover(self.settings.migrations_path, self.settings.repeatable_path, self.settings.project_dir)
 
     @cached_property
@@ -141,13 +147,17 @@ def _prerender(project: Project, steps: Sequence[Step]) -> None:
     """Render every script of the plan before anything runs, so template errors write nothing."""
     from .extensions import handler_for, is_rockway_statement
 
-    for step in steps:
-        for stmt in project.statements(step.script):
+    undo = {s.version: s for s in project.scripts if s.kind is Kind.UNDO}
+    checked = [step.script for step in steps]
+    # the undo script of every version being applied must render too, or a later rollback would fail
+    checked += [undo[s.script.version] for s in steps if s.script.kind is Kind.VERSIONED and s.script.version in undo]
+    for script in checked:
+        for stmt in project.statements(script):
             if is_rockway_statement(stmt.sql):
                 try:
                     handler_for(stmt.sql)
                 except KeyError as exc:
-                    raise InputError(step.script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None
+                    raise InputError(script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None
 
 
 @dataclass

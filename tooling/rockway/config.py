@@ -103,17 +103,31 @@ def _coerce(name: str, kind: type, value: Any, source: str) -> Any:
         if kind in (int, float):
             if isinstance(value, bool):
                 raise ValueError(value)
-            number = kind(value)
-            if number < 0:
+            number = float(value)
+            if number < 0 or (kind is int and not number.is_integer()):
                 raise ValueError(value)
-            return number
+            return kind(number)
         if kind is dict:
             if not isinstance(value, Mapping):
                 raise ValueError(value)
             return dict(value)
-        return str(value)
+        text = str(value)
+        if name == "history_table":
+            validate_identifier(text, f"{source}: history_table")
+        elif name == "dsn" and text:
+            try:
+                parse_dsn(text)
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: {exc.message}", hint=exc.hint) from None
+        return text
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind.__name__}") from None
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of variables, e.g. [env.dev.vars], not {value!r}")
+    return value
 
 
 def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None, overrides: Mapping[str, Any] | None = None,
@@ -148,7 +162,7 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
 
     chosen_env = (overrides or {}).get("env") or env_name or environ.get("ROCKWAY_ENV") or base.get("env")
     values: dict[str, Any] = {}
-    variables: dict[str, Any] = dict(base.get("vars", {}))
+    variables: dict[str, Any] = dict(_table(base.get("vars", {}), f"{path} [rockway] vars"))
     for key, value in base.items():
         if key != "vars":
             values[key] = _coerce(key, known[key].metadata["kind"], value, f"{path} [rockway]")
@@ -159,13 +173,13 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
                               hint=("Defined: " + ", ".join(sorted(envs))) if envs else "Add an [env.NAME] section.")
         for key, value in envs[chosen_env].items():
             if key == "vars":
-                variables.update(value)
+                variables.update(_table(value, f"{path} [env.{chosen_env}] vars"))
             else:
                 values[key] = _coerce(key, known[key].metadata["kind"], value, f"{path} [env.{chosen_env}]")
         values["env"] = chosen_env
     for f in fields(Settings):
         env_key = f.metadata.get("env")
-        if env_key and not env_key.endswith(">") and env_key in environ and f.name != "env":
+        if env_key and not env_key.endswith(">") and environ.get(env_key, "") != "" and f.name != "env":
             values[f.name] = _coerce(f.name, f.metadata["kind"], environ[env_key], env_key)
     for key, value in environ.items():
         if key.startswith(VAR_PREFIX) and len(key) > len(VAR_PREFIX):

@@ -1,46 +1,51 @@
 """Validate a reference-data CSV against its column specs and write it as a bulk-load file; no database.
 
 The CSV dialect: UTF-8 (a leading BOM is dropped), comma-separated, RFC 4180 double quotes (`""` inside a
-quoted field), LF or CRLF line ends, a header line naming every column in order, and one line per row
-(a value may not contain a line break or a TAB). An empty field is NULL. Types: integers (optional `-`,
-digits), DECIMAL(p,s) (`-12.50`; at most p-s integer and s fraction digits), DATE `YYYY-MM-DD`, DATETIME
-`YYYY-MM-DD HH:MM[:SS[.ffffff]]` (or `T` between date and time), BOOLEAN `true`/`false`/`1`/`0` (any
-case), VARCHAR(n) with at most n UTF-8 bytes (StarRocks counts bytes; MariaDB characters, so bytes is
-the bound that holds on both). The literal `\\N` is reserved for NULL.
+quoted field), LF or CRLF line ends, a header line naming every column in order, and exactly one line per
+row: a value may not contain a line break, a TAB or a NUL. An empty field is NULL. Types: integers
+(`-?[0-9]+`, within the type's range), DECIMAL(p,s) (`-12.50`: at most p-s digits before and s after the
+point), DATE `YYYY-MM-DD`, DATETIME `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (`T` instead of the space is
+accepted), BOOLEAN `true`/`false`/`1`/`0` (also TRUE/True/FALSE/False), VARCHAR(n) with at most n UTF-8
+bytes (StarRocks counts bytes, MariaDB characters: bytes is the bound that holds on both). `\\N` is
+reserved for NULL. A file with a header and no data rows is an error (a seed never empties a table).
 
-Validation is column-wise over chunks of rows so a million-row file costs a few C-level passes per
-column: a single regex over the joined column, `map(int, …)`, `set(…) <=` and so on. Only when a fast
-check fails is the chunk scanned value by value to name the first bad line. Physical line numbers are
-exact because no value may span lines (the header is line 1, data row i is line i + 1).
+Speed: the file is read in blocks of whole lines; lines without a quote are split with `str.split`,
+lines with one go through the csv module; columns are sliced out of one flat list and checked with
+C-level passes (one possessive regex over the LF-joined column, `map(int, …)`, `set(…) <= …`). Only when
+a fast check fails is the column scanned value by value to name the first bad line. Physical line
+numbers are exact because every row is one line (the header is line 1).
 
-The output ("bulk file") is tab-separated, LF-terminated, `\\N` for NULL, booleans as 1/0, datetimes
-with a space; with escape_backslash (MySQL LOAD DATA … ESCAPED BY '\\\\') a backslash is doubled.
+The bulk file is TAB-separated, LF-terminated, `\\N` for NULL, booleans as 1/0, datetimes with a space;
+with escape_backslash (MySQL `LOAD DATA … ESCAPED BY '\\\\'`) a backslash is written as two.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
+from itertools import compress, repeat
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TextIO
+from typing import BinaryIO, Callable, Iterator, Sequence, TextIO
 
 from .errors import InputError
 
-__all__ = ["ColumnSpec", "CsvStats", "parse_type", "validate_csv", "TYPE_NAMES"]
+__all__ = ["ColumnSpec", "CsvStats", "parse_type", "validate_csv", "TYPE_NAMES", "NULL"]
 
 TYPE_NAMES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "DECIMAL(p,s)", "VARCHAR(n)", "DATE", "DATETIME", "BOOLEAN")
 NULL = "\\N"
-CHUNK_ROWS = 50_000
+BLOCK_BYTES = 8 << 20
 
-_INT_RANGES = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}
+_INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "BIGINT": 64}
 _TYPE_RE = re.compile(r"^\s*([A-Za-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
 _BOOLS = {"1": "1", "0": "0", "true": "1", "false": "0", "TRUE": "1", "FALSE": "0", "True": "1", "False": "0"}
-_DATE = r"\d{4}-\d{2}-\d{2}"
-_DATETIME = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DATETIME = "[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]{1,6})?)?+"
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class ColumnSpec:
     """One column of a reference table in portable terms."""
 
     name: str
-    type: str  # canonical spelling, e.g. INT, DECIMAL(12,2), VARCHAR(18), DATE
+    type: str  # canonical spelling: INT, DECIMAL(12,2), VARCHAR(18), DATE, …
     nullable: bool = True
     description: str = ""
 
@@ -57,17 +62,14 @@ class ColumnSpec:
         return self.type.split("(", 1)[0]
 
 
-def parse_type(text: str) -> str:
+def parse_type(text: object) -> str:
     """Canonical spelling of a portable type; ValueError naming the allowed ones otherwise."""
     m = _TYPE_RE.match(str(text))
     if not m:
         raise ValueError(f"unknown type {text!r}; use one of {', '.join(TYPE_NAMES)}")
     base, a, b = m.group(1).upper(), m.group(2), m.group(3)
-    if base in ("BOOL",):
-        base = "BOOLEAN"
-    if base == "INTEGER":
-        base = "INT"
-    if base in _INT_RANGES or base in ("DATE", "DATETIME", "BOOLEAN"):
+    base = {"BOOL": "BOOLEAN", "INTEGER": "INT", "NUMERIC": "DECIMAL"}.get(base, base)
+    if base in _INT_BITS or base in ("DATE", "DATETIME", "BOOLEAN"):
         if a is not None:
             raise ValueError(f"type {text!r}: {base} takes no length or precision here")
         return base
@@ -75,7 +77,7 @@ def parse_type(text: str) -> str:
         if a is None or b is not None or not 1 <= int(a) <= 1048576:
             raise ValueError(f"type {text!r}: write VARCHAR(n) with 1 <= n <= 1048576")
         return f"VARCHAR({int(a)})"
-    if base in ("DECIMAL", "NUMERIC"):
+    if base == "DECIMAL":
         p = int(a) if a is not None else 10
         s = int(b) if b is not None else 0
         if not 1 <= p <= 38 or not 0 <= s <= p:
@@ -95,7 +97,7 @@ class CsvStats:
 
 
 class _Bad(Exception):
-    """A chunk-level problem at data row index `index` (0-based within the chunk)."""
+    """A problem at row `index` of the values a check was given."""
 
     def __init__(self, index: int, message: str) -> None:
         super().__init__(message)
@@ -103,80 +105,90 @@ class _Bad(Exception):
         self.message = message
 
 
-# --- per-type checkers ------------------------------------------------------------------------
-# Each checker gets the non-NULL values of one column chunk and returns the converted values (a list)
-# or None when the values go to the bulk file unchanged; it raises _Bad(index into `values`, message).
+@dataclass(frozen=True)
+class _Block:
+    """Facts about a block of lines that let checks skip work."""
 
-Checker = Callable[[list[str]], "list[str] | None"]
+    tab: bool
+    backslash: bool
+    ascii: bool
 
 
-def _first(values: Sequence[str], ok: Callable[[str], bool]) -> int:
+# --- per-type checks ----------------------------------------------------------------------------
+# A check gets the non-NULL values of one column of a block and returns the values for the bulk file
+# (a list) or None when they go unchanged; it raises _Bad(index into values, message).
+
+Check = Callable[[list[str], _Block], "list[str] | None"]
+
+
+def _first(values: Sequence[object], ok: Callable[[object], bool]) -> int:
     for i, v in enumerate(values):
         if not ok(v):
             return i
-    return -1
+    return 0
 
 
-def _joined_match(pattern: str) -> Callable[[list[str]], bool]:
-    """A check that every value fully matches pattern, as one regex over the LF-joined column."""
-    whole = re.compile(f"(?:(?:{pattern})\n)*(?:{pattern})")
-    return lambda values: whole.fullmatch("\n".join(values)) is not None
+def _all_match(pattern: str) -> Callable[[list[str], str], bool]:
+    """f(values, joined) -> True when every value fully matches pattern; joined is "\\n".join(values)."""
+    try:  # one regex over the joined values; possessive repeats (3.11+) never backtrack into earlier values
+        whole = re.compile(f"(?:(?:{pattern})\n)*+(?:{pattern})")
+        return lambda values, joined: whole.fullmatch(joined) is not None
+    except re.error:  # pragma: no cover - Python 3.10 has no possessive repeats
+        one = re.compile(pattern.replace("?+", "?"))
+        return lambda values, joined: all(map(one.fullmatch, values))
 
 
-def _int_checker(name: str, base: str) -> Checker:
-    bits = _INT_RANGES[base]
+def _one(pattern: str) -> "re.Pattern[str]":
+    return re.compile(pattern.replace("?+", "?"))
+
+
+def _int_check(name: str, base: str) -> Check:
+    bits = _INT_BITS[base]
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    one = re.compile(r"-?\d+")
-    all_match = _joined_match(r"-?\d+")
+    ok, one = _all_match("-?[0-9]+"), _one("-?[0-9]+")
 
-    def check(values: list[str]) -> list[str] | None:
-        if not all_match(values):
-            i = _first(values, lambda v: one.fullmatch(v) is not None)
+    def check(values: list[str], _block: _Block) -> list[str] | None:
+        if not ok(values, "\n".join(values)):
+            i = _first(values, lambda v: one.fullmatch(v) is not None)  # type: ignore[arg-type]
             raise _Bad(i, f"column {name}: {values[i]!r} is not an integer")
         nums = list(map(int, values))
         if min(nums) < lo or max(nums) > hi:
-            i = _first(nums, lambda n: lo <= n <= hi)  # type: ignore[arg-type]
+            i = _first(nums, lambda n: lo <= n <= hi)  # type: ignore[operator]
             raise _Bad(i, f"column {name}: {values[i]} is out of range for {base} ({lo}..{hi})")
         return None
 
     return check
 
 
-def _decimal_checker(name: str, type_: str) -> Checker:
+def _decimal_check(name: str, type_: str) -> Check:
     p, s = (int(x) for x in type_[len("DECIMAL("):-1].split(","))
-    ints = p - s
-    int_part = f"0*\\d{{1,{ints}}}" if ints > 0 else "0*"
-    frac = f"(?:\\.\\d{{1,{s}}})?" if s > 0 else ""
-    pattern = f"-?{int_part}{frac}" if ints > 0 else f"-?0*(?:\\.\\d{{1,{s}}})"
-    one = re.compile(pattern)
-    all_match = _joined_match(pattern)
+    whole = p - s
+    frac = f"(?:\\.[0-9]{{1,{s}}})?+" if s else ""
+    pattern = f"-?[0-9]{{1,{whole}}}{frac}" if whole else f"-?0?\\.[0-9]{{1,{s}}}"
+    ok, one = _all_match(pattern), _one(pattern)
 
-    def check(values: list[str]) -> list[str] | None:
-        if not all_match(values):
-            i = _first(values, lambda v: one.fullmatch(v) is not None)
-            raise _Bad(i, f"column {name}: {values[i]!r} is not a {type_} (at most {ints} digits before"
+    def check(values: list[str], _block: _Block) -> list[str] | None:
+        if not ok(values, "\n".join(values)):
+            i = _first(values, lambda v: one.fullmatch(v) is not None)  # type: ignore[arg-type]
+            raise _Bad(i, f"column {name}: {values[i]!r} is not a {type_} number (at most {whole} digits before"
                           f" and {s} after the decimal point)")
         return None
 
     return check
 
 
-def _date_checker(name: str) -> Checker:
-    one = re.compile(_DATE)
-    all_match = _joined_match(_DATE)
+def _date_check(name: str) -> Check:
+    ok, one = _all_match(_DATE), _one(_DATE)
 
-    def valid(v: str) -> bool:
-        if one.fullmatch(v) is None:
-            return False
+    def valid(v: object) -> bool:
         try:
-            date.fromisoformat(v)
+            return one.fullmatch(v) is not None and bool(date.fromisoformat(v))  # type: ignore[arg-type]
         except ValueError:
             return False
-        return True
 
-    def check(values: list[str]) -> list[str] | None:
+    def check(values: list[str], _block: _Block) -> list[str] | None:
         try:
-            if all_match(values):
+            if ok(values, "\n".join(values)):
                 for _ in map(date.fromisoformat, values):
                     pass
                 return None
@@ -188,25 +200,22 @@ def _date_checker(name: str) -> Checker:
     return check
 
 
-def _datetime_checker(name: str) -> Checker:
-    one = re.compile(_DATETIME)
-    all_match = _joined_match(_DATETIME)
+def _datetime_check(name: str) -> Check:
+    ok, one = _all_match(_DATETIME), _one(_DATETIME)
 
-    def valid(v: str) -> bool:
-        if one.fullmatch(v) is None:
-            return False
+    def valid(v: object) -> bool:
         try:
-            datetime.fromisoformat(v)
+            return one.fullmatch(v) is not None and bool(datetime.fromisoformat(v))  # type: ignore[arg-type]
         except ValueError:
             return False
-        return True
 
-    def check(values: list[str]) -> list[str] | None:
+    def check(values: list[str], _block: _Block) -> list[str] | None:
+        joined = "\n".join(values)
         try:
-            if all_match(values):
+            if ok(values, joined):
                 for _ in map(datetime.fromisoformat, values):
                     pass
-                if any("T" in v for v in values):
+                if "T" in joined:
                     return [v.replace("T", " ") for v in values]
                 return None
         except ValueError:
@@ -217,8 +226,8 @@ def _datetime_checker(name: str) -> Checker:
     return check
 
 
-def _bool_checker(name: str) -> Checker:
-    def check(values: list[str]) -> list[str] | None:
+def _bool_check(name: str) -> Check:
+    def check(values: list[str], _block: _Block) -> list[str] | None:
         if not set(values) <= _BOOLS.keys():
             i = _first(values, lambda v: v in _BOOLS)
             raise _Bad(i, f"column {name}: {values[i]!r} is not a boolean (true/false/1/0)")
@@ -227,106 +236,158 @@ def _bool_checker(name: str) -> Checker:
     return check
 
 
-def _varchar_checker(name: str, type_: str, escape_backslash: bool) -> Checker:
+def _varchar_check(name: str, type_: str, escape_backslash: bool) -> Check:
     n = int(type_[len("VARCHAR("):-1])
 
-    def nbytes(v: str) -> int:
-        return len(v.encode("utf-8"))
+    def nbytes(v: object) -> int:
+        return len(str(v).encode("utf-8"))
 
-    def check(values: list[str]) -> list[str] | None:
-        joined = "\n".join(values)
-        if "\t" in joined:
-            i = _first(values, lambda v: "\t" not in v)
-            raise _Bad(i, f"column {name}: value contains a TAB character")
+    def check(values: list[str], block: _Block) -> list[str] | None:
+        if block.tab and any(map(operator.contains, values, repeat("\t"))):
+            raise _Bad(_first(values, lambda v: "\t" not in v), f"column {name}: the value contains a TAB character")  # type: ignore[operator]
         if NULL in values:
             raise _Bad(values.index(NULL), f"column {name}: the value \\N is reserved for NULL (leave the field empty)")
         longest = max(map(len, values))
-        if longest > n or (longest * 4 > n and not joined.isascii() and max(map(nbytes, values)) > n):
+        if longest > n or (longest * 4 > n and not block.ascii and max(map(len, map(str.encode, values))) > n):
             i = _first(values, lambda v: nbytes(v) <= n)
-            raise _Bad(i, f"column {name}: value is {nbytes(values[i])} bytes, longer than {type_} allows")
-        if escape_backslash and "\\" in joined:
+            raise _Bad(i, f"column {name}: the value is {nbytes(values[i])} bytes long, {type_} allows {n}")
+        if escape_backslash and block.backslash and any(map(operator.contains, values, repeat("\\"))):
             return [v.replace("\\", "\\\\") for v in values]
         return None
 
     return check
 
 
-def _checker(col: ColumnSpec, escape_backslash: bool) -> Checker:
+def _check_for(col: ColumnSpec, escape_backslash: bool) -> Check:
     base = col.base
-    if base in _INT_RANGES:
-        return _int_checker(col.name, base)
+    if base in _INT_BITS:
+        return _int_check(col.name, base)
     if base == "DECIMAL":
-        return _decimal_checker(col.name, col.type)
+        return _decimal_check(col.name, col.type)
     if base == "DATE":
-        return _date_checker(col.name)
+        return _date_check(col.name)
     if base == "DATETIME":
-        return _datetime_checker(col.name)
+        return _datetime_check(col.name)
     if base == "BOOLEAN":
-        return _bool_checker(col.name)
+        return _bool_check(col.name)
     if base == "VARCHAR":
-        return _varchar_checker(col.name, col.type, escape_backslash)
+        return _varchar_check(col.name, col.type, escape_backslash)
     raise ValueError(f"column {col.name}: unsupported type {col.type}")
 
 
-def _column(values: tuple[str, ...], col: ColumnSpec, check: Checker) -> tuple[str, ...] | list[str]:
-    """Check one column chunk; return the values as they go to the bulk file."""
+def _column(values: list[str], col: ColumnSpec, check: Check, block: _Block) -> list[str] | None:
+    """Check one column of a block; return its bulk-file values, or None when they are the input unchanged."""
     if "" not in values:
-        out = check(list(values))
-        return values if out is None else out
+        return check(values, block)
     if not col.nullable:
         raise _Bad(values.index(""), f"column {col.name}: empty value (NULL) in a NOT NULL column")
-    present = [i for i, v in enumerate(values) if v]
-    given = [values[i] for i in present]
+    given = list(filter(None, values))
     try:
-        out = check(given) if given else None
+        out = check(given, block) if given else None
     except _Bad as bad:
+        present = [i for i, v in enumerate(values) if v]
         raise _Bad(present[bad.index], bad.message) from None
-    result = [NULL] * len(values)
-    for i, v in zip(present, given if out is None else out):
-        result[i] = v
-    return result
+    if out is None:
+        return [v or NULL for v in values]
+    it = iter(out)
+    return [next(it) if v else NULL for v in values]
 
 
-def _key_values(cols: list[tuple[str, ...] | list[str]], key_idx: Sequence[int], specs: Sequence[ColumnSpec]) -> list:
-    """Key of each row in a comparable form (integers compared as numbers)."""
-    parts = []
-    for k in key_idx:
-        values = cols[k]
-        if specs[k].base in _INT_RANGES:
-            parts.append(list(map(int, values)))
+# --- reading ------------------------------------------------------------------------------------
+
+def _lines(fh: BinaryIO, display: str, block_bytes: int) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number of the first line, text, lines) for blocks of whole lines, decoded and LF-normalised."""
+    line_no = 1
+    rest = b""
+    first = True
+    while True:
+        data = fh.read(block_bytes)
+        if data:
+            rest += data
+            cut = rest.rfind(b"\n")
+            if cut < 0:
+                continue
+            part, rest = rest[:cut], rest[cut + 1:]
+        elif rest:
+            part, rest = rest, b""
         else:
-            parts.append(values)
-    return list(parts[0]) if len(parts) == 1 else list(zip(*parts))
+            return
+        if first:
+            first = False
+            if part.startswith(_BOM):
+                part = part[len(_BOM):]
+        try:
+            text = part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = line_no + part.count(b"\n", 0, exc.start)
+            raise InputError(display, f"not valid UTF-8: byte 0x{part[exc.start]:02x} cannot be decoded", line=line,
+                             hint="Save the file as UTF-8 (with or without BOM).") from None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                line = line_no + text.count("\n", 0, text.index("\r"))
+                raise InputError(display, "carriage return inside a line (values may not contain line breaks)",
+                                 line=line)
+        if "\x00" in text:
+            raise InputError(display, "NUL character in the file", line=line_no + text.count("\n", 0, text.index("\x00")))
+        lines = text.split("\n")
+        yield line_no, text, lines
+        line_no += len(lines)
 
 
-# --- the file ---------------------------------------------------------------------------------
+def _parse_quoted(line: str) -> list[str]:
+    """Fields of one line that contains a double quote (csv module, strict)."""
+    reader = csv.reader((line,), strict=True)
+    fields = next(reader)
+    if next(reader, None) is not None:  # pragma: no cover - one line is one record
+        raise csv.Error("more than one record")
+    return fields
+
+
+def _split(lines: list[str], text: str, ncols: int, first_line: int, display: str) -> list[list[str]]:
+    """Columns of a block of data lines; InputError for malformed quoting or a wrong field count."""
+    parked: set[int] = set()  # columns where a literal comma was parked as NUL
+    if '"' in text:
+        for i in compress(range(len(lines)), map(operator.contains, lines, repeat('"'))):
+            try:
+                fields = _parse_quoted(lines[i])
+            except csv.Error as exc:
+                detail = "an unterminated quoted value (values may not contain line breaks)" \
+                    if "end of data" in str(exc) or "EOF" in str(exc) else str(exc)
+                raise InputError(display, f"malformed CSV: {detail}", line=first_line + i) from None
+            line = ",".join([f.replace(",", "\x00") for f in fields])
+            if "\x00" in line:
+                parked.update(j for j, f in enumerate(fields) if "," in f)
+            lines[i] = line
+    counts = set(map(str.count, lines, repeat(",")))
+    if counts != {ncols - 1}:
+        i = _first(lines, lambda ln: ln.count(",") == ncols - 1)  # type: ignore[attr-defined]
+        got = lines[i].count(",") + 1
+        message = "blank line" if lines[i] == "" else f"expected {ncols} fields, found {got}"
+        raise InputError(display, message, line=first_line + i)
+    flat = ",".join(lines).split(",")
+    cols = [flat[i::ncols] for i in range(ncols)]
+    for j in parked:
+        if j < ncols:
+            cols[j] = [v.replace("\x00", ",") for v in cols[j]]
+    return cols
+
 
 def _file_digest(path: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
     return size, digest.hexdigest()
 
 
-def _decode_error(path: Path, display: str) -> InputError:
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return InputError(display, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded", line=line,
-                          hint="Save the file as UTF-8 (with or without BOM).")
-    return InputError(display, "not valid UTF-8", hint="Save the file as UTF-8 (with or without BOM).")
-
-
 def _header_message(header: list[str], names: Sequence[str], manifest: str) -> str:
+    expected = ",".join(names)
     for i, (got, want) in enumerate(zip(header, names), 1):
         if got != want:
-            return (f"header does not match {manifest}: column {i} is {got!r}, expected {want!r}"
-                    f" (expected header: {','.join(names)})")
+            return f"header does not match {manifest}: column {i} is {got!r}, expected {want!r} (expected: {expected})"
     if len(header) < len(names):
         return (f"header does not match {manifest}: {len(header)} columns, expected {len(names)};"
                 f" missing {', '.join(names[len(header):])}")
@@ -334,115 +395,118 @@ def _header_message(header: list[str], names: Sequence[str], manifest: str) -> s
             f" unexpected {', '.join(header[len(names):])}")
 
 
+# --- the file -----------------------------------------------------------------------------------
+
 def validate_csv(path: Path, columns: Sequence[ColumnSpec], key: Sequence[str], *, display: str | None = None,
                  manifest: str = "the manifest", out: TextIO | None = None, escape_backslash: bool = True,
-                 chunk_rows: int = CHUNK_ROWS) -> CsvStats:
-    """Check the whole file; write the bulk file to `out` if given; raise InputError(file, line) on the first problem."""
+                 block_bytes: int = BLOCK_BYTES) -> CsvStats:
+    """Check the whole file (and write the bulk file to `out`); InputError naming file:line on the first problem."""
     display = display or str(path)
     names = [c.name for c in columns]
     ncols = len(names)
     key_idx = [names.index(k) for k in key]
-    checks = [_checker(c, escape_backslash) for c in columns]
+    checks = [_check_for(c, escape_backslash) for c in columns]
     try:
         size, sha = _file_digest(path)
     except OSError as exc:
         raise InputError(display, f"cannot read: {exc.strerror or exc}") from None
     if size == 0:
-        raise InputError(display, f"file is empty; expected a header line ({','.join(names)}) and data rows", line=1)
+        raise InputError(display, f"the file is empty; expected the header line {','.join(names)} and data rows", line=1)
     seen: set = set()
     rows = 0
     written = 0
+    header_seen = False
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived lists and no cycles: the cyclic GC would only rescan them
     try:
-        with open(path, "r", encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh, strict=True)
-            header = next(reader, None)
-            if header is None or header == [] or header == [""]:
-                raise InputError(display, f"no header line; expected {','.join(names)}", line=1)
-            if reader.line_num != 1:
-                raise InputError(display, "the header spans several lines", line=1)
-            if header != names:
-                raise InputError(display, _header_message(header, names, manifest), line=1)
-            while True:
+        with open(path, "rb") as fh:
+            for first_line, text, lines in _lines(fh, display, block_bytes):
+                if not header_seen:
+                    header_seen = True
+                    try:
+                        header = _parse_quoted(lines[0]) if lines[0] else []
+                    except csv.Error as exc:
+                        raise InputError(display, f"malformed header: {exc}", line=1) from None
+                    if not header or header == [""]:
+                        raise InputError(display, f"no header line; expected {','.join(names)}", line=1)
+                    if header != names:
+                        raise InputError(display, _header_message(header, names, manifest), line=1)
+                    del lines[0]
+                    first_line += 1
+                    text = text.partition("\n")[2]
+                if not lines:
+                    continue
+                block = _Block(tab="\t" in text, backslash="\\" in text, ascii=text.isascii())
+                cols = _split(lines, text, ncols, first_line, display)
                 try:
-                    chunk = list(islice(reader, chunk_rows))
-                except csv.Error as exc:
-                    raise InputError(display, f"malformed CSV: {exc}", line=reader.line_num) from None
-                if not chunk:
-                    break
-                first_line = rows + 2
-                if reader.line_num != rows + len(chunk) + 1:
-                    i = _first(chunk, lambda r: not any("\n" in v or "\r" in v for v in r))
-                    raise InputError(display, "a quoted value contains a line break; reference values must be single-line",
-                                     line=first_line + max(i, 0))
-                try:
-                    text = _check_chunk(chunk, columns, checks, ncols, key_idx, seen)
+                    outs = [_column(cols[i], columns[i], checks[i], block) for i in range(ncols)]
+                    _check_keys(cols, outs, key_idx, columns, seen)
                 except _Bad as bad:
                     line = first_line + bad.index
-                    if bad.message.startswith("duplicate key"):
-                        first = _first_key_line(path, columns, key_idx, chunk[bad.index], line)
-                        raise InputError(display, f"{bad.message} (first on line {first})", line=line) from None
-                    raise InputError(display, bad.message, line=line) from None
-                rows += len(chunk)
+                    message = bad.message
+                    if message.startswith("duplicate key"):
+                        message += f" (first on line {_first_key_line(path, columns, key_idx, bad, line, display)})"
+                    raise InputError(display, message, line=line) from None
+                rows += len(lines)
                 if out is not None:
-                    out.write(text)
-                    written += len(text.encode("utf-8")) if not text.isascii() else len(text)
-    except UnicodeDecodeError:
-        raise _decode_error(path, display) from None
+                    chunk = _render(lines, cols, outs, text)
+                    out.write(chunk)
+                    written += len(chunk) if block.ascii else len(chunk.encode("utf-8"))
+    except OSError as exc:
+        raise InputError(display, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if rows == 0:
-        raise InputError(display, "no data rows after the header (a reference table cannot be emptied by a seed)", line=2)
+        raise InputError(display, "no data rows after the header (a seed never empties a table)", line=2)
     return CsvStats(rows=rows, bytes=size, sha256=sha, out_bytes=written)
 
 
-def _check_chunk(chunk: list[list[str]], columns: Sequence[ColumnSpec], checks: Sequence[Checker], ncols: int,
-                 key_idx: Sequence[int], seen: set) -> str:
-    """Validate one chunk of rows; return its bulk-file text."""
-    if len(set(map(len, chunk))) != 1 or len(chunk[0]) != ncols:
-        i = _first(chunk, lambda r: len(r) == ncols)
-        got = len(chunk[i])
-        raise _Bad(i, "blank line" if got == 0 or chunk[i] == [""] and ncols > 1 else
-                   f"expected {ncols} fields, found {got}")
-    cols: list[tuple[str, ...] | list[str]] = list(zip(*chunk))
-    out = [_column(cols[i], columns[i], checks[i]) for i in range(ncols)]  # type: ignore[arg-type]
-    keys = _key_values(cols, key_idx, columns)
+def _check_keys(cols: list[list[str]], outs: list[list[str] | None], key_idx: Sequence[int],
+                columns: Sequence[ColumnSpec], seen: set) -> None:
+    """Raise _Bad(duplicate key) for the first row whose key is already in seen or earlier in the block."""
+    parts = []
+    for k in key_idx:
+        values = outs[k] if outs[k] is not None else cols[k]
+        parts.append(list(map(int, values)) if columns[k].base in _INT_BITS else values)
+    keys = parts[0] if len(parts) == 1 else list(zip(*parts))
     fresh = set(keys)
     if len(fresh) != len(keys) or not seen.isdisjoint(fresh):
         local: set = set()
         for i, k in enumerate(keys):
             if k in seen or k in local:
-                shown = ", ".join(f"{columns[j].name}={chunk[i][j]}" for j in key_idx)
+                shown = ", ".join(f"{columns[j].name}={cols[j][i]}" for j in key_idx)
                 raise _Bad(i, f"duplicate key ({shown})")
             local.add(k)
     seen |= fresh
-    if all(o is c for o, c in zip(out, cols)):
-        body = "\n".join(map("\t".join, chunk))
-    else:
-        body = "\n".join(map("\t".join, zip(*out)))
-    return body + "\n"
 
 
-def _first_key_line(path: Path, columns: Sequence[ColumnSpec], key_idx: Sequence[int], row: list[str],
-                    dup_line: int) -> int:
-    """Line of the first row carrying the same key as `row` (error path only)."""
-    def norm(r: Sequence[str]) -> tuple:
-        return tuple(int(r[j]) if columns[j].base in _INT_RANGES else r[j] for j in key_idx)
+def _render(lines: list[str], cols: list[list[str]], outs: list[list[str] | None], text: str) -> str:
+    """The bulk-file text of one block."""
+    if all(o is None for o in outs):
+        body = "\n".join(lines).replace(",", "\t")
+        if "\x00" in body:
+            body = body.replace("\x00", ",")
+        return body + "\n"
+    final = [o if o is not None else c for o, c in zip(outs, cols)]
+    return "\n".join(map("\t".join, zip(*final))) + "\n"
 
-    wanted = norm(row)
+
+def _first_key_line(path: Path, columns: Sequence[ColumnSpec], key_idx: Sequence[int], bad: _Bad, dup_line: int,
+                    display: str) -> int:
+    """Line of the first row with the same key as the row at dup_line (error path only)."""
+    def key_of(fields: Sequence[str]) -> tuple:
+        return tuple(int(fields[j]) if columns[j].base in _INT_BITS else fields[j] for j in key_idx)
+
+    wanted: tuple | None = None
     with open(path, "r", encoding="utf-8-sig", newline="") as fh:
-        for line, r in enumerate(islice(csv.reader(fh), 1, None), 2):
-            if line >= dup_line:
-                break
-            if len(r) == len(columns):
-                try:
-                    if norm(r) == wanted:
-                        return line
-                except ValueError:
-                    continue
+        rows = list(csv.reader(fh))
+    if dup_line - 1 < len(rows):
+        wanted = key_of(rows[dup_line - 1])
+    for line, fields in enumerate(rows[1:dup_line - 1], 2):
+        try:
+            if len(fields) == len(columns) and key_of(fields) == wanted:
+                return line
+        except ValueError:
+            continue
     return dup_line
-
-
-def iter_rows(path: Path) -> Iterable[list[str]]:
-    """Data rows of a CSV as lists of strings (for tests and tools; no validation)."""
-    with open(path, "r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, strict=True)
-        next(reader, None)
-        yield from reader

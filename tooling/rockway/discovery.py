@@ -149,11 +149,17 @@ def _repeatable_checksum(base: str, source: str, path: Path, name: str, project_
         try:
             raw = ref.read_bytes()
         except FileNotFoundError:
-            raise InputError(name, f"references {ref_name}, which does not exist") from None
+            raise InputError(name, f"references {ref_name}, which does not exist", line=_line_of(source, ref.name)) from None
         except OSError as exc:
             raise InputError(name, f"cannot read {ref_name}: {exc.strerror or exc}") from None
         digest.update(f"\n{ref_name}\n{checksum_bytes(raw)}".encode("utf-8"))
     return digest.hexdigest()
+
+
+def _line_of(source: str, needle: str) -> int | None:
+    """1-based line of the first occurrence of needle in source."""
+    at = source.find(needle)
+    return source.count("\n", 0, at) + 1 if at >= 0 else None
 
 
 def discover(migrations_dir: Path, repeatable_dir: Path, project_dir: Path) -> list[Script]:

@@ -104,18 +104,22 @@ class Executor:
         self.on_event = on_event or (lambda event: None)
         self.lock = lock
         self.dry_run = history.dry_run
+        self._deferred: AppliedRow | None = None
 
     def run(self, steps: Sequence[Step], rows: Sequence[AppliedRow]) -> RunReport:
         """Execute steps in order; stop at the first failure."""
         report = RunReport(self.context.run_id, telemetry.current_trace_id())
         next_rank = max((r.installed_rank for r in rows), default=0) + 1
-        for step in steps:
-            if self.lock is not None:
-                self.lock.check()
-            rank = step.row.installed_rank if step.row is not None else next_rank
-            if step.row is None:
-                next_rank += 1
-            report.applied.append(self._run_step(step, rank))
+        try:
+            for step in steps:
+                if self.lock is not None:
+                    self.lock.check()
+                rank = step.row.installed_rank if step.row is not None else next_rank
+                if step.row is None:
+                    next_rank += 1
+                report.applied.append(self._run_step(step, rank))
+        finally:
+            self._flush()
         return report
 
     # --- one script --------------------------------------------------------------------------
@@ -254,14 +258,30 @@ class Executor:
         return blocker_message(info)
 
     def _finish(self, row: AppliedRow, started: float, previous_ms: int, jobs: list[str]) -> AppliedRow:
+        """Mark the row successful; the write goes out with the next journal write (or at the end of the run)."""
         row = evolve(row, status=RowStatus.SUCCESS, success=True, pending_statement=None, statement_sql=None,
                      async_jobs=tuple(jobs),
                      execution_time=previous_ms + int((time.monotonic() - started) * 1000))
-        self._write(row)
+        self._deferred = row
         return row
 
     def _write(self, row: AppliedRow) -> None:
-        self.history.write(row)
+        """Write a journal row, together with a finished row still waiting to be written (one round trip).
+
+        Until it is written, a finished migration's row still says its last statement is pending, so a crash
+        in between is reported as "outcome unknown", never as done: the journal stays on the safe side.
+        """
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None and deferred.installed_rank != row.installed_rank:
+            self.history.write(deferred, row)
+        else:
+            self.history.write(row)
+
+    def _flush(self) -> None:
+        """Write the last finished row if it is still waiting."""
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            self.history.write(deferred)
 
 
 def describe_statement(stmt: Statement) -> str:

@@ -44,7 +44,7 @@ def _load_builtins() -> None:
         import_module(name)
 
 
-BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata",)
+BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata", "rockway.sqlmacros")
 
 
 def is_rockway_statement(sql: str) -> bool:

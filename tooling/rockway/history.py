@@ -154,13 +154,15 @@ class HistoryStore:
         rows = self.rows() if rows is None else rows
         return max((r.installed_rank for r in rows), default=0) + 1
 
-    def write(self, row: AppliedRow) -> None:
-        """Insert or replace the row with this installed_rank."""
-        values = _row_values(row)
+    def write(self, row: AppliedRow, *more: AppliedRow) -> None:
+        """Insert or replace rows by installed_rank, all in one statement (one round trip, applied together)."""
+        rows = (row, *more)
+        sql = self._upsert if not more else self.adapter.upsert_sql(self.table, COLUMN_NAMES, KEY, rows=len(rows))
+        values = [v for r in rows for v in _row_values(r)]
         if self.sink is not None:
-            self.sink(self.adapter.literal_sql(self._upsert, values))
+            self.sink(self.adapter.literal_sql(sql, values))
             return
-        self.adapter.execute(self._upsert, values)
+        self.adapter.execute(sql, values)
 
     def delete(self, rank: int) -> None:
         sql = f"DELETE FROM {self.adapter.qualified(self.table)} WHERE installed_rank = %s"

@@ -7,6 +7,8 @@ pass through `redact_message`, and exceptions are recorded without their raw tex
 
 from __future__ import annotations
 
+import functools
+
 import contextvars
 import re
 import time
@@ -256,8 +258,9 @@ def _rebuild(sql: str, tokens: list[Any]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)
 def describe_sql(sql: str) -> SqlSummary:
-    """Operation, target collection and redacted text of one statement, from one tokenizer pass."""
+    """Operation, target collection and redacted text of one statement, from one tokenizer pass (cached)."""
     words = _leading_words(sql)
     operation = _operation(words)[0]
     try:

@@ -17,6 +17,9 @@ from .model import Script, Statement
 
 __all__ = ["Renderer", "referenced_files", "template_search_path", "REFERENCE_DATA_DIR"]
 
+# `-- rockway:key=value` directives a statement may carry, with their allowed values (empty: any value).
+DIRECTIVES: dict[str, frozenset[str]] = {"wait": frozenset({"true", "false"})}
+
 REFERENCE_DATA_DIR = "reference-data"
 _TEMPLATE_SUBDIRS = ("templates", "macros")
 _UNDEFINED_RE = re.compile(r"^'([^']+)' is undefined$")
@@ -37,6 +40,15 @@ def _relative(path: Path | str, project_dir: Path) -> str:
             return Path(path).resolve().relative_to(Path(project_dir).resolve()).as_posix()
         except (ValueError, OSError):
             return Path(path).as_posix()
+
+
+def _directive_line(text: str, before: int, key: str) -> int:
+    """Line of the `-- rockway:<key>` comment that precedes the statement starting at line `before`."""
+    lines = text.split("\n")
+    for number in range(min(before, len(lines)), 0, -1):
+        if f"rockway:{key}" in lines[number - 1]:
+            return number
+    return before
 
 
 class Renderer:
@@ -67,12 +79,25 @@ class Renderer:
         """Render a script and split it into statements."""
         rendered = self.render(script)
         try:
-            return sqlsplit.split(rendered, hash_comments=self.engine == "mysql")
+            statements = sqlsplit.split(rendered, hash_comments=self.engine == "mysql")
         except sqlsplit.SplitError as exc:
             where = "" if rendered == script.source else " (line of the rendered script)"
             raise InputError(script.name, exc.message + where, line=exc.line) from None
+        for stmt in statements:
+            for key, value in stmt.directives:
+                allowed = DIRECTIVES.get(key)
+                line = _directive_line(rendered, stmt.line, key)
+                if allowed is None:
+                    raise InputError(script.name, f"unknown directive `-- rockway:{key}`", line=line,
+                                     hint="Known: " + ", ".join(f"rockway:{k}={'|'.join(sorted(v))}" for k, v in DIRECTIVES.items()))
+                if allowed and value not in allowed:
+                    raise InputError(script.name, f"`-- rockway:{key}={value}`: expected one of {', '.join(sorted(allowed))}",
+                                     line=line)
+        return statements
 
     def _render(self, text: str, name: str, context: dict[str, Any]) -> str:
+        if "{" not in text:  # no template syntax at all: nothing to render
+            return text
         try:
             code = self.env.compile(text, name=name, filename=name)
         except jinja2.TemplateSyntaxError as exc:

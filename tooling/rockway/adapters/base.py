@@ -187,8 +187,8 @@ class Adapter(abc.ABC):
         return [str(r[0]).lower() for r in rows]
 
     @abc.abstractmethod
-    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-        """A parameterised statement that inserts one row or replaces the row with the same key."""
+    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str], rows: int = 1) -> str:
+        """A parameterised statement that inserts `rows` rows, each replacing the row with the same key (one statement)."""
 
     # --- migrations --------------------------------------------------------------------------
     def run_statement(self, sql: str, *, wait: bool = True, on_progress: ProgressCallback | None = None) -> StatementResult:

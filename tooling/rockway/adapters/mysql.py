@@ -36,11 +36,11 @@ class MySQLAdapter(PyMySQLAdapter):
         return (f"CREATE TABLE IF NOT EXISTS {self.qualified(spec.name)} (\n  {cols},\n  PRIMARY KEY ({key})\n)"
                 f" DEFAULT CHARSET=utf8mb4{comment}")
 
-    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str], rows: int = 1) -> str:
         cols = ", ".join(f"`{c}`" for c in columns)
-        marks = ", ".join(["%s"] * len(columns))
+        marks = ", ".join([f"({', '.join(['%s'] * len(columns))})"] * rows)
         updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key)
-        return f"INSERT INTO {self.qualified(table)} ({cols}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {updates}"
+        return f"INSERT INTO {self.qualified(table)} ({cols}) VALUES {marks} ON DUPLICATE KEY UPDATE {updates}"
 
     @staticmethod
     def _string(text: str) -> str:

@@ -188,15 +188,15 @@ class StarRocksAdapter(PyMySQLAdapter):
         """
         return self._table_ddl(spec, properties, if_not_exists=True)
 
-    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-        """INSERT INTO t (cols) VALUES (…): on a Primary Key table a row with an existing key replaces it.
+    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str], rows: int = 1) -> str:
+        """INSERT INTO t (cols) VALUES (…)[, (…)]: on a Primary Key table a row with an existing key replaces it.
 
         Pass every column of the table: from 3.3.1 an INSERT with a column list is a partial update, so
         columns left out keep their stored values for existing keys (facts §1).
         """
         cols = ", ".join(quote_ident(c) for c in columns)
-        marks = ", ".join(["%s"] * len(columns))
-        return f"INSERT INTO {self.qualified(table)} ({cols}) VALUES ({marks})"
+        marks = ", ".join([f"({', '.join(['%s'] * len(columns))})"] * rows)
+        return f"INSERT INTO {self.qualified(table)} ({cols}) VALUES {marks}"
 
     # --- migrations --------------------------------------------------------------------------
     def run_statement(self, sql: str, *, wait: bool = True, on_progress: ProgressCallback | None = None) -> StatementResult:

@@ -32,10 +32,12 @@ def cli(ctx: click.Context) -> None:
 from .migrate_cmds import migrate_group  # noqa: E402
 from .lock_cmds import lock_group  # noqa: E402
 from .lint_cmd import lint_command  # noqa: E402
+from .mv_cmds import mv_group  # noqa: E402
 
 cli.add_command(migrate_group)
 cli.add_command(lock_group)
 cli.add_command(lint_command)
+cli.add_command(mv_group)
 
 
 @click.group(context_settings=CONTEXT, name="migrate")

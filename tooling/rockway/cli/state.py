@@ -79,7 +79,7 @@ COMMON_OPTIONS = [
                  help="Database URL, e.g. starrocks://user@host:9030/db (or ROCKWAY_DSN)."),
     click.option("--env", expose_value=False, callback=_store("env_name"),
                  help="Environment section of rockway.toml, [env.NAME] (or ROCKWAY_ENV)."),
-    click.option("--project-dir", "-C", expose_value=False, callback=_store("project_dir"), type=click.Path(file_okay=False),
+    click.option("--project-dir", "-C", expose_value=False, callback=_store("project_dir"), type=click.Path(exists=True, file_okay=False),
                  help="Project folder holding rockway.toml, migrations/ and repeatable/ (default: .)."),
     click.option("--config", expose_value=False, callback=_store("config_file"), type=click.Path(dir_okay=False),
                  help="Path of rockway.toml."),
