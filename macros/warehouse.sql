@@ -25,6 +25,7 @@
         StarRocks grants per object type (ON ALL TABLES | ALL VIEWS | ALL MATERIALIZED VIEWS IN DATABASE db
         TO ROLE r); MariaDB has one level, ON db.* TO r, which covers views too.
     wh.string(text): a single-quoted literal (backslash escapes, read alike by StarRocks and MariaDB).
+    Invalid arguments stop rendering through fail(message), a template global of rockway.sqlmacros.
 -#}
 
 {%- macro string(text) -%}

@@ -12,7 +12,6 @@ active or not, and only for roles the policy lists (`rls_roles`, as StarRocks ne
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Iterator
 
 import pymysql

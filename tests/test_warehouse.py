@@ -152,6 +152,42 @@ def test_warehouse_applies_rolls_back_and_applies_again(warehouse: tuple[Warehou
     _assert_complete(wh)
 
 
+_MARIADB_TYPES = {"BOOLEAN": "tinyint(1)", "INT": "int(11)", "BIGINT": "bigint(20)", "DATE": "date",
+                  "DATETIME": "datetime"}
+
+
+@pytest.mark.parametrize("table", ["dim_material_mapper", "dim_sales_group_code"])
+def test_reference_tables_match_the_csv_manifests(warehouse: tuple[Warehouse, Path], table: str) -> None:
+    """The reference-data loader requires the table's columns to be the manifest's, in order."""
+    yaml = pytest.importorskip("yaml")
+    manifest_path = REPO_ROOT / "reference-data" / f"{table}.yaml"
+    if not manifest_path.is_file():
+        pytest.skip(f"no manifest {manifest_path.name} in reference-data/")
+    manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    wh, project = warehouse
+    r = run_cli(project, "migrate", "up", env=wh.env())
+    assert r.code == 0, r.err + r.out
+    conn = admin_connection(wh.server_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT column_name, column_type, is_nullable FROM information_schema.columns"
+                        " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position", (wh.db("dw"), table))
+            live = [(name, ctype, nullable == "YES") for name, ctype, nullable in cur.fetchall()]
+            cur.execute("SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = %s"
+                        " AND table_name = %s AND constraint_name = 'PRIMARY' ORDER BY ordinal_position",
+                        (wh.db("dw"), table))
+            key = [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+    expected = []
+    for col in manifest["columns"]:
+        declared = str(col["type"]).upper().replace(" ", "")
+        ctype = _MARIADB_TYPES.get(declared, declared.lower())
+        expected.append((col["name"], ctype, bool(col.get("nullable", True))))
+    assert live == expected
+    assert key == list(manifest["key"])
+
+
 def test_mv_commands_on_mariadb_say_there_are_no_materialized_views(warehouse: tuple[Warehouse, Path]) -> None:
     wh, project = warehouse
     r = run_cli(project, "mv", "status", env=wh.env())

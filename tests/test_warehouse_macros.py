@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -209,7 +208,7 @@ def test_the_query_is_given_once() -> None:
             render(text, "starrocks")
 
 
-def test_repository_scripts_render_the_macros(tmp_path: Path) -> None:
+def test_repository_scripts_render_the_macros() -> None:
     text = (REPO_ROOT / "repeatable" / "R__mv_sales_daily.sql").read_text(encoding="utf-8")
     sr = render(text, "starrocks", dw_db="dw")
     assert "CREATE MATERIALIZED VIEW IF NOT EXISTS `dw`.`mv_sales_daily`" in sr
