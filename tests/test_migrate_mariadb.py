@@ -257,3 +257,16 @@ def test_dsn_schemes(project, scheme, sql):
     project.migration("V1__a.sql", "CREATE TABLE a (x INT);\n")
     r = run_cli(project.root, "migrate", "up", env={"ROCKWAY_DSN": project.dsn.replace("mysql://", f"{scheme}://")})
     assert r.code == 0, r.err
+
+
+def test_up_after_rollback_recreates_views_over_recreated_tables(project, cli, sql):
+    project.migration("V1__create_orders.sql", V1)
+    project.migration("U1__create_orders.sql", "DROP VIEW IF EXISTS v_orders;\nDROP TABLE IF EXISTS orders;\n")
+    project.repeatable("R__orders_view.sql", "CREATE OR REPLACE VIEW v_orders AS SELECT id FROM orders;\n")
+    assert cli("migrate", "up").code == 0
+    assert cli("migrate", "rollback").code == 0
+    assert "v_orders" not in tables(sql)
+    r = cli("migrate", "up")
+    assert r.code == 0, r.err
+    assert "re-running R orders view: this run re-creates orders" in r.err
+    assert sorted(sql("SELECT id FROM v_orders")) == [(1,), (2,)]

@@ -143,6 +143,42 @@ def order_steps(project: Project, steps: Sequence[Step]) -> list[Step]:
     return versioned + sorted(repeat, key=lambda s: rank[s.script.name])
 
 
+def add_dependent_repeatables(project: Project, plan: Plan) -> Plan:
+    """Also re-run applied repeatables that read an object a versioned step of this run (re)creates.
+
+    After `migrate rollback` dropped a table and `migrate up` re-created it, the views over it must come back
+    too, though their checksums did not change. Repeatables are re-runnable by definition, so re-running one
+    that did not need it costs time, never correctness.
+    """
+    from .dependencies import created_objects, referenced_tables
+
+    versioned = [s for s in plan.steps if s.script.kind is Kind.VERSIONED]
+    if not versioned:
+        return plan
+    created: set[str] = set()
+    for step in versioned:
+        created |= created_objects(project.statements(step.script)[step.start_at - 1:])
+    queued = {s.script.name for s in plan.steps}
+    candidates = [i.script for i in plan.infos if i.kind is Kind.REPEATABLE and i.state is State.APPLIED and i.script]
+    reads = {s.name: set().union(*(referenced_tables(st.sql) for st in project.statements(s))) for s in candidates}
+    added: list[Step] = []
+    notes = list(plan.notes)
+    changed = True
+    while changed:  # a re-run view re-creates what other views read
+        changed = False
+        for script in candidates:
+            hit = reads[script.name] & created
+            if script.name not in queued and hit:
+                queued.add(script.name)
+                added.append(Step(Action.APPLY, script))
+                created |= created_objects(project.statements(script))
+                notes.append(f"re-running {script.display}: this run re-creates {', '.join(sorted(hit))}")
+                changed = True
+    if not added:
+        return plan
+    return Plan(plan.steps + tuple(added), plan.infos, plan.blockers, tuple(notes))
+
+
 def _prerender(project: Project, steps: Sequence[Step]) -> None:
     """Render every script of the plan before anything runs, so template errors write nothing."""
     from .extensions import handler_for, is_rockway_statement
@@ -202,6 +238,8 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             project.use_scripts(scripts)
             # Everything that can be wrong with the inputs fails here, before anything is written.
             first = make_plan(session.history.rows())
+            if not rollback:
+                first = add_dependent_repeatables(project, first)
             _prerender(project, order_steps(project, first.steps))
             lock = None
             if not dry_run:
@@ -215,6 +253,8 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
                 plan = make_plan(rows)
                 if plan.blockers:
                     raise MigrationFailed("\n\n".join(plan.blockers))
+                if not rollback:
+                    plan = add_dependent_repeatables(project, plan)
                 steps = order_steps(project, plan.steps)
                 _prerender(project, steps)
                 plan = Plan(tuple(steps), plan.infos, plan.blockers, plan.notes)
@@ -422,8 +462,10 @@ def new(settings: Settings, description: str) -> list[Path]:
     return made
 
 
-_CREATED = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|EXTERNAL\s+)?(MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE)"
-                      r"\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\w.$]+)", re.IGNORECASE)
+_CREATED = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:SQL\s+SECURITY\s+\w+\s+)?"
+    r"(?:TEMPORARY\s+|EXTERNAL\s+)?(MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE|SCHEMA|ROLE)"
+    r"\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\w.$]+|'[^']+'|\"[^\"]+\")", re.IGNORECASE)
 
 
 def clean(settings: Settings, *, dry_run: bool = False) -> list[str]:

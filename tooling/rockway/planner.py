@@ -209,9 +209,13 @@ def plan_up(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Opti
     for info in infos:
         if info.kind is Kind.VERSIONED and info.state is State.PENDING and info.script is not None:
             steps.append(Step(Action.APPLY, info.script))
-    for info in infos:
-        if info.kind is Kind.REPEATABLE and info.state in (State.PENDING, State.OUTDATED) and info.script is not None:
-            steps.append(Step(Action.APPLY, info.script))
+    above = [i for i in infos if i.state is State.ABOVE_TARGET]
+    repeatables = [i for i in infos if i.kind is Kind.REPEATABLE and i.state in (State.PENDING, State.OUTDATED)
+                   and i.script is not None]
+    if above and repeatables:  # they may read objects the skipped versions create
+        notes.append(f"{len(repeatables)} repeatable script(s) not run: versions above --target are still pending")
+    else:
+        steps.extend(Step(Action.APPLY, i.script) for i in repeatables if i.script is not None)
     ignored = [i for i in infos if i.state is State.IGNORED]
     for info in ignored:
         notes.append(f"{info.label} ({info.description}) is ignored: {info.note}")
