@@ -49,6 +49,7 @@ class Settings:
     out_of_order: bool = _setting(False, "ROCKWAY_OUT_OF_ORDER", "Apply versions lower than the newest applied one", kind=bool)
     clean_enabled: bool = _setting(False, "ROCKWAY_CLEAN_ENABLED", "Allow `migrate clean` in this environment", kind=bool)
     wait_for_mv: bool = _setting(True, "ROCKWAY_WAIT_FOR_MV", "Wait for CREATE/REFRESH MATERIALIZED VIEW to finish", kind=bool)
+    create_database: bool = _setting(False, "ROCKWAY_CREATE_DATABASE", "Create the DSN's database if it does not exist", kind=bool)
     installed_by: str | None = _setting(None, "ROCKWAY_INSTALLED_BY", "Name recorded as installed_by (default: the database user)")
     vars: Mapping[str, Any] = field(default_factory=dict, metadata={"env": VAR_PREFIX + "<NAME>", "doc": "Template variable NAME (lower-cased)", "secret": False, "kind": dict})
     project_dir: Path = field(default=Path("."), metadata={"env": None, "doc": "Project folder", "secret": False, "kind": Path})

@@ -39,7 +39,22 @@ def settings_dsn(settings: Settings) -> Dsn:
 def connect(settings: Settings) -> Adapter:
     """Connect with the settings' DSN and timeouts."""
     timeouts = Timeouts(settings.connect_timeout, settings.read_timeout, settings.write_timeout)
-    return connect_dsn(settings_dsn(settings), timeouts, settings=settings)
+    dsn = settings_dsn(settings)
+    if settings.create_database and dsn.database:
+        create_database(dsn, timeouts)
+    return connect_dsn(dsn, timeouts, settings=settings)
+
+
+def create_database(dsn: Dsn, timeouts: Timeouts) -> None:
+    """CREATE DATABASE IF NOT EXISTS for the DSN's database (the name is a validated identifier)."""
+    conn = open_connection(dsn, timeouts, database="")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{dsn.database}`")
+    except pymysql.err.MySQLError as exc:
+        raise DatabaseUnavailable(f"{dsn}: cannot create database {dsn.database!r}: {exc.args[-1]}") from None
+    finally:
+        conn.close()
 
 
 def connect_dsn(dsn: Dsn, timeouts: Timeouts | None = None, *, settings: Settings | None = None) -> Adapter:

@@ -48,9 +48,13 @@ def echo_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 
 def console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200  # piped or captured output: do not wrap at 80 columns
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 RICH_ROW_LIMIT = 300  # rich measures every cell; past this a plain aligned table prints in a fraction of the time
