@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -145,11 +146,12 @@ def test_sigkill_at_random_points_recovers_to_the_uninterrupted_result(tmp_path:
         request.addfinalizer(lambda: (conn.close(), admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")))
         return f"mysql://{server.user}@{server.host}:{server.port}/{name}", run
 
+    prefix = f"rw_kill_{uuid.uuid4().hex[:6]}"  # concurrent test runs on one server must not collide
     seed = int(os.environ.get("ROCKWAY_KILL_SEED", "20261126"))
     rng = random.Random(seed)
     ref_root = tmp_path / "reference"
     _write_project(ref_root)
-    ref_dsn, ref_sql = database("rw_kill_reference")
+    ref_dsn, ref_sql = database(f"{prefix}_ref")
     t0 = time.monotonic()
     r = run_cli(ref_root, "migrate", "up", "--quiet", env={"ROCKWAY_DSN": ref_dsn})
     duration = time.monotonic() - t0
@@ -160,7 +162,7 @@ def test_sigkill_at_random_points_recovers_to_the_uninterrupted_result(tmp_path:
     for trial in range(20):
         root = tmp_path / f"trial{trial}"
         _write_project(root)
-        name = f"rw_kill_{trial}"
+        name = f"{prefix}_{trial}"
         dsn, trial_sql = database(name)
         proc = subprocess.Popen([*CLI, "migrate", "up", "--quiet"], cwd=root, env=_env(dsn),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
