@@ -20,6 +20,8 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 
 CONFIG_FILE = "rockway.toml"
+# Tables read by other parts of rockway (verification, jobs) from [NAME] and [env.<env>.NAME]; not Settings.
+EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz")
 VAR_PREFIX = "ROCKWAY_VAR_"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
@@ -152,14 +154,17 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
         if not isinstance(section, dict):
             raise ConfigError(f"{path}: {section_name} must be a table")
         for key in section:
+            if section_name != "[rockway]" and key in EXTENSION_SECTIONS:
+                continue
             if key not in known or key in ("project_dir",):
                 raise ConfigError(f"{path}: {section_name} has unknown setting {key!r}",
                                   hint="Known settings: " + ", ".join(sorted(k for k in known if k != "project_dir")))
             if key == "password":
                 raise ConfigError(f"{path}: {section_name} sets a password; secrets come only from ROCKWAY_PASSWORD or the DSN")
-    unknown_top = set(data) - {"rockway", "env"}
+    unknown_top = set(data) - {"rockway", "env", *EXTENSION_SECTIONS}
     if unknown_top:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_top))}; use [rockway] and [env.NAME]")
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_top))}; use [rockway], [env.NAME]"
+                          f" and {', '.join(f'[{n}]' for n in EXTENSION_SECTIONS)}")
 
     chosen_env = (overrides or {}).get("env") or env_name or environ.get("ROCKWAY_ENV") or base.get("env")
     values: dict[str, Any] = {}
@@ -173,6 +178,8 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
             raise ConfigError(f"environment {chosen_env!r} is not defined in {where}",
                               hint=("Defined: " + ", ".join(sorted(envs))) if envs else "Add an [env.NAME] section.")
         for key, value in envs[chosen_env].items():
+            if key in EXTENSION_SECTIONS:
+                continue
             if key == "vars":
                 variables.update(_table(value, f"{path} [env.{chosen_env}] vars"))
             else:
