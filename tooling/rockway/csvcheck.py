@@ -9,14 +9,18 @@ accepted), BOOLEAN `true`/`false`/`1`/`0` (also TRUE/True/FALSE/False), VARCHAR(
 bytes (StarRocks counts bytes, MariaDB characters: bytes is the bound that holds on both). `\\N` is
 reserved for NULL. A file with a header and no data rows is an error (a seed never empties a table).
 
-Speed: the file is read in blocks of whole lines; lines without a quote are split with `str.split`,
-lines with one go through the csv module; columns are sliced out of one flat list and checked with
-C-level passes (one possessive regex over the LF-joined column, `map(int, …)`, `set(…) <= …`). Only when
-a fast check fails is the column scanned value by value to name the first bad line. Physical line
-numbers are exact because every row is one line (the header is line 1).
+Speed: the file is read in blocks of whole lines. When no values need rewriting, a block first goes
+through csvfast (one bytes regex per block, a strict subset of this grammar) and only blocks it does not
+accept take the exact path: lines without a quote are split with `str.split`, lines with one go through
+the csv module, columns are sliced out of one flat list and checked with C-level passes (a possessive
+regex over the LF-joined column, `map(int, …)`, `set(…) <= …`). Only when a fast check fails is a column
+scanned value by value to name the first bad line. Physical line numbers are exact because every row is
+one line (the header is line 1). Big files are checked by several processes (csvparallel).
 
-The bulk file is TAB-separated, LF-terminated, `\\N` for NULL, booleans as 1/0, datetimes with a space;
-with escape_backslash (MySQL `LOAD DATA … ESCAPED BY '\\\\'`) a backslash is written as two.
+Bulk file formats: `escaped` (TAB-separated, LF-terminated, `\\N` for NULL, booleans as 1/0, datetimes
+with a space; for Stream Load), `plain` (TAB-separated, the values exactly as written, an empty field for
+NULL; LOAD DATA converts in SET, see adapters/bulk_mysql) and `csv` (nothing is written when the whole
+file is in csvfast's strict subset: the CSV itself is loaded; otherwise a `plain` file is written).
 """
 
 from __future__ import annotations
@@ -26,11 +30,11 @@ import gc
 import hashlib
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import compress, repeat
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence, TextIO
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 from .errors import InputError
 
@@ -39,6 +43,9 @@ __all__ = ["ColumnSpec", "CsvStats", "parse_type", "validate_csv", "TYPE_NAMES",
 TYPE_NAMES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "DECIMAL(p,s)", "VARCHAR(n)", "DATE", "DATETIME", "BOOLEAN")
 NULL = "\\N"
 BLOCK_BYTES = 8 << 20
+ESCAPED = "escaped"  # bulk file: `\\N` for NULL, booleans 1/0, datetimes with a space (Stream Load)
+PLAIN = "plain"  # bulk file: the CSV's values as written, empty = NULL (LOAD DATA … ESCAPED BY '' … SET)
+CSV = "csv"  # no bulk file when the CSV is in the strict subset csvfast accepts: load the CSV itself
 
 _INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "BIGINT": 64}
 _TYPE_RE = re.compile(r"^\s*([A-Za-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
@@ -94,6 +101,12 @@ class CsvStats:
     bytes: int  # size of the CSV file
     sha256: str  # of the CSV file's bytes
     out_bytes: int = 0  # size of the bulk file written (0 if none)
+    bulk_format: str = ""  # what was written to `out`; CSV: nothing, load the CSV file itself
+    line_end: str = "\n"  # of the CSV file (from its header line)
+
+
+class _NotDirect(Exception):
+    """The CSV is valid but outside the strict subset that may be loaded as it is."""
 
 
 class _Bad(Exception):
@@ -112,6 +125,7 @@ class _Block:
     tab: bool
     backslash: bool
     ascii: bool
+    render: bool = True  # the escaped bulk format is being written: checks return converted values
 
 
 # --- per-type checks ----------------------------------------------------------------------------
@@ -209,13 +223,13 @@ def _datetime_check(name: str) -> Check:
         except ValueError:
             return False
 
-    def check(values: list[str], _block: _Block) -> list[str] | None:
+    def check(values: list[str], block: _Block) -> list[str] | None:
         joined = "\n".join(values)
         try:
             if ok(values, joined):
                 for _ in map(datetime.fromisoformat, values):
                     pass
-                if "T" in joined:
+                if block.render and "T" in joined:
                     return [v.replace("T", " ") for v in values]
                 return None
         except ValueError:
@@ -227,16 +241,16 @@ def _datetime_check(name: str) -> Check:
 
 
 def _bool_check(name: str) -> Check:
-    def check(values: list[str], _block: _Block) -> list[str] | None:
+    def check(values: list[str], block: _Block) -> list[str] | None:
         if not set(values) <= _BOOLS.keys():
             i = _first(values, lambda v: v in _BOOLS)
             raise _Bad(i, f"column {name}: {values[i]!r} is not a boolean (true/false/1/0)")
-        return list(map(_BOOLS.__getitem__, values))
+        return list(map(_BOOLS.__getitem__, values)) if block.render else None
 
     return check
 
 
-def _varchar_check(name: str, type_: str, escape_backslash: bool) -> Check:
+def _varchar_check(name: str, type_: str) -> Check:
     n = int(type_[len("VARCHAR("):-1])
 
     def nbytes(v: object) -> int:
@@ -245,20 +259,19 @@ def _varchar_check(name: str, type_: str, escape_backslash: bool) -> Check:
     def check(values: list[str], block: _Block) -> list[str] | None:
         if block.tab and any(map(operator.contains, values, repeat("\t"))):
             raise _Bad(_first(values, lambda v: "\t" not in v), f"column {name}: the value contains a TAB character")  # type: ignore[operator]
-        if NULL in values:
+        if block.backslash and NULL in values:
             raise _Bad(values.index(NULL), f"column {name}: the value \\N is reserved for NULL (leave the field empty)")
         longest = max(map(len, values))
-        if longest > n or (longest * 4 > n and not block.ascii and max(map(len, map(str.encode, values))) > n):
+        if longest > n or (longest * 4 > n and not block.ascii and not "".join(values).isascii()
+                           and max(map(len, map(str.encode, values))) > n):
             i = _first(values, lambda v: nbytes(v) <= n)
             raise _Bad(i, f"column {name}: the value is {nbytes(values[i])} bytes long, {type_} allows {n}")
-        if escape_backslash and block.backslash and any(map(operator.contains, values, repeat("\\"))):
-            return [v.replace("\\", "\\\\") for v in values]
         return None
 
     return check
 
 
-def _check_for(col: ColumnSpec, escape_backslash: bool) -> Check:
+def _check_for(col: ColumnSpec) -> Check:
     base = col.base
     if base in _INT_BITS:
         return _int_check(col.name, base)
@@ -271,7 +284,7 @@ def _check_for(col: ColumnSpec, escape_backslash: bool) -> Check:
     if base == "BOOLEAN":
         return _bool_check(col.name)
     if base == "VARCHAR":
-        return _varchar_check(col.name, col.type, escape_backslash)
+        return _varchar_check(col.name, col.type)
     raise ValueError(f"column {col.name}: unsupported type {col.type}")
 
 
@@ -287,27 +300,55 @@ def _column(values: list[str], col: ColumnSpec, check: Check, block: _Block) -> 
     except _Bad as bad:
         present = [i for i, v in enumerate(values) if v]
         raise _Bad(present[bad.index], bad.message) from None
+    if not block.render:
+        return None
     if out is None:
         return [v or NULL for v in values]
     it = iter(out)
     return [next(it) if v else NULL for v in values]
 
 
+def _columns(cols: list[list[str]], columns: Sequence[ColumnSpec], checks: Sequence[Check],
+             block: _Block) -> list[list[str] | None]:
+    """Check every column of a block; on problems raise the one on the earliest line."""
+    outs: list[list[str] | None] = []
+    worst: _Bad | None = None
+    for values, col, check in zip(cols, columns, checks):
+        try:
+            outs.append(_column(values, col, check, block))
+        except _Bad as bad:
+            if worst is None or bad.index < worst.index:
+                worst = bad
+            outs.append(None)
+    if worst is not None:
+        raise worst
+    return outs
+
+
 # --- reading ------------------------------------------------------------------------------------
 
-def _lines(fh: BinaryIO, display: str, block_bytes: int) -> Iterator[tuple[int, str, list[str]]]:
-    """(line number of the first line, text, lines) for blocks of whole lines, decoded and LF-normalised."""
+def _blocks(fh: BinaryIO, block_bytes: int, limit: int, bof: bool,
+            digest: "hashlib._Hash | None" = None) -> Iterator[tuple[int, bytes, int]]:
+    """(line number of its first line, bytes, lines) for blocks of whole lines, without their last line break.
+
+    Reads `limit` bytes from the current position; `bof` means that is the start of the file (BOM).
+    """
     line_no = 1
     rest = b""
-    first = True
+    first = bof
     while True:
-        data = fh.read(block_bytes)
+        data = fh.read(min(block_bytes, limit)) if limit > 0 else b""
+        limit -= len(data)
+        if digest is not None:
+            digest.update(data)
         if data:
             rest += data
             cut = rest.rfind(b"\n")
             if cut < 0:
                 continue
             part, rest = rest[:cut], rest[cut + 1:]
+            if part.endswith(b"\r"):
+                part = part[:-1]  # CRLF at the cut
         elif rest:
             part, rest = rest, b""
         else:
@@ -316,23 +357,27 @@ def _lines(fh: BinaryIO, display: str, block_bytes: int) -> Iterator[tuple[int, 
             first = False
             if part.startswith(_BOM):
                 part = part[len(_BOM):]
-        try:
-            text = part.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = line_no + part.count(b"\n", 0, exc.start)
-            raise InputError(display, f"not valid UTF-8: byte 0x{part[exc.start]:02x} cannot be decoded", line=line,
-                             hint="Save the file as UTF-8 (with or without BOM).") from None
+        count = part.count(b"\n") + 1
+        yield line_no, part, count
+        line_no += count
+
+
+def _decode(part: bytes, line_no: int, display: str) -> tuple[str, list[str]]:
+    """Text and lines of a block; InputError for bad UTF-8, a stray CR or a NUL, naming the line."""
+    try:
+        text = part.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = line_no + part.count(b"\n", 0, exc.start)
+        raise InputError(display, f"not valid UTF-8: byte 0x{part[exc.start]:02x} cannot be decoded", line=line,
+                         hint="Save the file as UTF-8 (with or without BOM).") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
         if "\r" in text:
-            text = text.replace("\r\n", "\n")
-            if "\r" in text:
-                line = line_no + text.count("\n", 0, text.index("\r"))
-                raise InputError(display, "carriage return inside a line (values may not contain line breaks)",
-                                 line=line)
-        if "\x00" in text:
-            raise InputError(display, "NUL character in the file", line=line_no + text.count("\n", 0, text.index("\x00")))
-        lines = text.split("\n")
-        yield line_no, text, lines
-        line_no += len(lines)
+            line = line_no + text.count("\n", 0, text.index("\r"))
+            raise InputError(display, "carriage return inside a line (values may not contain line breaks)", line=line)
+    if "\x00" in text:
+        raise InputError(display, "NUL character in the file", line=line_no + text.count("\n", 0, text.index("\x00")))
+    return text, text.split("\n")
 
 
 def _parse_quoted(line: str) -> list[str]:
@@ -397,78 +442,180 @@ def _header_message(header: list[str], names: Sequence[str], manifest: str) -> s
 
 # --- the file -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Job:
+    """Everything a scan needs (picklable, for worker processes)."""
+
+    path: str
+    display: str
+    manifest: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    bulk_format: str
+    block_bytes: int
+    eol: bytes = b"\n"
+
+
 def validate_csv(path: Path, columns: Sequence[ColumnSpec], key: Sequence[str], *, display: str | None = None,
-                 manifest: str = "the manifest", out: TextIO | None = None, escape_backslash: bool = True,
-                 block_bytes: int = BLOCK_BYTES) -> CsvStats:
-    """Check the whole file (and write the bulk file to `out`); InputError naming file:line on the first problem."""
+                 manifest: str = "the manifest", out: BinaryIO | None = None, bulk_format: str = ESCAPED,
+                 block_bytes: int = BLOCK_BYTES, workers: int | None = None) -> CsvStats:
+    """Check the whole file (and write the bulk file to `out`); InputError naming file:line on the first problem.
+
+    Big files are split at line boundaries and checked by `workers` processes (csvparallel: default the
+    usable CPUs, at most 4, for files of 48 MB or more; POSIX only). That path only ever accepts a file:
+    on any problem the file is checked again from the start in this process, which names the first bad
+    line exactly as a sequential check does. `out` must then be a seekable binary file.
+    """
+    if bulk_format not in (ESCAPED, PLAIN, CSV):
+        raise ValueError(f"bulk_format must be one of {ESCAPED!r}, {PLAIN!r}, {CSV!r}")
     display = display or str(path)
     names = [c.name for c in columns]
-    ncols = len(names)
-    key_idx = [names.index(k) for k in key]
-    checks = [_check_for(c, escape_backslash) for c in columns]
     try:
-        size, sha = _file_digest(path)
+        size = Path(path).stat().st_size
+        eol = _line_end(Path(path))
     except OSError as exc:
         raise InputError(display, f"cannot read: {exc.strerror or exc}") from None
     if size == 0:
         raise InputError(display, f"the file is empty; expected the header line {','.join(names)} and data rows", line=1)
-    seen: set = set()
+    job = _Job(str(path), display, manifest, tuple(columns), tuple(key), bulk_format, block_bytes, eol)
+    from .csvparallel import worker_count
+
+    count = worker_count(size, workers)
+    try:
+        return _validate(job, size, count, out)
+    except _NotDirect:  # valid so far, but not loadable as it is: write a plain bulk file instead
+        if out is not None:
+            out.seek(0)
+            out.truncate()
+        return _validate(replace(job, bulk_format=PLAIN), size, count, out)
+
+
+def _validate(job: _Job, size: int, count: int, out: BinaryIO | None) -> CsvStats:
+    if count > 1:
+        from .csvparallel import check_in_parallel
+
+        done = check_in_parallel(job, size, count, out)
+        if done is not None:
+            return done
+    digest = hashlib.sha256()
+    rows, written = _scan(job, 0, size, out, set(), digest)
+    return CsvStats(rows=rows, bytes=size, sha256=digest.hexdigest(), out_bytes=written,
+                    bulk_format=job.bulk_format if out else "", line_end=job.eol.decode())
+
+
+def _line_end(path: Path) -> bytes:
+    """CRLF when the header line ends with CR LF, else LF."""
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    return b"\r\n" if first.endswith(b"\r\n") else b"\n"
+
+
+def _scan(job: _Job, start: int, end: int, out: BinaryIO | None, seen: set,
+          digest: "hashlib._Hash | None" = None) -> tuple[int, int]:
+    """Check bytes [start, end) of the file (a header first when start is 0); return (rows, bytes written).
+
+    Each block goes through csvfast first when no values need writing (only checking, or the CSV is to be
+    loaded as it is); blocks it does not accept take the exact path, which names the first bad line.
+    """
+    from .csvfast import FastRows
+
+    columns = job.columns
+    names = [c.name for c in columns]
+    ncols = len(names)
+    key_idx = [names.index(k) for k in job.key]
+    checks = [_check_for(c) for c in columns]
+    direct = job.bulk_format == CSV
+    escaped = out is not None and job.bulk_format == ESCAPED
+    fast = FastRows.build(columns, key_idx, job.eol, direct=direct) if out is None or direct else None
+    display = job.display
     rows = 0
     written = 0
-    header_seen = False
+    header_seen = start > 0
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived lists and no cycles: the cyclic GC would only rescan them
     try:
-        with open(path, "rb") as fh:
-            for first_line, text, lines in _lines(fh, display, block_bytes):
+        with open(job.path, "rb") as fh:
+            fh.seek(start)
+            for first_line, part, count in _blocks(fh, job.block_bytes, end - start, start == 0, digest):
                 if not header_seen:
                     header_seen = True
-                    try:
-                        header = _parse_quoted(lines[0]) if lines[0] else []
-                    except csv.Error as exc:
-                        raise InputError(display, f"malformed header: {exc}", line=1) from None
-                    if not header or header == [""]:
-                        raise InputError(display, f"no header line; expected {','.join(names)}", line=1)
-                    if header != names:
-                        raise InputError(display, _header_message(header, names, manifest), line=1)
-                    del lines[0]
+                    head, sep, part = part.partition(b"\n")
+                    if head.endswith(b"\r"):
+                        head = head[:-1]
+                    _check_header(_decode(head, 1, display)[1][0], names, job.manifest, display)
+                    if not sep:
+                        continue
                     first_line += 1
-                    text = text.partition("\n")[2]
-                if not lines:
-                    continue
-                block = _Block(tab="\t" in text, backslash="\\" in text, ascii=text.isascii())
+                    count -= 1
+                keys = fast.keys(part, count) if fast is not None else None
+                if keys is not None:
+                    fresh = set(keys)
+                    if len(fresh) == len(keys) and seen.isdisjoint(fresh) and _utf8(part):
+                        seen |= fresh
+                        rows += len(keys)
+                        continue
+                if direct:
+                    raise _NotDirect()
+                text, lines = _decode(part, first_line, display)
+                block = _Block(tab="\t" in text, backslash="\\" in text, ascii=text.isascii(), render=escaped)
                 cols = _split(lines, text, ncols, first_line, display)
                 try:
-                    outs = [_column(cols[i], columns[i], checks[i], block) for i in range(ncols)]
-                    _check_keys(cols, outs, key_idx, columns, seen)
+                    outs = _columns(cols, columns, checks, block)
+                    _check_keys(cols, key_idx, columns, seen)
                 except _Bad as bad:
                     line = first_line + bad.index
                     message = bad.message
                     if message.startswith("duplicate key"):
-                        message += f" (first on line {_first_key_line(path, columns, key_idx, bad, line, display)})"
+                        message += f" (first on line {_first_key_line(Path(job.path), columns, key_idx, line)})"
                     raise InputError(display, message, line=line) from None
                 rows += len(lines)
                 if out is not None:
-                    chunk = _render(lines, cols, outs, text)
-                    out.write(chunk)
-                    written += len(chunk) if block.ascii else len(chunk.encode("utf-8"))
+                    data = _render(lines, cols, outs if escaped else [None] * ncols).encode("utf-8")
+                    out.write(data)
+                    written += len(data)
     except OSError as exc:
         raise InputError(display, f"cannot read: {exc.strerror or exc}") from None
     finally:
         if gc_was_enabled:
             gc.enable()
-    if rows == 0:
+    if start == 0 and rows == 0 and end >= Path(job.path).stat().st_size:
         raise InputError(display, "no data rows after the header (a seed never empties a table)", line=2)
-    return CsvStats(rows=rows, bytes=size, sha256=sha, out_bytes=written)
+    return rows, written
 
 
-def _check_keys(cols: list[list[str]], outs: list[list[str] | None], key_idx: Sequence[int],
-                columns: Sequence[ColumnSpec], seen: set) -> None:
+def _utf8(part: bytes) -> bool:
+    try:
+        part.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_header(line: str, names: Sequence[str], manifest: str, display: str) -> None:
+    try:
+        header = _parse_quoted(line) if line else []
+    except csv.Error as exc:
+        raise InputError(display, f"malformed header: {exc}", line=1) from None
+    if not header or header == [""]:
+        raise InputError(display, f"no header line; expected {','.join(names)}", line=1)
+    if header != list(names):
+        raise InputError(display, _header_message(header, names, manifest), line=1)
+
+
+def _key_part(values: list[str], col: ColumnSpec) -> list:
+    """Key values as the database compares them: integers as numbers, booleans as 1/0, `T` as a space."""
+    if col.base in _INT_BITS:
+        return list(map(int, values))
+    if col.base == "BOOLEAN":
+        return list(map(_BOOLS.__getitem__, values))
+    if col.base == "DATETIME":
+        return [v.replace("T", " ") for v in values]
+    return values
+
+
+def _check_keys(cols: list[list[str]], key_idx: Sequence[int], columns: Sequence[ColumnSpec], seen: set) -> None:
     """Raise _Bad(duplicate key) for the first row whose key is already in seen or earlier in the block."""
-    parts = []
-    for k in key_idx:
-        values = outs[k] if outs[k] is not None else cols[k]
-        parts.append(list(map(int, values)) if columns[k].base in _INT_BITS else values)
+    parts = [_key_part(cols[k], columns[k]) for k in key_idx]
     keys = parts[0] if len(parts) == 1 else list(zip(*parts))
     fresh = set(keys)
     if len(fresh) != len(keys) or not seen.isdisjoint(fresh):
@@ -481,7 +628,7 @@ def _check_keys(cols: list[list[str]], outs: list[list[str] | None], key_idx: Se
     seen |= fresh
 
 
-def _render(lines: list[str], cols: list[list[str]], outs: list[list[str] | None], text: str) -> str:
+def _render(lines: list[str], cols: list[list[str]], outs: list[list[str] | None]) -> str:
     """The bulk-file text of one block."""
     if all(o is None for o in outs):
         body = "\n".join(lines).replace(",", "\t")
@@ -492,21 +639,20 @@ def _render(lines: list[str], cols: list[list[str]], outs: list[list[str] | None
     return "\n".join(map("\t".join, zip(*final))) + "\n"
 
 
-def _first_key_line(path: Path, columns: Sequence[ColumnSpec], key_idx: Sequence[int], bad: _Bad, dup_line: int,
-                    display: str) -> int:
+def _first_key_line(path: Path, columns: Sequence[ColumnSpec], key_idx: Sequence[int], dup_line: int) -> int:
     """Line of the first row with the same key as the row at dup_line (error path only)."""
     def key_of(fields: Sequence[str]) -> tuple:
-        return tuple(int(fields[j]) if columns[j].base in _INT_BITS else fields[j] for j in key_idx)
+        return tuple(_key_part([fields[j]], columns[j])[0] for j in key_idx)
 
-    wanted: tuple | None = None
     with open(path, "r", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
-    if dup_line - 1 < len(rows):
-        wanted = key_of(rows[dup_line - 1])
+    if dup_line - 1 >= len(rows):
+        return dup_line
+    wanted = key_of(rows[dup_line - 1])
     for line, fields in enumerate(rows[1:dup_line - 1], 2):
         try:
             if len(fields) == len(columns) and key_of(fields) == wanted:
                 return line
-        except ValueError:
+        except (ValueError, KeyError):
             continue
     return dup_line

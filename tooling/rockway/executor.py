@@ -240,7 +240,8 @@ class Executor:
 
     def _record_failure(self, script: Script, stmt: Statement, row: AppliedRow, exc: RockwayError, started: float,
                         previous_ms: int, jobs: list[str]) -> None:
-        error = scrub_error(exc.message, stmt.sql)
+        # server messages may echo a statement's literals (secrets); rockway statements hold none
+        error = exc.message[:4000] if extensions.is_rockway_statement(stmt.sql) else scrub_error(exc.message, stmt.sql)
         failed = evolve(row, status=RowStatus.FAILED, success=False, pending_statement=None, error=error,
                         error_statement=stmt.index, statement_sql=describe_statement(stmt), async_jobs=tuple(jobs),
                         execution_time=previous_ms + int((time.monotonic() - started) * 1000))

@@ -9,17 +9,18 @@ which does the work over the adapter (e.g. a staged, verified, atomically swappe
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .adapters.base import Adapter, ProgressCallback, StatementResult
-from .config import Settings
-from .model import Statement
+if TYPE_CHECKING:  # types only: this module stays importable by pure modules (lint)
+    from .adapters.base import Adapter, ProgressCallback, StatementResult
+    from .config import Settings
+    from .model import Statement
 
 PREFIX = "ROCKWAY"
 _VERB = re.compile(r"^\s*ROCKWAY\s+([A-Z]+(?:\s+[A-Z]+)?)\b", re.IGNORECASE)
 
-Handler = Callable[[Adapter, Statement, Settings, ProgressCallback], StatementResult]
-GlobalsFactory = Callable[[Settings, str], Mapping[str, Any]]
+Handler = Callable[["Adapter", "Statement", "Settings", "ProgressCallback"], "StatementResult"]
+GlobalsFactory = Callable[["Settings", str], Mapping[str, Any]]
 
 _HANDLERS: dict[str, Handler] = {}
 _GLOBALS: list[GlobalsFactory] = []

@@ -1,9 +1,10 @@
 """Reference data: `reference-data/<name>.csv` + `<name>.yaml` manifest -> validated -> staged bulk load -> swap.
 
-A seed repeatable is one line, `{{ load_csv('dim_material_mapper.csv') }}`. The template global validates the
-CSV against its manifest while the script renders (so a bad CSV stops `migrate up` before anything is
-written, exit 2, naming file:line) and renders one statement, `ROCKWAY LOAD CSV '<name>' INTO [db.]table`.
-Discovery already adds the CSV's bytes to the repeatable's checksum, so editing the CSV re-runs the seed.
+A seed repeatable is one line, `{{ load_csv('dim_material_mapper.csv') }}` (or `…, database=dw_db) }}`).
+The template global validates the CSV against its manifest while the script renders (so a bad CSV stops
+`migrate up` before anything is written, exit 2, naming file:line) and renders one statement,
+`ROCKWAY LOAD CSV '<name>' INTO [db.]table`. Discovery already adds the CSV's bytes to the repeatable's
+checksum, so editing the CSV re-runs the seed (the manifest is not part of the checksum).
 
 Running that statement (`handle_load_csv`):
 1. validate the whole CSV again in Python and write the bulk file (csvcheck) — before any SQL;
@@ -23,7 +24,7 @@ import re
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -31,9 +32,9 @@ import yaml
 
 from . import telemetry
 from .adapters.base import Adapter, Column, ProgressCallback, StatementResult, TableSpec
-from .adapters.bulk import BulkTarget, bulk_target
+from .adapters.bulk import BulkColumn, BulkFile, BulkTarget, bulk_target
 from .config import Settings
-from .csvcheck import ColumnSpec, CsvStats, parse_type, validate_csv
+from .csvcheck import CSV, ColumnSpec, CsvStats, parse_type, validate_csv
 from .errors import DatabaseError, InputError
 from .extensions import register_globals, register_statement
 from .model import Statement
@@ -217,9 +218,10 @@ def check_csv(project_dir: Path, name: str) -> tuple[Manifest, CsvStats]:
 
 # --- the statement -----------------------------------------------------------------------------
 
-def load_statement(name: str, manifest: Manifest) -> str:
-    """`ROCKWAY LOAD CSV '<name>' INTO [db.]table`."""
-    return f"ROCKWAY LOAD CSV '{name}' INTO {manifest.target}"
+def load_statement(name: str, manifest: Manifest, database: str | None = None) -> str:
+    """`ROCKWAY LOAD CSV '<name>' INTO [db.]table` (database: the argument, else the manifest's, else none)."""
+    db = database or manifest.database
+    return f"ROCKWAY LOAD CSV '{name}' INTO {db + '.' if db else ''}{manifest.table}"
 
 
 def parse_statement(sql: str) -> tuple[str, str | None, str]:
@@ -263,6 +265,11 @@ def _check_table(adapter: Adapter, manifest: Manifest, database: str | None) -> 
                               " columns in the same order.")
 
 
+def _file_version(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, display: str | None = None,
                        run_id: str | None = None, on_progress: ProgressCallback = _ignore, timeout: float = 1800.0,
                        poll_interval: float = 2.0, bulk: BulkTarget | None = None) -> LoadResult:
@@ -275,9 +282,10 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
                                                            "rockway.csv.method": bulk.method}) as span, \
             tempfile.TemporaryDirectory(prefix="rockway-csv-") as tmp:
         bulk_file = Path(tmp) / "rows.tsv"
-        with open(bulk_file, "w", encoding="utf-8", newline="") as out:
+        version = _file_version(csv_path)
+        with open(bulk_file, "wb") as out:
             stats = validate_csv(csv_path, manifest.columns, manifest.key, display=display, manifest=manifest.display,
-                                 out=out, escape_backslash=bulk.escape_backslash)
+                                 out=out, bulk_format=bulk.bulk_format)
         span.set_attribute("rockway.csv.rows", stats.rows)
         span.set_attribute("rockway.csv.bytes", stats.bytes)
         span.set_attribute("rockway.csv.sha256", stats.sha256)
@@ -288,7 +296,13 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
         swapped = False
         try:
             bulk.create_staging(database, manifest.table, staging)
-            outcome = bulk.load_file(database, staging, manifest.names, bulk_file, label=label, on_progress=on_progress)
+            columns = [BulkColumn(c.name, c.nullable, c.base == "BOOLEAN") for c in manifest.columns]
+            source = BulkFile(csv_path, CSV, stats.line_end, header_lines=1) if stats.bulk_format == CSV \
+                else BulkFile(bulk_file, stats.bulk_format)
+            outcome = bulk.load_file(database, staging, columns, source, label=label, on_progress=on_progress)
+            if source.path == csv_path and _file_version(csv_path) != version:
+                raise InputError(display, "the file changed while it was being loaded; the table was not changed",
+                                 hint="Run the migration again.")
             count = bulk.wait_count(database, staging, stats.rows, outcome, on_progress)
             if count != stats.rows:
                 raise DatabaseError(
@@ -326,9 +340,11 @@ def handle_load_csv(adapter: Adapter, stmt: Statement, settings: Settings, progr
     if not path.is_file():
         raise InputError(display, "file not found")
     manifest = load_manifest(path, project_dir)
-    if table != manifest.table or (database is not None and database != manifest.database):
+    if table != manifest.table:
         raise InputError(manifest.display, f"the statement loads into {database + '.' if database else ''}{table} but the"
-                         f" manifest's table is {manifest.target}")
+                         f" manifest's table is {manifest.table}")
+    if database and database != manifest.database:
+        manifest = replace(manifest, database=database)
     result = load_reference_csv(adapter, path, manifest, display=display, on_progress=progress,
                                 timeout=float(settings.read_timeout), poll_interval=float(settings.poll_interval))
     jobs = (f"stream_load:{result.label}",) if result.label else ()
@@ -339,10 +355,16 @@ def handle_load_csv(adapter: Adapter, stmt: Statement, settings: Settings, progr
 def _template_globals(settings: Settings, engine: str) -> Mapping[str, Callable[..., str]]:
     project_dir = Path(settings.project_dir)
 
-    def load_csv(name: str) -> str:
-        """Validate reference-data/<name> against its manifest and return the LOAD CSV statement."""
+    def load_csv(name: str, database: str | None = None) -> str:
+        """Validate reference-data/<name> against its manifest and return the LOAD CSV statement.
+
+        database: where the table lives when it is not the manifest's or the connection's database
+        (e.g. `{{ load_csv('dim_material_mapper.csv', database=dw_db) }}`).
+        """
         manifest, _stats = check_csv(project_dir, name)
-        return load_statement(name, manifest)
+        if database is not None and not _IDENT.match(str(database)):
+            raise InputError(manifest.display, f"load_csv({name!r}, database={database!r}): not a plain identifier")
+        return load_statement(name, manifest, database)
 
     return {"load_csv": load_csv}
 

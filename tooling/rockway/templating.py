@@ -204,5 +204,9 @@ def referenced_files(source: str, script_path: Path, project_dir: Path) -> list[
         for call in tree.find_all(nodes.Call):
             if (isinstance(call.node, nodes.Name) and call.node.name == "load_csv" and call.args
                     and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str)):
-                found.setdefault(project_dir / REFERENCE_DATA_DIR / call.args[0].value)
+                csv_path = project_dir / REFERENCE_DATA_DIR / call.args[0].value
+                found.setdefault(csv_path)
+                manifest = csv_path.with_suffix(".yaml")
+                if manifest.exists():  # the manifest (types, keys) changes what a seed loads too
+                    found.setdefault(manifest)
     return sorted(found, key=lambda p: _relative(p, project_dir))

@@ -4,7 +4,8 @@
 - `stream_load` (StarRocks): Stream Load over HTTP, `ALTER TABLE … SWAP WITH`, `DROP TABLE … FORCE`;
 - otherwise (MySQL/MariaDB): `LOAD DATA LOCAL INFILE`, `RENAME TABLE t TO old, stg TO t`, `DROP TABLE`.
 Both create the staging table with `CREATE TABLE stg LIKE target`, which both engines support.
-The file format is the one `rockway.csvcheck` writes: TAB-separated, LF-terminated, `\\N` for NULL.
+The file is one `rockway.csvcheck` writes (TAB-separated, LF-terminated; "plain": values as written, empty =
+NULL; "escaped": `\\N` = NULL, booleans 1/0) or, for MySQL, the validated CSV itself ("csv").
 """
 
 from __future__ import annotations
@@ -36,6 +37,25 @@ def side_table(target: str, suffix: str) -> str:
 
 
 @dataclass(frozen=True)
+class BulkColumn:
+    """A column of the bulk file, in file order, with what a loader must convert."""
+
+    name: str
+    nullable: bool = True  # an empty field means NULL
+    boolean: bool = False  # true/false/1/0 (any case) in the plain format
+
+
+@dataclass(frozen=True)
+class BulkFile:
+    """A file to load and how it is written."""
+
+    path: Path
+    format: str  # "escaped" | "plain" (csvcheck bulk files) | "csv" (the validated CSV itself)
+    line_end: str = "\n"
+    header_lines: int = 0  # lines to skip (the CSV's header)
+
+
+@dataclass(frozen=True)
 class LoadOutcome:
     """What the server said about one bulk load into the staging table."""
 
@@ -51,7 +71,7 @@ class BulkTarget(abc.ABC):
     """One engine's staging, loading and swapping statements over an open adapter."""
 
     method: ClassVar[str] = ""
-    escape_backslash: ClassVar[bool] = True  # the file format doubles backslashes (LOAD DATA … ESCAPED BY '\\')
+    bulk_format: ClassVar[str] = "escaped"  # the csvcheck format load_file prefers
 
     def __init__(self, adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None) -> None:
@@ -91,9 +111,9 @@ class BulkTarget(abc.ABC):
         return found
 
     @abc.abstractmethod
-    def load_file(self, database: str | None, table: str, columns: Sequence[str], path: Path, *, label: str,
+    def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
                   on_progress: ProgressCallback = _ignore) -> LoadOutcome:
-        """Load the bulk file at path into table (columns in file order)."""
+        """Load the file into table (columns in file order)."""
 
     @abc.abstractmethod
     def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:

@@ -1,5 +1,12 @@
 """MySQL/MariaDB bulk loads: LOAD DATA LOCAL INFILE on a second connection, RENAME TABLE swap.
 
+What is loaded is the validated CSV itself when csvcheck accepted all of it through its strict subset
+(RFC 4180 quoting only, no bare NULL word, one line ending; read with `FIELDS TERMINATED BY ','
+OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' … IGNORE 1 LINES`), else csvcheck's `plain` bulk file (values as
+written, TAB-separated, read with `ENCLOSED BY '' ESCAPED BY ''`). Either way the server turns an empty
+field of a nullable column into NULL and true/false/1/0 into 1/0 in `SET` — the work a hand-written LOAD
+DATA of the CSV does — so no value is rewritten in Python.
+
 The adapter's own connection is opened without LOCAL INFILE (a server could otherwise ask it for any
 file), so the load runs on a short-lived second connection that allows it. The server must allow it
 too (`SET GLOBAL local_infile = 1`). LOCAL implies IGNORE: rows the server cannot take become warnings,
@@ -9,38 +16,57 @@ so any warning or skipped row fails the load here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Sequence
 
 import pymysql
 
 from ..errors import DatabaseError
 from .base import ProgressCallback
-from .bulk import BulkTarget, LoadOutcome, _ignore, side_table
+from .bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, _ignore, side_table
 from .connection import open_connection, translate
 
 _INFO = re.compile(r"Records:\s*(\d+)\s+Deleted:\s*(\d+)\s+Skipped:\s*(\d+)\s+Warnings:\s*(\d+)", re.I)
 _LOCAL_REFUSED = {1148, 3948, 2068, 4166}
 
 
-def load_data_sql(qualified_table: str, columns: Sequence[str], quote: Any) -> str:
-    """The LOAD DATA statement for a rockway bulk file (filename left as %s)."""
-    cols = ", ".join(quote(c) for c in columns)
-    return (f"LOAD DATA LOCAL INFILE %s INTO TABLE {qualified_table} CHARACTER SET utf8mb4"
-            " FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\'"
-            f" LINES TERMINATED BY '\\n' ({cols})")
+def load_data_sql(qualified_table: str, columns: Sequence[BulkColumn], quote: Any, *, fmt: str = "plain",
+                  line_end: str = "\n", skip_lines: int = 0) -> str:
+    """The LOAD DATA statement for a plain bulk file or a validated CSV (filename left as %s)."""
+    fields, sets = [], []
+    for i, col in enumerate(columns, 1):
+        if not col.nullable and not col.boolean:
+            fields.append(quote(col.name))
+            continue
+        var = f"@rw_{i}"
+        fields.append(var)
+        value = f"LOWER({var}) IN ('1', 'true')" if col.boolean else var
+        # LENGTH, not = '': with PAD SPACE collations '  ' = '' holds, and a value of spaces is not NULL
+        sets.append(f"{quote(col.name)} = IF(LENGTH({var}) = 0, NULL, {value})" if col.nullable
+                    else f"{quote(col.name)} = {value}")
+    if fmt == "csv":
+        layout = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+    elif fmt == "plain":
+        layout = "FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY ''"
+    else:
+        raise ValueError(f"LOAD DATA reads plain or csv files, not {fmt!r}")
+    eol = {"\n": "\\n", "\r\n": "\\r\\n"}[line_end]
+    skip = f" IGNORE {skip_lines} LINES" if skip_lines else ""
+    return (f"LOAD DATA LOCAL INFILE %s INTO TABLE {qualified_table} CHARACTER SET utf8mb4 {layout}"
+            f" LINES TERMINATED BY '{eol}'{skip} ({', '.join(fields)})" + (f" SET {', '.join(sets)}" if sets else ""))
 
 
 class MySQLBulk(BulkTarget):
     """Staging + LOAD DATA LOCAL INFILE + `RENAME TABLE target TO old, staging TO target` + DROP old."""
 
     method = "LOAD DATA LOCAL INFILE"
-    escape_backslash = True
+    bulk_format = "csv"  # the validated CSV itself when csvcheck can vouch for it, else its plain bulk file
 
-    def load_file(self, database: str | None, table: str, columns: Sequence[str], path: Path, *, label: str,
+    def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
                   on_progress: ProgressCallback = _ignore) -> LoadOutcome:
         a: Any = self.adapter
-        sql = load_data_sql(a.qualified(table, database), columns, a.quote_ident)
+        sql = load_data_sql(a.qualified(table, database), columns, a.quote_ident, fmt=file.format,
+                            line_end=file.line_end, skip_lines=file.header_lines)
+        path = file.path
         conn = open_connection(a.dsn, a.timeouts, database=database or a.database, local_infile=True)
         try:
             with conn.cursor() as cur:

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..errors import DatabaseError
 from .base import Adapter, ProgressCallback
-from .bulk import BulkTarget, LoadOutcome, _ignore
+from .bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, _ignore
 from .starrocks_sql import quote_ident
 
 DEFAULT_HTTP_PORT = 8030
@@ -92,7 +92,9 @@ class StreamLoadClient:
     """One Stream Load endpoint (an FE, or a BE directly) with credentials."""
 
     def __init__(self, host: str, port: int, user: str, password: str = "", *, timeout: float = 600.0,
-                 connect_timeout: float = 10.0, expect_wait: float = 1.0, max_redirects: int = 3) -> None:
+                 connect_timeout: float = 10.0, expect_wait: float = 1.0, max_redirects: int = 3,
+                 rewrite_redirect: Callable[[str], str] | None = None) -> None:
+        self.rewrite_redirect = rewrite_redirect  # e.g. map a BE's internal address to a forwarded port
         self.host = host
         self.port = port
         self.user = user
@@ -119,6 +121,8 @@ class StreamLoadClient:
             location = resp_headers.get("location")
             if status in (301, 302, 303, 307, 308) and location:
                 url = urljoin(url, location)
+                if self.rewrite_redirect is not None:
+                    url = self.rewrite_redirect(url)
                 hops.append(url)
                 continue
             text = data.decode("utf-8", "replace")
@@ -270,7 +274,7 @@ class StarRocksBulk(BulkTarget):
     """Staging + Stream Load + `ALTER TABLE target SWAP WITH staging` + `DROP TABLE staging FORCE`."""
 
     method = "Stream Load"
-    escape_backslash = False  # without an `escape` header StarRocks reads a backslash as itself
+    bulk_format = "escaped"  # `\\N` = NULL, 1/0; no `escape` header, so a backslash is read as itself
 
     def __init__(self, adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None,
@@ -282,12 +286,15 @@ class StarRocksBulk(BulkTarget):
                                       timeout=timeout + 60)
         self.client = client
 
-    def load_file(self, database: str | None, table: str, columns: Sequence[str], path: Path, *, label: str,
+    def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
                   on_progress: ProgressCallback = _ignore) -> LoadOutcome:
         db = database or self.adapter.database
         if not db:
             raise DatabaseError("Stream Load needs a database: put it in the DSN or the manifest")
-        return stream_load(self.client, db, table, path, label=label, columns=columns, timeout=self.timeout,
+        if file.format != "escaped" or file.header_lines:
+            raise ValueError(f"Stream Load sends escaped bulk files, not {file.format!r}")
+        return stream_load(self.client, db, table, file.path, label=label, columns=[c.name for c in columns],
+                           timeout=self.timeout,
                            poll_interval=self.poll_interval, sleep=self.sleep, clock=self.clock, on_progress=on_progress)
 
     def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
