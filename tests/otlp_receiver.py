@@ -4,7 +4,8 @@ Decoded telemetry lands in plain Python structures:
 - spans: dicts with name, kind ("CLIENT", "INTERNAL" …), attributes, trace_id, span_id, parent_span_id,
   status_code, status_message, events, resource, scope
 - logs: dicts with body, severity_text, severity_number, attributes, trace_id, span_id, resource
-- metrics: dicts with name, unit, kind, points (each: attributes plus value or count/sum), resource
+- metrics: dicts with name, unit, kind, temporality (DELTA/CUMULATIVE for sums and histograms), points (each:
+  attributes plus value or count/sum), resource
 Also: `refused_port()` and `SilentServer` for "collector down" tests.
 """
 
@@ -23,6 +24,7 @@ import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 
@@ -108,8 +110,14 @@ def decode_metrics(req: Any) -> list[dict[str, Any]]:
                     elif kind in ("sum", "gauge"):
                         point["value"] = getattr(p, p.WhichOneof("value"))
                     points.append(point)
+                data = getattr(m, kind)
+                temporality = (
+                    metrics_pb2.AggregationTemporality.Name(data.aggregation_temporality).removeprefix("AGGREGATION_TEMPORALITY_")
+                    if kind in ("sum", "histogram", "exponential_histogram") else None
+                )
                 out.append(
-                    {"name": m.name, "unit": m.unit, "kind": kind, "points": points, "resource": resource, "scope": sm.scope.name}
+                    {"name": m.name, "unit": m.unit, "kind": kind, "points": points, "resource": resource,
+                     "scope": sm.scope.name, "temporality": temporality}
                 )
     return out
 

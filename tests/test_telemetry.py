@@ -357,8 +357,13 @@ def test_no_endpoint_means_no_network_but_real_trace_ids(monkeypatch, receiver):
     assert handle.shutdown(deadline_s=2.0) is True
 
     assert trace_id is not None and len(trace_id) == 32 and int(trace_id, 16) != 0
-    line = json.loads(stream.getvalue())
+    lines = {entry["message"]: entry for entry in map(json.loads, stream.getvalue().splitlines())}
+    line = lines["inside"]
     assert line["run_id"] == "run-1" and line["trace_id"] == trace_id and len(line["span_id"]) == 16
+    # run_span writes its own start/end lines, correlated with the same trace
+    start, end = lines["run started: migrate up"], lines[next(m for m in lines if m.startswith("run finished"))]
+    assert (start["event"], end["event"], end["rockway.status"]) == ("run_start", "run_end", "ok")
+    assert start["trace_id"] == end["trace_id"] == trace_id
     assert attempts == []
     time.sleep(0.2)
     assert receiver.requests == [] and receiver.spans == []

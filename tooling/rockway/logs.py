@@ -1,4 +1,4 @@
-"""JSON-lines log formatting with run and trace correlation (OpenTelemetry API only)."""
+"""Log formatting with run and trace correlation (OpenTelemetry API only): JSON lines, and text for people."""
 
 from __future__ import annotations
 
@@ -40,3 +40,28 @@ class JsonFormatter(logging.Formatter):
             doc["error.type"] = error_type(exc)
             doc["error.message"] = redact_exception(exc)
         return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`HH:MM:SS LEVEL logger: message`, plus the run id when one is bound; exceptions redacted.
+
+    The standard formatter would print the exception's text and a traceback with source lines,
+    either of which can hold a literal from SQL; here an exception is its error.type and a
+    redacted message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        exc = saved[0][1] if saved[0] else None
+        if exc is not None:
+            text += f" [{error_type(exc)}: {redact_exception(exc)}]"
+        run_id = getattr(record, "run_id", None) or current_run_id()
+        return f"{text} (run {run_id})" if run_id else text

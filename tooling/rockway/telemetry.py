@@ -1,30 +1,73 @@
-"""Spans, metrics and SQL redaction over the OpenTelemetry API (the SDK is set up by the CLI).
+"""Spans, metrics, lifecycle log lines and SQL redaction over the OpenTelemetry API (the SDK is set up by the CLI).
 
 Nothing here exports anything by itself: without a configured SDK every call is a cheap no-op.
 SQL never reaches telemetry verbatim: `db.query.text` is `redact_sql(sql)`, exception messages
 pass through `redact_message`, and exceptions are recorded without their raw text.
+
+Spans (names are listed in `SPAN_NAMES`; dashboards and alerts may only use those):
+    run_span(command, run_id)       `rockway <command>`, root of one CLI run (`rockway migrate up`)
+    migration_span(label)           `migration <label>` around one script (`migration V1.2 add orders`)
+    statement_span(adapter, i, sql) CLIENT span `<db.operation.name> <db.collection.name>` per statement
+    async_wait_span(job)            `wait <job>` while StarRocks finishes an ALTER / MV refresh / backup
+    pipeline_span(name)             `pipeline <name>` around one pipeline run (`pipeline morning`)
+    job_span(name)                  `job <name>` around one job run (`job fact_sales`)
+    set_outcome(span, status)       sets `rockway.status` (success|failed|partial|skipped); failed → span ERROR
+
+`run_span` and `migration_span` also write one log line when they start and one when they end
+(logger `rockway`, fields `event`, `rockway.status`, `duration_s`), so logs and traces tell the
+same story with the same trace id.
+
+Metrics (instruments are created lazily on first use; registry: `EMITTED_METRICS`):
+    db.client.operation.duration  histogram, s   per statement (semconv name; recorded by statement_span)
+    rockway.migration.duration    histogram, s   per migration script (recorded by migration_span)
+    rockway.errors                counter        errors by error.type (statement failures, count_error)
+    rockway.rows.loaded           counter, rows  record_rows_loaded(table, rows, job=None)
+    rockway.load.duration         histogram, s   record_load(duration_s, job, status, table=None)
+    rockway.check.results         counter        record_check(severity, status, check=None, table=None)
+    rockway.freshness.lag         gauge, s       record_freshness(table, lag_s)
+    rockway.mv.staleness          gauge, s       record_mv_staleness(mv, staleness_s)
+
+Attribute values: status is one of success|failed|partial|skipped for jobs and pipelines, ok|error
+for statements and migrations; check status is pass|fail|error; severity CRITICAL|WARNING|INFO.
+Tables are given as written (`dw.fact_sales`) in `db.collection.name`.
 """
 
 from __future__ import annotations
 
-import functools
-
 import contextvars
+import logging
 import re
 import time
 import traceback
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from rockway import __version__
+from rockway.redaction import (  # re-exported: callers use telemetry.redact_sql and friends
+    MAX_QUERY_TEXT_LENGTH,
+    SqlSummary,
+    _error_code,
+    _type_name,
+    collection_name,
+    describe_sql,
+    error_type,
+    operation_name,
+    redact_exception,
+    redact_message,
+    redact_sql,
+)
+
+__all__ = [  # the re-exported redaction helpers, next to everything defined here
+    "MAX_QUERY_TEXT_LENGTH", "SqlSummary", "collection_name", "describe_sql", "error_type", "operation_name",
+    "redact_exception", "redact_message", "redact_sql",
+]
 
 INSTRUMENTATION_NAME = "rockway"
-MAX_QUERY_TEXT_LENGTH = 8192  # redacted text longer than this is cut (multi-row VALUES can be huge)
 
 # Attribute names (OpenTelemetry semantic conventions, stable database names).
 DB_SYSTEM_NAME = "db.system.name"
@@ -42,6 +85,14 @@ STATEMENT_INDEX = "rockway.statement.index"
 MIGRATION = "rockway.migration"
 ASYNC_JOB = "rockway.async_job.id"
 STATUS = "rockway.status"
+JOB = "rockway.job"
+PIPELINE = "rockway.pipeline"
+CHECK_NAME = "rockway.check.name"
+CHECK_SEVERITY = "rockway.check.severity"
+CHECK_STATUS = "rockway.check.status"
+
+LOGGER_NAME = "rockway"  # lifecycle log lines; the CLI attaches its JSON/text/OTLP handlers here
+_log = logging.getLogger(LOGGER_NAME)
 
 _RUN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("rockway_run_id", default=None)
 
@@ -77,271 +128,6 @@ def current_span_id() -> str | None:
     """The current span id as 16 lowercase hex digits, or None outside a (real) span."""
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.span_id, "016x") if ctx.is_valid else None
-
-
-# --- SQL description and redaction --------------------------------------------------------------
-_LITERAL_TOKENS = frozenset(
-    {
-        "STRING", "NUMBER", "NATIONAL_STRING", "NATIONAL_RAW_STRING", "HEX_STRING", "BIT_STRING",
-        "BYTE_STRING", "RAW_STRING", "HEREDOC_STRING", "UNICODE_STRING",
-    }
-)
-_BOOLEAN_TOKENS = frozenset({"TRUE", "FALSE"})
-_NAME_TOKENS = frozenset({"VAR", "IDENTIFIER"})
-_WORD_RE = re.compile(r"[A-Za-z_]+")
-_SPACE_RE = re.compile(r"\s+")
-
-# Verbs followed by an object phrase (`CREATE MATERIALIZED VIEW`); other verbs stand alone.
-_COMPOUND_VERBS = frozenset(
-    {
-        "CREATE", "ALTER", "DROP", "TRUNCATE", "REFRESH", "CANCEL", "ANALYZE", "SHOW", "BACKUP", "RESTORE",
-        "RECOVER", "SUBMIT", "PAUSE", "RESUME", "STOP", "SET", "ADMIN", "INSTALL", "UNINSTALL",
-    }
-)
-_OBJECT_PHRASES: tuple[tuple[str, ...], ...] = tuple(
-    sorted(
-        (
-            tuple(p.split())
-            for p in (
-                "TABLE", "VIEW", "MATERIALIZED VIEW", "DATABASE", "SCHEMA", "USER", "ROLE", "CATALOG",
-                "EXTERNAL CATALOG", "EXTERNAL TABLE", "EXTERNAL RESOURCE", "RESOURCE", "RESOURCE GROUP",
-                "FUNCTION", "GLOBAL FUNCTION", "INDEX", "ROUTINE LOAD", "REPOSITORY", "PIPE", "STORAGE VOLUME",
-                "FILE", "TASK", "SNAPSHOT", "DICTIONARY", "WAREHOUSE", "PARTITION", "TEMPORARY PARTITION",
-                "ALTER TABLE", "ALTER TABLE COLUMN", "ALTER TABLE ROLLUP", "ALTER TABLE OPTIMIZE",
-                "ALTER MATERIALIZED VIEW", "CREATE TABLE", "CREATE VIEW", "CREATE MATERIALIZED VIEW",
-                "CREATE DATABASE", "TABLES", "DATABASES", "PARTITIONS", "LOAD", "BACKUP", "RESTORE",
-                "ROLES", "USERS", "CATALOGS", "GRANTS", "VARIABLES", "PROCESSLIST", "DATA", "COLUMNS",
-                "MATERIALIZED VIEWS", "BACKENDS", "FRONTENDS", "STATS", "PASSWORD", "DEFAULT ROLE",
-            )
-        ),
-        key=len,
-        reverse=True,
-    )
-)
-_MODIFIERS: tuple[tuple[str, ...], ...] = (("OR", "REPLACE"), ("TEMPORARY",), ("TEMP",), ("FULL",))
-_ALIASES = {"WITH": "SELECT", "DESC": "DESCRIBE"}
-# Operations whose object is a table-like collection worth naming in db.collection.name.
-_COLLECTION_VERBS = frozenset({"CREATE", "ALTER", "DROP", "TRUNCATE", "REFRESH", "ANALYZE", "RECOVER"})
-_COLLECTION_OBJECTS = frozenset({("TABLE",), ("VIEW",), ("MATERIALIZED", "VIEW"), ("EXTERNAL", "TABLE")})
-_DML_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "UPSERT"})
-_SKIP_BEFORE_NAME = frozenset({"IF", "NOT", "EXISTS", "INTO", "OVERWRITE", "FROM"})
-
-
-def _leading_words(sql: str, limit: int = 8) -> list[str]:
-    """Upper-cased leading bare words of sql, skipping whitespace, comments and opening parens."""
-    words: list[str] = []
-    i, n = 0, len(sql)
-    while i < n and len(words) < limit:
-        c = sql[i]
-        if c.isspace() or (c == "(" and not words):
-            i += 1
-        elif sql.startswith("--", i) or c == "#":
-            j = sql.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-        else:
-            m = _WORD_RE.match(sql, i)
-            if not m:
-                break
-            words.append(m.group().upper())
-            i = m.end()
-    return words
-
-
-def _operation(words: list[str]) -> tuple[str, int, tuple[str, ...]]:
-    """(operation name, words consumed, object phrase) for the leading words of a statement."""
-    if not words:
-        return "", 0, ()
-    verb = _ALIASES.get(words[0], words[0])
-    if verb not in _COMPOUND_VERBS:
-        return verb, 1, ()
-    pos = 1
-    for modifier in _MODIFIERS:
-        if tuple(words[pos : pos + len(modifier)]) == modifier:
-            pos += len(modifier)
-    for phrase in _OBJECT_PHRASES:
-        if tuple(words[pos : pos + len(phrase)]) == phrase:
-            return " ".join((verb, *phrase)), pos + len(phrase), phrase
-    return verb, 1, ()
-
-
-def operation_name(sql: str) -> str:
-    """The statement's operation, e.g. `CREATE TABLE`, `INSERT`, `REFRESH MATERIALIZED VIEW` ('' if none)."""
-    return _operation(_leading_words(sql))[0]
-
-
-@dataclass(frozen=True)
-class SqlSummary:
-    """What telemetry may say about one statement."""
-
-    operation: str  # db.operation.name ('' when unknown)
-    collection: str | None  # db.collection.name
-    text: str  # db.query.text: literals replaced by `?`, comments dropped, whitespace collapsed
-
-
-def _tokenize(sql: str) -> list[Any]:
-    from sqlglot.dialects.starrocks import StarRocks  # imported lazily: sqlglot is slow to import
-
-    return StarRocks().tokenize(sql)
-
-
-def _collection(tokens: list[Any], words: list[str]) -> str | None:
-    operation, consumed, phrase = _operation(words)
-    verb = operation.split(" ", 1)[0]
-    if not (verb in _DML_VERBS or (verb in _COLLECTION_VERBS and phrase in _COLLECTION_OBJECTS)):
-        return None
-    i, seen = 0, 0
-    while i < len(tokens) and seen < consumed:  # step over the tokens that spelled the operation
-        seen += len(tokens[i].text.split()) or 1
-        i += 1
-    while i < len(tokens) and tokens[i].text.upper() in _SKIP_BEFORE_NAME:
-        i += 1
-    parts: list[str] = []
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.token_type.name not in _NAME_TOKENS and not _WORD_RE.fullmatch(tok.text):
-            break
-        parts.append(tok.text)
-        if i + 1 < len(tokens) and tokens[i + 1].token_type.name == "DOT":
-            i += 2
-            continue
-        break
-    return ".".join(parts) if parts else None
-
-
-def _rebuild(sql: str, tokens: list[Any]) -> str:
-    out: list[str] = []
-    prev_end = -1
-    n = len(tokens)
-    i = 0
-    pending_gap = False
-    while i < n:
-        tok = tokens[i]
-        kind = tok.token_type.name
-        if kind == "HASH":  # MySQL-style `#` line comment: drop the rest of the line
-            eol = sql.find("\n", tok.start)
-            eol = len(sql) if eol < 0 else eol
-            while i < n and tokens[i].start < eol:
-                i += 1
-            pending_gap, prev_end = True, eol
-            continue
-        if kind == "HINT":  # `/*+ ... */` optimizer hints are comments for telemetry purposes
-            pending_gap, prev_end = True, tok.end
-            i += 1
-            continue
-        gap = pending_gap or (prev_end >= 0 and tok.start > prev_end + 1)
-        if out and gap:
-            out.append(" ")
-        pending_gap = False
-        if kind == "IN" and i + 2 < n and tokens[i + 1].token_type.name == "L_PAREN":
-            j = i + 2  # collapse `IN (1, 2, 3)` to `IN (?)`
-            while j < n and (tokens[j].token_type.name in _LITERAL_TOKENS or tokens[j].token_type.name == "COMMA"):
-                j += 1
-            if j > i + 2 and j < n and tokens[j].token_type.name == "R_PAREN":
-                out.append(_SPACE_RE.sub(" ", sql[tok.start : tok.end + 1]) + " (?)")
-                prev_end = tokens[j].end
-                i = j + 1
-                continue
-        if kind in _LITERAL_TOKENS:
-            out.append("?")
-        elif kind in _BOOLEAN_TOKENS and not (i and tokens[i - 1].token_type.name in ("IS", "NOT")):
-            out.append("?")
-        else:
-            out.append(_SPACE_RE.sub(" ", sql[tok.start : tok.end + 1]))
-        prev_end = tok.end
-        i += 1
-    text = "".join(out)
-    if len(text) > MAX_QUERY_TEXT_LENGTH:
-        text = text[:MAX_QUERY_TEXT_LENGTH] + " …"
-    return text
-
-
-@functools.lru_cache(maxsize=1024)
-def describe_sql(sql: str) -> SqlSummary:
-    """Operation, target collection and redacted text of one statement, from one tokenizer pass (cached)."""
-    words = _leading_words(sql)
-    operation = _operation(words)[0]
-    try:
-        tokens = _tokenize(sql)
-    except Exception:  # unterminated quote, unknown character … : say only what the statement does
-        return SqlSummary(operation, None, f"{operation} ?" if operation else "?")
-    return SqlSummary(operation, _collection(tokens, words), _rebuild(sql, tokens))
-
-
-def redact_sql(sql: str) -> str:
-    """sql with every literal replaced by `?`, comments dropped and whitespace collapsed.
-
-    Identifiers keep their spelling. StarRocks treats double-quoted text as a string, so it is
-    redacted too. If the tokenizer rejects the text, only the operation name and ` ?` remain.
-    """
-    return describe_sql(sql).text
-
-
-def collection_name(sql: str) -> str | None:
-    """The target table of CREATE/ALTER/DROP/TRUNCATE/REFRESH/INSERT/UPDATE/DELETE, when easy to find."""
-    try:
-        tokens = _tokenize(sql)
-    except Exception:
-        return None
-    return _collection(tokens, _leading_words(sql))
-
-
-_NEAR_RE = re.compile(r"(near\s+)(['\"]).*\2(\s+at\s+line)", re.IGNORECASE | re.DOTALL)
-_QUOTED_RE = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"", re.DOTALL)
-
-
-def redact_message(text: str) -> str:
-    """A server or exception message with quoted values replaced by `?` (servers echo literals)."""
-    text = _NEAR_RE.sub(r"\1?\3", text)
-    text = _QUOTED_RE.sub("?", text)
-    stray = re.search(r"['\"]", text)
-    if stray:  # an unbalanced quote: everything after it might be a literal
-        text = text[: stray.start()] + "?"
-    return text
-
-
-def _error_code(exc: BaseException) -> int | None:
-    """A database error number, when exc carries one (rockway DatabaseError, PyMySQL errors)."""
-    if isinstance(exc, OSError):
-        return None
-    code = getattr(exc, "errno", None)
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    args = getattr(exc, "args", ())
-    if len(args) >= 2 and isinstance(args[0], int) and not isinstance(args[0], bool) and isinstance(args[1], str):
-        return args[0]
-    return None
-
-
-def _exception_message(exc: BaseException) -> str:
-    message = getattr(exc, "message", None)
-    if isinstance(message, str):
-        return message
-    args = getattr(exc, "args", ())
-    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
-        return f"({args[0]}) {args[1]}"
-    try:
-        return str(exc)
-    except Exception:
-        return ""
-
-
-def redact_exception(exc: BaseException) -> str:
-    """The exception's message with quoted values replaced by `?`."""
-    return redact_message(_exception_message(exc))
-
-
-def _type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def error_type(exc: BaseException) -> str:
-    """The `error.type` of exc: the database error number if any, else the exception class."""
-    code = _error_code(exc)
-    return str(code) if code is not None else _type_name(exc)
 
 
 def record_error(span: Span, exc: BaseException) -> str:
@@ -401,24 +187,91 @@ def span(name: str, *, kind: SpanKind = SpanKind.INTERNAL, **attrs: Any) -> Iter
             raise
 
 
+def _outcome(exc: BaseException | None) -> tuple[str, dict[str, Any]]:
+    """(status, extra log fields) for a block that ended with exc (None: it succeeded)."""
+    if exc is None:
+        return "ok", {}
+    return "error", {ERROR_TYPE: error_type(exc), "error.message": redact_exception(exc)[:500]}
+
+
+@contextmanager
+def _lifecycle(what: str, label: str, event: str, fields: dict[str, Any]) -> Iterator[None]:
+    """Log `<what> started: <label>` and `<what> finished: <label> <status> in <s> s` around the block.
+
+    Called inside the block's span, so both lines carry its trace and span ids. Failures end at ERROR
+    level with error.type and a redacted error.message; the exception propagates unchanged.
+    """
+    _log.info("%s started: %s", what, label, extra={"event": f"{event}_start", **fields})
+    start = time.perf_counter()
+    failure: BaseException | None = None
+    try:
+        yield
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        failure = exc
+        raise
+    finally:
+        seconds = time.perf_counter() - start
+        status, more = _outcome(failure)
+        _log.log(logging.ERROR if failure is not None else logging.INFO, "%s finished: %s %s in %.3f s",
+                 what, label, status, seconds,
+                 extra={"event": f"{event}_end", **fields, STATUS: status, "duration_s": round(seconds, 6), **more})
+
+
 @contextmanager
 def run_span(command: str, run_id: str, **attrs: Any) -> Iterator[Span]:
-    """Root span `rockway <command>` of one run; binds run_id for log records."""
+    """Root span `rockway <command>` of one run; binds run_id for log records and logs run start/end."""
     with bind_run_id(run_id), span(f"rockway {command}", **{COMMAND: command, RUN_ID: run_id, **attrs}) as current:
-        yield current
+        with _lifecycle("run", command, "run", {COMMAND: command, RUN_ID: run_id}):
+            yield current
 
 
 @contextmanager
 def migration_span(script_label: str, **attrs: Any) -> Iterator[Span]:
-    """Span `migration <label>` around one script; records rockway.migration.duration."""
+    """Span `migration <label>` around one script; records rockway.migration.duration and logs start/end."""
     start = time.perf_counter()
     status = "error"
     try:
         with span(f"migration {script_label}", **{MIGRATION: script_label, **attrs}) as current:
-            yield current
+            with _lifecycle("migration", script_label, "migration", {MIGRATION: script_label}):
+                yield current
             status = "ok"
     finally:
         record_migration(time.perf_counter() - start, status)
+
+
+FAILED_STATUSES = frozenset({"failed", "error", "fail"})
+
+
+def set_outcome(target: Span, status: str, error: str | None = None) -> None:
+    """Record a job/pipeline outcome on target: `rockway.status`, and ERROR status when it failed.
+
+    Use it when a failure is reported by value rather than by exception (a pipeline whose job failed
+    still returns normally); alerts select on `rockway.status` and on the span's error flag.
+    """
+    target.set_attribute(STATUS, status)
+    if status in FAILED_STATUSES:
+        message = redact_message(error)[:500] if error else status
+        target.set_status(Status(StatusCode.ERROR, message))
+
+
+@contextmanager
+def pipeline_span(name: str, *, run_id: str | None = None, **attrs: Any) -> Iterator[Span]:
+    """Span `pipeline <name>` around one pipeline run (attribute rockway.pipeline); call set_outcome at the end."""
+    with bind_run_id(run_id or current_run_id()), span(
+        f"pipeline {name}", **{PIPELINE: name, RUN_ID: run_id or current_run_id(), **attrs}
+    ) as current:
+        yield current
+
+
+@contextmanager
+def job_span(name: str, *, run_id: str | None = None, pipeline: str | None = None, **attrs: Any) -> Iterator[Span]:
+    """Span `job <name>` around one job run (attributes rockway.job, rockway.pipeline); call set_outcome at the end."""
+    with bind_run_id(run_id or current_run_id()), span(
+        f"job {name}", **{JOB: name, PIPELINE: pipeline, RUN_ID: run_id or current_run_id(), **attrs}
+    ) as current:
+        yield current
 
 
 @contextmanager
@@ -457,7 +310,9 @@ def statement_span(adapter_like: Any, index: int, sql: str) -> Iterator[Span]:
                 raise
     finally:
         record_statement(
-            time.perf_counter() - start, system, "error" if error else "ok", operation=summary.operation, error_type=error
+            time.perf_counter() - start, system, "error" if error else "ok", operation=summary.operation,
+            error_type=error, namespace=attrs[DB_NAMESPACE], collection=summary.collection,
+            response_code=error if error and error.isdigit() else None,
         )
         if error:
             count_error(error, **{DB_SYSTEM_NAME: system})
@@ -470,51 +325,154 @@ def async_wait_span(job: str, table: str | None = None, **attrs: Any) -> Iterato
         yield current
 
 
-# --- metrics -----------------------------------------------------------------------------------
+# --- registries (dashboards, alerts and their tests read these) ----------------------------------
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric rockway emits."""
+
+    name: str
+    kind: str  # counter | histogram | gauge
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+
+
 _DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+_LAG_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0, 172800.0, 604800.0)
+
+EMITTED_METRICS: Mapping[str, MetricSpec] = {
+    m.name: m
+    for m in (
+        MetricSpec("db.client.operation.duration", "histogram", "s", "Duration of database statements",
+                   (DB_SYSTEM_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_COLLECTION_NAME, ERROR_TYPE,
+                    DB_RESPONSE_STATUS_CODE, STATUS)),
+        MetricSpec("rockway.migration.duration", "histogram", "s", "Duration of migration scripts", (STATUS,)),
+        MetricSpec("rockway.errors", "counter", "{error}", "Errors by error.type", (ERROR_TYPE, DB_SYSTEM_NAME, JOB)),
+        MetricSpec("rockway.rows.loaded", "counter", "{row}", "Rows written into a table by a load",
+                   (DB_COLLECTION_NAME, JOB)),
+        MetricSpec("rockway.load.duration", "histogram", "s", "Duration of one job's load, by final status",
+                   (JOB, STATUS, DB_COLLECTION_NAME)),
+        MetricSpec("rockway.check.results", "counter", "{check}", "Data-quality check outcomes",
+                   (CHECK_SEVERITY, CHECK_STATUS, CHECK_NAME, DB_COLLECTION_NAME)),
+        MetricSpec("rockway.freshness.lag", "gauge", "s", "Age of the newest data in a table when measured",
+                   (DB_COLLECTION_NAME,)),
+        MetricSpec("rockway.mv.staleness", "gauge", "s", "Time since a materialized view was last refreshed",
+                   (DB_COLLECTION_NAME,)),
+    )
+}
+
+# Span name templates. `{command}` is one of RUN_COMMANDS or a jobs command (`run <pipeline>`, `job …`).
+SPAN_NAMES: Mapping[str, str] = {
+    "rockway {command}": "root span of one CLI run, e.g. `rockway migrate up`, `rockway run morning`",
+    "migration {label}": "one migration script, e.g. `migration V1.2 add orders`, `migration R orders view`",
+    "{db.operation.name} {db.collection.name}": "one SQL statement (kind CLIENT), e.g. `CREATE TABLE dw.orders`",
+    "wait {job}": "waiting for an asynchronous StarRocks job (ALTER, MV refresh, backup)",
+    "pipeline {name}": "one pipeline run, e.g. `pipeline morning` (attribute rockway.status)",
+    "job {name}": "one job run, e.g. `job fact_sales` (attributes rockway.job, rockway.status)",
+}
+RUN_COMMANDS = ("migrate up", "migrate rollback", "migrate repair", "migrate baseline", "migrate clean")
+_JOB_COMMANDS = r"(?:run|job [a-z-]+|verify|refdata [a-z-]+|mv [a-z-]+)(?: \S+)?"
+
+# Span and metric attributes rockway sets (besides the standard resource attributes).
+ATTRIBUTES = frozenset(
+    {
+        DB_SYSTEM_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_COLLECTION_NAME, DB_QUERY_TEXT, DB_RESPONSE_STATUS_CODE,
+        SERVER_ADDRESS, SERVER_PORT, ERROR_TYPE, RUN_ID, COMMAND, STATEMENT_INDEX, MIGRATION, ASYNC_JOB, STATUS,
+        JOB, PIPELINE, CHECK_NAME, CHECK_SEVERITY, CHECK_STATUS, "rockway.script", "rockway.action",
+        "rockway.statements.total", "rockway.statements.start_at", "rockway.dry_run",
+    }
+)
+
+
+def span_name_pattern() -> re.Pattern[str]:
+    """A regex matching every span name rockway emits except statement spans (those are found by kind CLIENT)."""
+    commands = "|".join(re.escape(c) for c in RUN_COMMANDS)
+    return re.compile(rf"^(?:rockway (?:{commands}|{_JOB_COMMANDS})|(?:migration|wait|pipeline|job) \S.*)$")
+
+
+# --- metrics -----------------------------------------------------------------------------------
 _instrument_cache: tuple[object, dict[str, Any]] | None = None
+_BUCKETS = {"rockway.freshness.lag": _LAG_BUCKETS}
 
 
-def _instruments() -> dict[str, Any]:
-    """Instruments from the current global meter provider, created on first use."""
+def _create(meter: Any, spec: MetricSpec) -> Any:
+    if spec.kind == "counter":
+        return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
+    if spec.kind == "gauge":
+        return meter.create_gauge(spec.name, unit=spec.unit, description=spec.description)
+    return meter.create_histogram(spec.name, unit=spec.unit, description=spec.description,
+                                  explicit_bucket_boundaries_advisory=_BUCKETS.get(spec.name, _DURATION_BUCKETS))
+
+
+def _instrument(name: str) -> Any:
+    """The instrument `name` from the current global meter provider, created on first use."""
     global _instrument_cache
     from opentelemetry import metrics  # the metrics API is imported on first use only
 
     provider = metrics.get_meter_provider()
     cached = _instrument_cache
     if cached is None or cached[0] is not provider:
-        meter = provider.get_meter(INSTRUMENTATION_NAME, __version__)
-        cached = (
-            provider,
-            {
-                "statement": meter.create_histogram(
-                    "db.client.operation.duration", unit="s", description="Duration of database statements",
-                    explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-                ),
-                "migration": meter.create_histogram(
-                    "rockway.migration.duration", unit="s", description="Duration of migration scripts",
-                    explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-                ),
-                "errors": meter.create_counter("rockway.errors", unit="{error}", description="Errors by error.type"),
-            },
-        )
+        cached = (provider, {})
         _instrument_cache = cached
-    return cached[1]
+    instruments = cached[1]
+    instrument = instruments.get(name)
+    if instrument is None:
+        instrument = instruments[name] = _create(provider.get_meter(INSTRUMENTATION_NAME, __version__),
+                                                 EMITTED_METRICS[name])
+    return instrument
+
+
+def _text(value: Any) -> str:
+    """An enum's value or the text of value (Severity.CRITICAL -> "CRITICAL")."""
+    return str(getattr(value, "value", value))
 
 
 def record_statement(
-    duration_s: float, engine: str, status: str, *, operation: str | None = None, error_type: str | None = None
+    duration_s: float, engine: str, status: str, *, operation: str | None = None, error_type: str | None = None,
+    namespace: str | None = None, collection: str | None = None, response_code: str | None = None,
 ) -> None:
     """Record one statement's duration (db.client.operation.duration)."""
-    attrs = _clean({DB_SYSTEM_NAME: engine, STATUS: status, DB_OPERATION_NAME: operation or None, ERROR_TYPE: error_type})
-    _instruments()["statement"].record(duration_s, attrs)
+    attrs = _clean({DB_SYSTEM_NAME: engine, STATUS: status, DB_OPERATION_NAME: operation or None,
+                    DB_NAMESPACE: namespace or None, DB_COLLECTION_NAME: collection or None, ERROR_TYPE: error_type,
+                    DB_RESPONSE_STATUS_CODE: response_code})
+    _instrument("db.client.operation.duration").record(duration_s, attrs)
 
 
 def record_migration(duration_s: float, status: str) -> None:
     """Record one migration script's duration (rockway.migration.duration)."""
-    _instruments()["migration"].record(duration_s, {STATUS: status})
+    _instrument("rockway.migration.duration").record(duration_s, {STATUS: status})
 
 
 def count_error(error_type: str, **attrs: Any) -> None:
     """Count one error by error.type (rockway.errors), with extra attributes as given."""
-    _instruments()["errors"].add(1, _clean({ERROR_TYPE: error_type, **attrs}))
+    _instrument("rockway.errors").add(1, _clean({ERROR_TYPE: error_type, **attrs}))
+
+
+def record_rows_loaded(table: str, rows: int, job: str | None = None) -> None:
+    """Count rows written into table by a load (rockway.rows.loaded); negative or unknown counts are ignored."""
+    if rows is None or rows < 0:
+        return
+    _instrument("rockway.rows.loaded").add(int(rows), _clean({DB_COLLECTION_NAME: table, JOB: job}))
+
+
+def record_load(duration_s: float, job: str, status: str, table: str | None = None) -> None:
+    """Record one job load's duration with its final status (rockway.load.duration)."""
+    _instrument("rockway.load.duration").record(duration_s, _clean({JOB: job, STATUS: _text(status),
+                                                                     DB_COLLECTION_NAME: table}))
+
+
+def record_check(severity: Any, status: str, check: str | None = None, *, table: str | None = None) -> None:
+    """Count one check outcome (rockway.check.results) by severity (CRITICAL|WARNING|INFO) and status (pass|fail|error)."""
+    _instrument("rockway.check.results").add(1, _clean({CHECK_SEVERITY: _text(severity).upper(),
+                                                         CHECK_STATUS: _text(status), CHECK_NAME: check,
+                                                         DB_COLLECTION_NAME: table}))
+
+
+def record_freshness(table: str, lag_s: float) -> None:
+    """Record how old the newest data in table is, in seconds (rockway.freshness.lag)."""
+    _instrument("rockway.freshness.lag").set(float(lag_s), {DB_COLLECTION_NAME: table})
+
+
+def record_mv_staleness(mv: str, staleness_s: float) -> None:
+    """Record how long ago materialized view mv was last refreshed, in seconds (rockway.mv.staleness)."""
+    _instrument("rockway.mv.staleness").set(float(staleness_s), {DB_COLLECTION_NAME: mv})

@@ -39,7 +39,10 @@ class Progress:
             click.secho(f"→ {event.script.display}  [{event.total} statement{'s' if event.total != 1 else ''}]{extra}",
                         err=True, bold=True)
         elif event.kind == "statement":
-            first = event.sql.strip().splitlines()[0][:100] if event.sql.strip() else ""
+            from ..redaction import redact_sql
+
+            # literals redacted: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
+            first = redact_sql(event.sql.strip().splitlines()[0])[:100] if event.sql.strip() else ""
             click.echo(f"  [{event.index}/{event.total}] {first}", err=True)
         elif event.kind == "progress":
             click.echo(f"      … {event.message}", err=True)

@@ -8,9 +8,24 @@ The only module that touches the SDK. Rules:
   OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
 - OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
-- `TelemetryHandle.shutdown(deadline_s)` flushes in daemon threads and returns by the deadline,
-  so an unreachable or hung collector delays exit by at most that long.
+- `TelemetryHandle.shutdown(deadline_s)` flushes in daemon threads and returns by the deadline
+  (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5), so an unreachable or hung collector delays
+  exit by at most that long.
+- Spans are exported every 0.5 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
+  long run's spans leave while it waits on the database, and a killed process loses at most the
+  last half second of them; the flush at exit is short.
+- Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
+  statement; the statement spans hold the same durations with trace ids).
+- Counters and histograms are exported with delta temporality (each short-lived run reports what it
+  did; SigNoz sums the deltas) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE is set.
+- OTLP log records carry `rockway.run_id` next to the trace and span ids of the span they were
+  written in.
 - Any failure during setup disables telemetry; it never fails the run.
+
+Logs for people and machines (`configure_logging`): the `rockway` logger writes text lines
+(warnings and errors) or JSON lines (from INFO) to stderr, chosen by `--log-format` or
+ROCKWAY_LOG_FORMAT; ROCKWAY_LOG_FILE / `--log-file` appends JSON lines to a file as well;
+ROCKWAY_LOG_LEVEL overrides the level. Never stdout: that is where `--json` results go.
 """
 
 from __future__ import annotations
@@ -24,13 +39,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rockway.logs import JsonFormatter
+from rockway.logs import JsonFormatter, TextFormatter
 
 DEFAULT_SERVICE_NAME = "rockway"
 DEFAULT_EXPORT_TIMEOUT_S = 3.0
 DEFAULT_SHUTDOWN_DEADLINE_S = 5.0
+DEFAULT_SPAN_EXPORT_DELAY_MS = 500  # SDK default 5000; see the module docstring
+SHUTDOWN_TIMEOUT_ENV = "ROCKWAY_OTEL_SHUTDOWN_TIMEOUT"
 PROTOCOLS = ("http/protobuf", "grpc")
 LOGGER_NAME = "rockway"
+LOG_FORMATS = ("text", "json")
 
 _log = logging.getLogger("rockway.telemetry")
 
@@ -42,6 +60,21 @@ def _env(name: str) -> str | None:
 
 def _truthy(name: str) -> bool:
     return (_env(name) or "").lower() == "true"
+
+
+def shutdown_deadline() -> float:
+    """Seconds exit may wait for telemetry: ROCKWAY_OTEL_SHUTDOWN_TIMEOUT, else 5."""
+    raw = _env(SHUTDOWN_TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_SHUTDOWN_DEADLINE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also rejects nan
+        _log.warning("%s=%r is not a number of seconds; using %.0f", SHUTDOWN_TIMEOUT_ENV, raw, DEFAULT_SHUTDOWN_DEADLINE_S)
+        return DEFAULT_SHUTDOWN_DEADLINE_S
+    return value
 
 
 def signal_protocol(signal: str) -> str | None:
@@ -65,9 +98,35 @@ def _timeout(signal: str) -> float | None:
     return DEFAULT_EXPORT_TIMEOUT_S
 
 
+def _delta_temporality() -> dict[type, Any] | None:
+    """Delta for counters and histograms, unless the environment states a temporality preference."""
+    if _env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
+        return None
+    from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+
+    return {kind: AggregationTemporality.DELTA for kind in (Counter, Histogram, ObservableCounter)}
+
+
+def _exemplar_filter() -> Any:
+    """No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them.
+
+    The SDK default (trace_based) offers an exemplar for every statement measured inside a span
+    (about 10 µs each, measured); statement spans already carry the same durations with their trace ids.
+    """
+    if _env("OTEL_METRICS_EXEMPLAR_FILTER"):
+        return None  # the SDK reads the variable itself
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
+
+    return AlwaysOffExemplarFilter()
+
+
 def _exporter(signal: str, protocol: str) -> Any:
     """An OTLP exporter for signal; exporter modules are imported only when used."""
     timeout = _timeout(signal)
+    extra: dict[str, Any] = {}
+    if signal == "metrics":
+        extra["preferred_temporality"] = _delta_temporality()
     if protocol == "grpc":
         if signal == "traces":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as cls
@@ -82,7 +141,7 @@ def _exporter(signal: str, protocol: str) -> Any:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as cls
         else:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as cls
-    return cls(timeout=timeout)
+    return cls(timeout=timeout, **extra)
 
 
 def build_resource(service_version: str, environment: str | None) -> Any:
@@ -115,8 +174,13 @@ class TelemetryHandle:
         """True when an SDK tracer provider is installed."""
         return self.tracer_provider is not None
 
-    def shutdown(self, deadline_s: float = DEFAULT_SHUTDOWN_DEADLINE_S) -> bool:
-        """Flush and shut down all providers, returning within deadline_s; True if all finished in time."""
+    def shutdown(self, deadline_s: float | None = None) -> bool:
+        """Flush and shut down all providers, returning within deadline_s (default: `shutdown_deadline()`).
+
+        True if everything finished in time.
+        """
+        if deadline_s is None:
+            deadline_s = shutdown_deadline()
         with self._lock:
             if self._closed:
                 return True
@@ -189,14 +253,16 @@ def _install(handle: TelemetryHandle, service_version: str, environment: str | N
 
     handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if "traces" in protocols:
-        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"])))
+        delay = {} if _env("OTEL_BSP_SCHEDULE_DELAY") else {"schedule_delay_millis": DEFAULT_SPAN_EXPORT_DELAY_MS}
+        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay))
 
     if "metrics" in protocols:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
         reader = PeriodicExportingMetricReader(_exporter("metrics", protocols["metrics"]))
-        handle.meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+        handle.meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False,
+                                              exemplar_filter=_exemplar_filter())
 
     if "logs" in protocols:
         from opentelemetry.instrumentation.logging.handler import LoggingHandler
@@ -205,7 +271,7 @@ def _install(handle: TelemetryHandle, service_version: str, environment: str | N
 
         handle.logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         handle.logger_provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", protocols["logs"])))
-        handle.log_handler = LoggingHandler(level=log_level, logger_provider=handle.logger_provider)
+        handle.log_handler = _run_id_handler(LoggingHandler)(level=log_level, logger_provider=handle.logger_provider)
 
     trace.set_tracer_provider(handle.tracer_provider)
     if handle.meter_provider is not None:
@@ -219,6 +285,107 @@ def _install(handle: TelemetryHandle, service_version: str, environment: str | N
             logger.setLevel(log_level)
         logger.addHandler(handle.log_handler)
     handle.exporting = protocols
+
+
+def _run_id_handler(base: type) -> type:
+    """A subclass of the OTLP LoggingHandler that adds `rockway.run_id` and never exports raw exception text.
+
+    The stock handler copies `str(exc)` and a full traceback (with source lines) into the record's
+    attributes; either can hold a literal from SQL or a server message. Here an attached exception
+    becomes `exception.type`, `error.type` and a redacted `exception.message` only.
+    """
+
+    class SafeOtlpLoggingHandler(base):  # type: ignore[misc, valid-type]
+        def emit(self, record: logging.LogRecord) -> None:
+            from rockway.telemetry import RUN_ID, current_run_id, error_type, redact_exception
+
+            extra: dict[str, Any] = {}
+            run_id = getattr(record, "run_id", None) or current_run_id()
+            if run_id and RUN_ID not in record.__dict__:
+                extra[RUN_ID] = run_id
+            if record.exc_info:
+                exc = record.exc_info[1]
+                extra.update(exc_info=None, exc_text=None)
+                if exc is not None:
+                    extra.update({"exception.type": type(exc).__name__, "error.type": error_type(exc),
+                                  "exception.message": redact_exception(exc)})
+            if extra:
+                record = logging.makeLogRecord({**record.__dict__, **extra})
+            super().emit(record)
+
+    return SafeOtlpLoggingHandler
+
+
+def _level(name: str | None, default: int) -> int:
+    if not name:
+        return default
+    level = logging.getLevelName(name.strip().upper())
+    if isinstance(level, int):
+        return level
+    _log.warning("ROCKWAY_LOG_LEVEL=%r is not a log level; using %s", name, logging.getLevelName(default))
+    return default
+
+
+_LIFECYCLE_EVENTS = frozenset({"run_start", "run_end", "migration_start", "migration_end"})
+
+
+def _not_lifecycle(record: logging.LogRecord) -> bool:
+    """False for the run/migration start and end lines (machine-facing: JSON, file, OTLP)."""
+    return getattr(record, "event", None) not in _LIFECYCLE_EVENTS
+
+
+def configure_logging(log_format: str | None = None, log_file: str | None = None, *,
+                      stream: TextIO | None = None) -> list[logging.Handler]:
+    """Attach the CLI's handlers to the `rockway` logger; return them (close them at exit).
+
+    log_format (else ROCKWAY_LOG_FORMAT, else text): `text` writes WARNING and above for people,
+    `json` writes JSON lines from INFO, both to stream (default stderr); text leaves out the run and
+    migration start/end lines, which people see as progress output already. log_file (else
+    ROCKWAY_LOG_FILE) also receives JSON lines from INFO; with `json` and a file, stderr stays quiet.
+    ROCKWAY_LOG_LEVEL overrides both levels. A file that cannot be opened is reported, never fatal.
+    """
+    fmt = (log_format or _env("ROCKWAY_LOG_FORMAT") or "text").strip().lower()
+    if fmt not in LOG_FORMATS:
+        _log.warning("log format %r is not one of %s; using text", fmt, ", ".join(LOG_FORMATS))
+        fmt = "text"
+    path = log_file or _env("ROCKWAY_LOG_FILE")
+    override = _env("ROCKWAY_LOG_LEVEL")
+    logger = logging.getLogger(LOGGER_NAME)
+    handlers: list[logging.Handler] = []
+    if path:
+        try:
+            file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        except OSError as exc:
+            _log.warning("cannot write the log file %s (%s); logging to stderr instead", path, exc.strerror or exc)
+            path = None
+        else:
+            file_handler.setFormatter(JsonFormatter())
+            file_handler.setLevel(_level(override, logging.INFO))
+            handlers.append(file_handler)
+    if not (path and fmt == "json"):
+        stream_handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        stream_handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        stream_handler.setLevel(_level(override, logging.INFO if fmt == "json" else logging.WARNING))
+        if fmt == "text" and not override:
+            stream_handler.addFilter(_not_lifecycle)  # people already see progress and the error message
+        handlers.append(stream_handler)
+    for handler in handlers:
+        logger.addHandler(handler)
+    lowest = min(h.level for h in handlers)
+    if logger.level == logging.NOTSET or logger.level > lowest:
+        logger.setLevel(lowest)
+    return handlers
+
+
+def close_logging(handlers: list[logging.Handler]) -> None:
+    """Detach and close handlers from `configure_logging`."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in handlers:
+        logger.removeHandler(handler)
+        try:
+            handler.close()
+        except Exception:  # noqa: BLE001 - closing a log file never fails the run
+            pass
 
 
 def configure_json_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:

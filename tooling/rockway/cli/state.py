@@ -18,8 +18,11 @@ class CliState:
     env_name: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     traceback: bool = False
+    log_format: str | None = None  # text | json (else ROCKWAY_LOG_FORMAT, else text)
+    log_file: str | None = None  # JSON lines appended here too (else ROCKWAY_LOG_FILE)
     _settings: Any = None
     telemetry: Any = None
+    _log_handlers: list[Any] = field(default_factory=list)
 
     def settings(self, **more: Any) -> Any:
         """Load settings once (CLI > env > rockway.toml > defaults) and start telemetry."""
@@ -37,8 +40,9 @@ class CliState:
             return
         try:
             from .. import __version__
-            from .otel import setup_telemetry
+            from .otel import configure_logging, setup_telemetry
 
+            self._log_handlers = configure_logging(self.log_format, self.log_file)
             self.telemetry = setup_telemetry(__version__, environment)
         except Exception as exc:  # noqa: BLE001 - telemetry never fails a run
             click.echo(f"warning: telemetry disabled: {exc}", err=True)
@@ -47,6 +51,11 @@ class CliState:
     def shutdown(self) -> None:
         if self.telemetry:
             self.telemetry.shutdown()
+        if self._log_handlers:
+            from .otel import close_logging
+
+            close_logging(self._log_handlers)
+            self._log_handlers = []
 
 
 def state(ctx: click.Context) -> CliState:
@@ -89,6 +98,11 @@ COMMON_OPTIONS = [
                  help="Seconds to wait for the run lock (default 60); then exit 4."),
     click.option("--traceback", is_flag=True, expose_value=False, callback=_store("traceback"),
                  help="Show the Python stack on errors."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), expose_value=False, callback=_store("log_format"),
+                 help="Log lines on stderr: text (warnings, for people; default) or json (from INFO, with run_id, "
+                      "trace_id, span_id) (or ROCKWAY_LOG_FORMAT)."),
+    click.option("--log-file", type=click.Path(dir_okay=False), expose_value=False, callback=_store("log_file"),
+                 help="Also append JSON log lines to this file (or ROCKWAY_LOG_FILE)."),
 ]
 
 

@@ -1,0 +1,235 @@
+"""`rockway docs update|check|sections`: the README's generated sections, and the command tree they document."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .state import common_options, state
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+HELP_WIDTH = 100  # fixed, so the generated help text does not depend on the terminal
+
+
+def _common_names() -> set[str]:
+    @common_options
+    def probe() -> None:  # pragma: no cover - only decorated, never called
+        pass
+
+    return {p.name for p in getattr(probe, "__click_params__", []) if p.name}
+
+
+def _context(cmd: click.Command, name: str, parent: click.Context | None) -> click.Context:
+    settings = {k: v for k, v in (cmd.context_settings or {}).items() if k not in ("terminal_width", "max_content_width")}
+    return click.Context(cmd, info_name=name, parent=parent, terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH,
+                         **settings)
+
+
+def _help_text(cmd: click.Command, ctx: click.Context, skip: set[str]) -> str:
+    formatter = ctx.make_formatter()
+    cmd.format_usage(ctx, formatter)
+    cmd.format_help_text(ctx, formatter)
+    records = [r for p in cmd.get_params(ctx) if p.name not in skip for r in [p.get_help_record(ctx)] if r]
+    if records:
+        with formatter.section("Options"):
+            formatter.write_dl(records)
+    if isinstance(cmd, click.Group):
+        cmd.format_commands(ctx, formatter)
+    cmd.format_epilog(ctx, formatter)
+    return formatter.getvalue()
+
+
+def command_tree(cmd: click.Command, name: str = "rockway", parent: click.Context | None = None,
+                 path: list[str] | None = None) -> dict[str, Any]:
+    """The click command tree as plain data for rockway.docs.cli_reference (which does not import click)."""
+    ctx = _context(cmd, name, parent)
+    path = (path or []) + [name]
+    common = _common_names()
+    options, arguments = [], []
+    for param in cmd.get_params(ctx):
+        if isinstance(param, click.Option):
+            names = list(param.opts) + list(param.secondary_opts)
+            options.append({"names": names, "flag": bool(param.is_flag or param.count)})
+        elif isinstance(param, click.Argument):
+            arguments.append({"name": param.name, "nargs": param.nargs, "required": param.required})
+    node: dict[str, Any] = {
+        "name": name, "path": path, "summary": cmd.get_short_help_str(limit=200), "doc": cmd.help or "",
+        "help": _help_text(cmd, ctx, common), "hidden": bool(cmd.hidden), "group": isinstance(cmd, click.Group),
+        "options": options, "arguments": arguments, "commands": [],
+    }
+    if isinstance(cmd, click.Group):
+        for sub_name in sorted(cmd.commands):
+            node["commands"].append(command_tree(cmd.commands[sub_name], sub_name, ctx, path))
+    if parent is None:
+        formatter = ctx.make_formatter()
+        formatter.write_dl([r for p in cmd.get_params(ctx) if p.name in common for r in [p.get_help_record(ctx)] if r])
+        node["common_help"] = formatter.getvalue()
+    return node
+
+
+def root_tree() -> dict[str, Any]:
+    from .main import cli
+
+    return command_tree(cli, "rockway")
+
+
+def _readme(ctx: click.Context, readme: str) -> tuple[Path, Path, str]:
+    st = state(ctx)
+    project = Path(st.project_dir)
+    path = Path(readme) if Path(readme).is_absolute() else project / readme
+    if not path.is_file():
+        from ..errors import InputError
+
+        raise InputError(str(path), "not found", hint="Pass --readme PATH, or -C the project folder.")
+    return project, path, readme
+
+
+def _docs_context(ctx: click.Context, project: Path, readme: str, live: Any = None) -> Any:
+    from ..docs import DocsContext
+
+    st = state(ctx)
+    return DocsContext.load(project, config_file=Path(st.config_file) if st.config_file else None, cli=root_tree(),
+                            live=live, readme=readme)
+
+
+def _live(ctx: click.Context, project: Path) -> Any:
+    """Row counts of the catalog's tables in the CLI's environment, and the next cron runs from now."""
+    from ..adapters import connect
+    from ..docs import DocsContext, LiveData
+    from ..docs.catalog import row_counts
+    from ..docs.cron import next_runs
+
+    settings = state(ctx).settings()
+    live_ctx = DocsContext(project, settings)
+    now = datetime.now(timezone.utc)
+    runs = {(f.path, e.line): next_runs(e, 3, now) for f in live_ctx.cron_files for e in f.entries}
+    adapter = connect(settings)
+    try:
+        counts = row_counts(live_ctx.tables, adapter.query, adapter.quote_ident)
+    finally:
+        adapter.close()
+    return LiveData(env=settings.env, taken_at=now, row_counts=counts, next_runs=runs)
+
+
+def _report_problems(found: list[str]) -> None:
+    from ..errors import RockwayError
+
+    for problem in found:
+        click.echo(f"problem: {problem}", err=True)
+    if found:
+        raise RockwayError(f"{len(found)} problem(s) in the generated documentation",
+                           hint="Fix the sources named above, then run `rockway docs update`.")
+
+
+@click.group(name="docs", context_settings=CONTEXT)
+@common_options
+def docs_group() -> None:
+    """Generate the README's sections from the project; check them in CI.
+
+    Only the text between rockway:docs:begin NAME and rockway:docs:end NAME markers (HTML comments, each
+    alone on its line) is generated; all other text is kept. The result depends only on the repository's
+    files, so `docs check` gives the same answer on every machine and every day.
+
+    \b
+    Examples:
+      rockway docs update
+      rockway docs check
+      rockway docs sections
+    """
+
+
+@docs_group.command("update", context_settings=CONTEXT)
+@common_options
+@click.option("--readme", default="README.md", show_default=True, metavar="PATH",
+              help="Markdown file to rewrite, relative to the project folder.")
+@click.option("--live", is_flag=True,
+              help="Also fill the live-snapshot section: row counts from the database (--env/--dsn) and the next "
+                   "cron runs from now.")
+@click.pass_context
+def update_cmd(ctx: click.Context, readme: str, live: bool) -> None:
+    """Rewrite the generated sections of the README (exit 2 naming the line for bad markers).
+
+    \b
+    Examples:
+      rockway docs update
+      rockway docs update --live --env prod
+    """
+    from ..docs import generate, problems
+
+    project, path, shown = _readme(ctx, readme)
+    live_data = _live(ctx, project) if live else None
+    docs = _docs_context(ctx, project, shown, live_data)
+    old = path.read_text(encoding="utf-8")
+    new = generate(old, docs, path=shown)
+    if new != old:
+        path.write_text(new, encoding="utf-8")
+        click.echo(f"{shown}: updated")
+    else:
+        click.echo(f"{shown}: up to date")
+    _report_problems(problems(new, docs, path=shown))
+
+
+@docs_group.command("check", context_settings=CONTEXT)
+@common_options
+@click.option("--readme", default="README.md", show_default=True, metavar="PATH",
+              help="Markdown file to check, relative to the project folder.")
+@click.pass_context
+def check_cmd(ctx: click.Context, readme: str) -> None:
+    """Exit 1 when the README differs from what `docs update` would write, printing the unified diff.
+
+    Never connects to a database: the live-snapshot section is kept as it is. Also exits 1 for a Mermaid
+    diagram that does not parse, a generated `rockway …` command that does not exist, or a top-level folder
+    without a documented purpose; exit 2 for bad markers.
+
+    \b
+    Example:
+      rockway docs check
+    """
+    from ..docs import diff, generate, problems
+    from ..errors import RockwayError
+
+    project, path, shown = _readme(ctx, readme)
+    docs = _docs_context(ctx, project, shown)
+    old = path.read_text(encoding="utf-8")
+    new = generate(old, docs, path=shown)
+    found = problems(new, docs, path=shown)
+    if new != old:
+        click.echo(diff(old, new, shown), nl=False)
+        for problem in found:
+            click.echo(f"problem: {problem}", err=True)
+        raise RockwayError(f"{shown} is out of date with the project (diff above)",
+                           hint="Run `rockway docs update` and commit the result.")
+    _report_problems(found)
+    click.echo(f"{shown}: up to date")
+
+
+@docs_group.command("sections", context_settings=CONTEXT)
+@common_options
+@click.option("--readme", default="README.md", show_default=True, metavar="PATH",
+              help="Markdown file whose markers to list.")
+@click.pass_context
+def sections_cmd(ctx: click.Context, readme: str) -> None:
+    """List the sections a README can contain, and the lines of those it does contain.
+
+    \b
+    Example:
+      rockway docs sections
+    """
+    from ..docs import SECTIONS, section_names
+    from ..docs.markers import parse
+    from .output import echo_table
+
+    st = state(ctx)
+    path = Path(st.project_dir) / readme
+    present = {}
+    if path.is_file():
+        present = {s.name: s for s in parse(path.read_text(encoding="utf-8"), path=readme, known=frozenset(SECTIONS))}
+    echo_table(f"sections ({readme})", ["section", "in README", "what it holds"],
+               [(name, f"lines {present[name].begin_line}-{present[name].end_line}" if name in present else "-",
+                 summary + (" [live]" if live else "")) for name, summary, live in section_names()])
+
+
+__all__ = ["docs_group", "command_tree", "root_tree"]
