@@ -13,7 +13,7 @@ from .state import CliState, common_options
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(name="rockway", context_settings=CONTEXT)
 @common_options
 @click.version_option(__version__, prog_name="rockway")
 @click.pass_context
@@ -33,11 +33,22 @@ from .migrate_cmds import migrate_group  # noqa: E402
 from .lock_cmds import lock_group  # noqa: E402
 from .lint_cmd import lint_command  # noqa: E402
 from .mv_cmds import mv_group  # noqa: E402
+from .job_cmds import job_group  # noqa: E402
+from .run_cmds import run_command, schedule_command  # noqa: E402
+from .verify_cmds import verify_command  # noqa: E402
+from .signoz_cmds import signoz_group  # noqa: E402
+from .docs_cmds import docs_group  # noqa: E402
 
 cli.add_command(migrate_group)
 cli.add_command(lock_group)
 cli.add_command(lint_command)
 cli.add_command(mv_group)
+cli.add_command(job_group)
+cli.add_command(run_command)
+cli.add_command(schedule_command)
+cli.add_command(verify_command)
+cli.add_command(signoz_group)
+cli.add_command(docs_group)
 
 
 @click.group(context_settings=CONTEXT, name="migrate")

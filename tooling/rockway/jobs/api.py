@@ -1,0 +1,307 @@
+"""The job commands as plain functions returning data; the CLI only parses, prints and injects the Verifier."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable, Iterator
+
+from .. import telemetry
+from ..adapters import connect
+from ..adapters.base import Adapter
+from ..adapters.job_ops import job_ops, offline_ops
+from ..config import Settings, validate_identifier
+from ..contracts import Notifier, Verifier
+from ..errors import InputError, UsageError
+from .pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
+from .pool import Pool
+from .runner import JobEnv, JobFailed, JobResult, run_job
+from .schedule import load_cron
+from .settings import JobsSettings, load_jobs_settings
+from .spec import JobSpec, load_specs
+from .sqlgen import JobSql
+from .store import JobRun, Store, WatermarkRow, utcnow, window_key
+from .validate import live_problems, render_problems
+from .window import Window, chunks, format_value, parse_value
+from .yamlsrc import Problem, SpecError
+
+log = logging.getLogger("rockway.jobs")
+
+
+@dataclass
+class JobsProject:
+    settings: Settings
+    jobs: JobsSettings
+    specs: dict[str, JobSpec]
+    pipelines: dict[str, PipelineSpec]
+    problems: list[Problem] = field(default_factory=list)
+
+    def spec(self, name: str) -> JobSpec:
+        if name not in self.specs:
+            raise UsageError(f"no job named {name!r}", hint="Known: " + (", ".join(sorted(self.specs)) or "none"))
+        return self.specs[name]
+
+    def renderer(self, engine: str) -> Any:
+        from ..extensions import template_globals
+        from ..templating import Renderer
+
+        r = Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env, engine=engine)
+        r.globals.update(template_globals(self.settings, engine))
+        return r
+
+    def name(self, text: str, engine: str, what: str) -> str:
+        return self.renderer(engine).render_text(text, what).strip()
+
+
+def load_project(settings: Settings, *, strict: bool = True) -> JobsProject:
+    """Job specs and pipelines of the project; with strict, any problem raises SpecError (exit 2)."""
+    jobs = load_jobs_settings(settings)
+    if not jobs.jobs_dir.is_dir():
+        raise InputError(str(jobs.jobs_dir), "the jobs folder does not exist",
+                         hint="Create it (job specs, SQL, pipelines.yaml, jobs.toml) or set ROCKWAY_JOBS_DIR.")
+    specs, problems = load_specs(jobs.jobs_dir, jobs.sources, settings.project_dir)
+    pipelines, more = load_pipelines(jobs.jobs_dir, specs, f"{jobs.jobs_dir.name}/pipelines.yaml")
+    problems += more
+    if strict and problems:
+        raise SpecError(problems)
+    return JobsProject(settings, jobs, specs, pipelines, problems)
+
+
+def validate(settings: Settings, *, live: bool = True) -> list[Problem]:
+    """Every problem of specs, pipelines and cron.d (rendered for both engines); live checks when connected."""
+    project = load_project(settings, strict=False)
+    problems = list(project.problems)
+    for engine in ("mysql", "starrocks"):
+        ops = offline_ops(engine)
+        for spec in project.specs.values():
+            try:
+                sql = JobSql(spec, settings, project.jobs, ops, run_id="validate", loaded_at=utcnow())
+                found = render_problems(spec, sql)
+            except InputError as exc:
+                found = [spec.problem(exc.message, "extract")]
+            problems += [p for p in found if p not in problems]
+    from .schedule import CRON_FILE
+
+    if (settings.project_dir / CRON_FILE).is_file():
+        problems += load_cron(settings.project_dir).problems
+    if live and settings.dsn and not problems:
+        adapter = connect(settings)
+        try:
+            ops = job_ops(adapter)
+            etl_db = project.name(project.jobs.etl_database, ops.engine, "etl_database")
+            sqls = {n: JobSql(s, settings, project.jobs, ops, run_id="validate", loaded_at=utcnow())
+                    for n, s in project.specs.items()}
+            problems += live_problems(project.specs, sqls, adapter, ops, etl_db)
+        finally:
+            adapter.close()
+    return problems
+
+
+@dataclass
+class Session:
+    project: JobsProject
+    control: Adapter
+    pool: Pool
+    etl_db: str
+
+    def env(self, verifier: Verifier | None, pipeline: str | None, as_of: datetime | None,
+            on_event: Callable[[str, str], None] | None = None) -> JobEnv:
+        env = JobEnv(self.project.settings, self.project.jobs, self.pool, verifier, self.etl_db, pipeline, as_of)
+        if on_event is not None:
+            env.on_event = on_event
+        return env
+
+    def store(self) -> Store:
+        return Store(self.control, job_ops(self.control), self.etl_db)
+
+
+@contextmanager
+def open_session(project: JobsProject) -> Iterator[Session]:
+    """Connect (the control connection: locks, run records of skipped jobs) and open the job pool."""
+    adapter = connect(project.settings)
+    try:
+        ops = job_ops(adapter)
+        ops.setup_session(project.jobs.statement_timeout)
+        etl_db = validate_identifier(project.name(project.jobs.etl_database, ops.engine, "etl_database"), "etl_database")
+        timeout = project.jobs.statement_timeout
+        pool = Pool(adapter, project.jobs.concurrency, on_open=lambda a: job_ops(a).setup_session(timeout))
+        try:
+            yield Session(project, adapter, pool, etl_db)
+        finally:
+            pool.close()
+    finally:
+        adapter.close()
+
+
+def _raise_if_failed(result: JobResult) -> JobResult:
+    if result.status == "failed":
+        raise JobFailed(f"job {result.job} failed: {result.error}",
+                        hint=f"See `rockway job status {result.job}` (run {result.run_id}); the watermark did not move.")
+    return result
+
+
+def run_one(settings: Settings, name: str, *, verifier: Verifier | None, as_of: datetime | None = None,
+            on_event: Callable[[str, str], None] | None = None) -> JobResult:
+    """`rockway job run NAME`: the next window of one job, under the job's lock."""
+    project = load_project(settings)
+    spec = project.spec(name)
+    run_id = telemetry.new_run_id()
+    with telemetry.run_span(f"job run {name}", run_id), open_session(project) as s:
+        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+            return _raise_if_failed(run_job(spec, s.env(verifier, "manual", as_of, on_event), trigger="manual"))
+
+
+def run_named_pipeline(settings: Settings, name: str, *, verifier: Verifier | None, notifier: Notifier | None,
+                       as_of: datetime | None = None, on_event: Callable[[str, str], None] | None = None) -> PipelineResult:
+    """`rockway run evening|morning`."""
+    project = load_project(settings)
+    if name not in project.pipelines:
+        raise UsageError(f"no pipeline named {name!r}", hint="Defined in jobs/pipelines.yaml: "
+                         + (", ".join(sorted(project.pipelines)) or "none"))
+    spec = project.pipelines[name]
+    run_id = telemetry.new_run_id()
+    with telemetry.run_span(f"run {name}", run_id), open_session(project) as s:
+        engine = job_ops(s.control).engine
+        backup_dbs = list(project.jobs.backup.databases)
+        return run_pipeline(spec, project.specs, s.env(verifier, name, as_of, on_event), s.control, notifier=notifier,
+                            render=lambda text, what: project.name(text, engine, what), backup_databases=backup_dbs)
+
+
+@dataclass
+class BackfillResult:
+    job: str
+    chunks: list[tuple[Window, str, JobResult | None]] = field(default_factory=list)  # window, status, result
+
+
+def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: str | None = None,
+             verifier: Verifier | None, on_chunk: Callable[[int, int, Window, str], None] | None = None,
+             on_event: Callable[[str, str], None] | None = None) -> BackfillResult:
+    """Load first..last in day/month chunks; chunks already `success` in etl_job_run are skipped (resume)."""
+    project = load_project(settings)
+    spec = project.spec(name)
+    if spec.watermark is None or spec.watermark.type not in ("date", "datetime") or spec.mode != "incremental":
+        raise UsageError(f"job {name}: a backfill needs an incremental job with a date or datetime watermark")
+    try:
+        windows = chunks(spec.watermark.type, first, last, chunk or spec.chunk)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = BackfillResult(name)
+    run_id = telemetry.new_run_id()
+    with telemetry.run_span(f"job backfill {name}", run_id), open_session(project) as s:
+        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+            done = s.store().done_windows(name)
+            env = s.env(verifier, "backfill", None, on_event)
+            for i, window in enumerate(windows, start=1):
+                if window_key(window.lo, window.hi) in done:
+                    out.chunks.append((window, "done before", None))
+                    if on_chunk:
+                        on_chunk(i, len(windows), window, "done before")
+                    continue
+                result = run_job(spec, env, window=window, advance="contiguous", trigger="backfill")
+                out.chunks.append((window, result.status, result))
+                if on_chunk:
+                    on_chunk(i, len(windows), window, result.status)
+                _raise_if_failed(result)
+    return out
+
+
+def render_job(settings: Settings, name: str, *, engine: str | None = None, lo: str | None = None,
+               hi: str | None = None, as_of: datetime | None = None) -> str:
+    """The statements of one run of a job, exactly as they would be sent."""
+    project = load_project(settings)
+    spec = project.spec(name)
+    kind = spec.watermark.type if spec.watermark else "full"
+    window = None
+    if spec.mode == "full" or spec.watermark is None:
+        window = Window(kind)
+    elif lo is not None or hi is not None:
+        if lo is None or hi is None:
+            raise UsageError("give both --from and --to (the window is (from, to])")
+        try:
+            window = Window(kind, parse_value(kind, lo), parse_value(kind, hi))
+        except ValueError as exc:
+            raise UsageError(f"--from/--to must be {kind} values: {exc}") from None
+    if engine is not None:
+        if window is None:
+            raise UsageError("rendering without a connection needs the window: --from VALUE --to VALUE")
+        return JobSql(spec, settings, project.jobs, offline_ops(engine), run_id="render", loaded_at=utcnow()).render(window)
+    with open_session(project) as s:
+        ops = job_ops(s.control)
+        sql = JobSql(spec, settings, project.jobs, ops, run_id="render", loaded_at=utcnow())
+        if window is None:
+            from .runner import next_window, upper_bound
+
+            row = s.store().watermark(spec.name, spec.source)
+            env = s.env(None, None, as_of)
+            window = next_window(spec, row.value() if row else None, upper_bound(spec, env, s.control, ops, sql))
+        return sql.render(window)
+
+
+def list_jobs(settings: Settings) -> list[dict[str, Any]]:
+    project = load_project(settings)
+    in_pipelines: dict[str, list[str]] = {}
+    for p in project.pipelines.values():
+        for step in p.steps:
+            if step.kind == "jobs":
+                for job in step.args:
+                    in_pipelines.setdefault(job, []).append(p.name)
+    return [{"job": s.name, "kind": s.kind, "mode": s.mode, "source": s.source, "target": s.target,
+             "strategy": s.load.strategy, "watermark": f"{s.watermark.column} ({s.watermark.type})" if s.watermark else "",
+             "depends_on": list(s.depends_on), "pipelines": in_pipelines.get(s.name, []), "checks": list(s.checks),
+             "file": s.display} for s in sorted(project.specs.values(), key=lambda x: x.name)]
+
+
+def job_status(settings: Settings, name: str | None = None, *, limit: int = 20) -> list[JobRun]:
+    """Newest runs of one job, or the newest run of every job."""
+    project = load_project(settings)
+    if name is not None and not name.startswith("step:"):
+        project.spec(name)  # an unknown job name is a usage error
+    with open_session(project) as s:
+        runs = s.store().runs(name, limit=limit if name else 1000)
+    if name:
+        return runs
+    latest: dict[str, JobRun] = {}
+    for run in runs:
+        latest.setdefault(run.job_name, run)
+    return sorted(latest.values(), key=lambda r: r.job_name)
+
+
+def watermarks(settings: Settings) -> list[WatermarkRow]:
+    project = load_project(settings)
+    with open_session(project) as s:
+        return s.store().watermarks()
+
+
+def reset_watermark(settings: Settings, name: str, value: str, *, who: str | None = None) -> tuple[str | None, str]:
+    """Set a job's watermark to value (any direction); audited as an etl_job_run row with status `reset`."""
+    project = load_project(settings)
+    spec = project.spec(name)
+    if spec.watermark is None:
+        raise UsageError(f"job {name} has no watermark")
+    try:
+        new = parse_value(spec.watermark.type, value)
+    except ValueError:
+        raise UsageError(f"--to {value!r} is not a {spec.watermark.type}") from None
+    who = who or getpass.getuser()
+    run_id = telemetry.new_run_id()
+    with telemetry.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
+        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+            store = s.store()
+            current = store.watermark(spec.name, spec.source)
+            old = current.watermark_value if current else None
+            now = utcnow()
+            store.write_watermark(WatermarkRow(spec.name, spec.source, format_value(new), spec.watermark.type,
+                                               current.window_start if current else None,
+                                               current.window_end if current else None,
+                                               current.rows_loaded if current else None, run_id, now))
+            message = f"watermark reset by {who} on {socket.gethostname()} at {now.isoformat(' ', 'seconds')} UTC: " \
+                      f"{old if old is not None else '(none)'} -> {format_value(new)}"
+            store.record(JobRun(run_id, spec.name, "manual", now, "reset", now, error_message=message,
+                                trace_id=telemetry.current_trace_id(), host=socket.gethostname()))
+            log.warning("%s", message, extra={"event": "watermark_reset", "job": spec.name, "who": who, "old": old,
+                                              "new": format_value(new), "run_id": run_id})
+    return old, format_value(new)

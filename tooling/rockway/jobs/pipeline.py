@@ -1,0 +1,365 @@
+"""Pipelines (jobs/pipelines.yaml): ordered steps run under a per-pipeline run lock.
+
+    pipelines:
+      evening:
+        steps:
+          - backup: {retain: 7}                 # engine backup of [jobs.backup] databases; failure stops the rest
+          - jobs: [dim_customer, dim_material]  # concurrently (depends_on; dimensions before facts)
+          - notify: {}
+      morning:
+        steps:
+          - jobs: [stg_billing_item, fact_sales]
+          - refresh: ["{{ dw_db }}.mv_sales_daily"]   # StarRocks: REFRESH … WITH SYNC MODE; MySQL: nothing
+          - sql: sql/dim_sales_group.sql        # business-logic statements (templates)
+          - verify: [fact_sales_reconciles]     # checks through the Verifier; CRITICAL failure fails the run
+          - notify: {}                          # RunSummary to the Notifier (runs even after a failure)
+
+A step after a failed one is skipped (notify still runs). Each job runs under its own lock as well, so a
+manual `rockway job run` of the same job cannot overlap a pipeline's.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, TypeVar
+
+from .. import sqlsplit, telemetry
+from ..adapters.base import Adapter, LockOwner
+from ..adapters.job_ops import job_ops
+from ..contracts import Notifier, RunSummary, VerificationOutcome
+from ..lock import RunLock
+from .backup import backup_request, run_backup
+from .retry import retrying
+from .runner import JobEnv, JobResult, run_job
+from .spec import JobSpec
+from .store import JobRun, Store, utcnow
+from .yamlsrc import Doc, Problem, load_doc
+
+log = logging.getLogger("rockway.jobs")
+T = TypeVar("T")
+STEP_KINDS = ("backup", "jobs", "refresh", "sql", "verify", "notify")
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    kind: str
+    args: Any
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    steps: tuple[PipelineStep, ...]
+    description: str = ""
+
+
+@dataclass
+class StepResult:
+    kind: str
+    name: str
+    status: str  # success | failed | skipped
+    detail: str = ""
+
+
+@dataclass
+class PipelineResult:
+    name: str
+    run_id: str
+    status: str = "success"
+    steps: list[StepResult] = field(default_factory=list)
+    jobs: dict[str, JobResult] = field(default_factory=dict)
+    checks: VerificationOutcome = field(default_factory=VerificationOutcome)
+    error: str | None = None
+
+
+def parse_pipelines(doc: Doc, specs: Mapping[str, JobSpec], jobs_dir: Path) -> tuple[dict[str, PipelineSpec], list[Problem]]:
+    """Validate pipelines.yaml: known step kinds, known jobs, existing SQL files."""
+    problems: list[Problem] = []
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("pipelines"), dict):
+        return {}, [doc.problem("expected `pipelines:` mapping pipeline names to {steps: [...]}", "pipelines")]
+    out: dict[str, PipelineSpec] = {}
+    for name, body in data["pipelines"].items():
+        where = ("pipelines", name)
+        if not isinstance(body, dict) or not isinstance(body.get("steps"), list) or not body["steps"]:
+            problems.append(doc.problem("needs steps: a list of backup/jobs/refresh/sql/verify/notify", *where))
+            continue
+        for key in body:
+            if key not in ("steps", "description"):
+                problems.append(doc.problem("unknown field (known: description, steps)", *where, key))
+        steps = []
+        for i, raw in enumerate(body["steps"]):
+            path = (*where, "steps", i)
+            if not isinstance(raw, dict) or len(raw) != 1:
+                problems.append(doc.problem(f"a step is one of {', '.join(STEP_KINDS)}: {{kind: args}}", *path))
+                continue
+            kind, args = next(iter(raw.items()))
+            if kind not in STEP_KINDS:
+                problems.append(doc.problem(f"unknown step {kind!r} (known: {', '.join(STEP_KINDS)})", *path, kind))
+                continue
+            if kind in ("jobs", "refresh", "verify"):
+                if not isinstance(args, list) or not all(isinstance(a, str) for a in args) or not args:
+                    problems.append(doc.problem("must be a non-empty list of names", *path, kind))
+                    continue
+                if kind == "jobs":
+                    for j, job in enumerate(args):
+                        if job not in specs:
+                            problems.append(doc.problem(f"unknown job {job!r}", *path, kind, j))
+            elif kind == "sql":
+                if not isinstance(args, str) or not (jobs_dir / args).is_file():
+                    problems.append(doc.problem(f"SQL file {args!r} not found in {jobs_dir.name}/", *path, kind))
+                    continue
+            elif args is not None and not isinstance(args, dict):
+                problems.append(doc.problem("must be a mapping (or {})", *path, kind))
+                continue
+            elif kind == "backup" and args:
+                bad = set(args) - {"retain", "databases"}
+                if bad:
+                    problems.append(doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: retain, databases)",
+                                                *path, kind))
+            steps.append(PipelineStep(kind, args or ({} if kind in ("backup", "notify") else args), doc.line(*path)))
+        out[str(name)] = PipelineSpec(str(name), tuple(steps), str(body.get("description") or ""))
+    return out, problems
+
+
+def load_pipelines(jobs_dir: Path, specs: Mapping[str, JobSpec], display: str) -> tuple[dict[str, PipelineSpec], list[Problem]]:
+    path = jobs_dir / "pipelines.yaml"
+    if not path.is_file():
+        return {}, []
+    return parse_pipelines(load_doc(path, display), specs, jobs_dir)
+
+
+@contextmanager
+def job_lock(control: Adapter, job: str, run_id: str, timeout: float, lease: float) -> Iterator[None]:
+    """The per-job run lock, held on its own connection (StarRocks renews the lease on yet another)."""
+    twin = control.clone()
+    try:
+        with RunLock(twin, f"rockway_job_{job}", LockOwner.here(run_id), timeout=timeout, lease=lease):
+            yield
+    finally:
+        twin.close()
+
+
+def dag(names: list[str], specs: Mapping[str, JobSpec]) -> dict[str, set[str]]:
+    """Waits-for edges inside one step: depends_on, plus every fact waits for every dimension."""
+    deps = {n: {d for d in specs[n].depends_on if d in names} for n in names}
+    dims = {n for n in names if specs[n].kind == "dimension"}
+    for n in names:
+        if specs[n].kind == "fact":
+            deps[n] |= dims
+    return deps
+
+
+def run_jobs(names: list[str], specs: Mapping[str, JobSpec], env: JobEnv, control: Adapter, run_id: str) -> dict[str, JobResult]:
+    """Run the jobs of one step, independent ones concurrently (at most env.jobs.concurrency)."""
+    deps = dag(names, specs)
+    results: dict[str, JobResult] = {}
+    pending = list(names)
+    running: dict[Future[JobResult], str] = {}
+    settings = env.settings
+
+    def one(name: str) -> JobResult:
+        with job_lock(control, name, run_id, settings.lock_timeout, settings.lock_lease):
+            return run_job(specs[name], env, trigger=f"pipeline {env.pipeline}")
+
+    with ThreadPoolExecutor(max_workers=env.jobs.concurrency, thread_name_prefix="rockway-job") as pool:
+        while pending or running:
+            for name in list(pending):
+                blocked = [d for d in deps[name] if d in results and results[d].status != "success"]
+                if blocked:
+                    pending.remove(name)
+                    results[name] = _skip(name, env, f"dependency {blocked[0]} {results[blocked[0]].status}")
+                elif all(d in results for d in deps[name]):
+                    pending.remove(name)
+                    ctx = contextvars.copy_context()
+                    running[pool.submit(ctx.run, one, name)] = name
+            if not running:
+                for name in pending:  # only reachable with a cycle the validator missed
+                    results[name] = _skip(name, env, "dependencies never finished")
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                name = running.pop(fut)
+                exc = fut.exception()
+                if exc is None:
+                    results[name] = fut.result()
+                else:
+                    results[name] = JobResult(name, "", "failed", error=f"{type(exc).__name__}: "
+                                                                        f"{getattr(exc, 'message', str(exc))}")
+    return results
+
+
+def on_connection(env: JobEnv, fn: Callable[[Adapter], T], *, retry: bool = True) -> T:
+    """fn on a connection from the pool; transient errors (connection lost, timeouts) reconnect and retry."""
+    holder = {"adapter": env.pool.get()}
+
+    def call(attempt: int) -> T:
+        return fn(holder["adapter"])
+
+    def reconnect(attempt: int, exc: BaseException, wait_s: float) -> None:
+        env.pool.discard(holder["adapter"])
+        holder["adapter"] = env.pool.get()
+
+    policy = env.jobs.retry if retry else replace(env.jobs.retry, attempts=1)
+    try:
+        value = retrying(call, policy, job_ops(holder["adapter"]).is_transient, on_retry=reconnect, sleep=env.sleep)
+    except BaseException:
+        env.pool.discard(holder["adapter"])
+        raise
+    env.pool.put(holder["adapter"])
+    return value
+
+
+def _record(env: JobEnv, run: JobRun) -> None:
+    try:
+        on_connection(env, lambda a: Store(a, job_ops(a), env.etl_db).record(run))
+    except Exception:  # noqa: BLE001 - a step/skip record is information; the outcome stands
+        log.error("record_failed %s", run.job_name, extra={"event": "record_failed", "job": run.job_name})
+
+
+def _skip(name: str, env: JobEnv, why: str) -> JobResult:
+    run_id = telemetry.new_run_id()
+    now = utcnow()
+    _record(env, JobRun(run_id, name, env.pipeline, now, "skipped", now, error_message=why,
+                        trace_id=telemetry.current_trace_id()))
+    log.warning("job_skipped %s", name, extra={"event": "job_skipped", "job": name, "pipeline": env.pipeline,
+                                               "status": "skipped", "error": why})
+    return JobResult(name, run_id, "skipped", error=why)
+
+
+def run_pipeline(spec: PipelineSpec, specs: Mapping[str, JobSpec], env: JobEnv, control: Adapter, *,
+                 notifier: Notifier | None, render: Callable[[str, str], str], backup_databases: list[str]) -> PipelineResult:
+    """Run every step in order under the pipeline's lock; return what happened (never raises for a failed job)."""
+    run_id = telemetry.current_run_id() or telemetry.new_run_id()
+    result = PipelineResult(spec.name, run_id)
+    settings = env.settings
+    lock = RunLock(control, f"rockway_pipeline_{spec.name}", LockOwner.here(run_id), timeout=settings.lock_timeout,
+                   lease=settings.lock_lease)
+    with lock:
+        for step in spec.steps:
+            if result.status == "failed" and step.kind != "notify":
+                result.steps.append(StepResult(step.kind, _step_name(step), "skipped", "an earlier step failed"))
+                continue
+            with telemetry.span(f"step {step.kind}", **{"rockway.pipeline": spec.name}):
+                lock.check()
+                if step.kind == "jobs":
+                    jobs = run_jobs(list(step.args), specs, env, control, run_id)
+                    result.jobs.update(jobs)
+                    failed = [n for n, r in jobs.items() if r.status == "failed"
+                              or (r.status == "skipped" and (r.error or "").startswith("dependency"))]
+                    status = "failed" if failed else "success"
+                    detail = ", ".join(f"{n}: {r.status}" + (f" ({r.error})" if r.error else "") for n, r in jobs.items())
+                    _add(result, step, status, detail)
+                elif step.kind == "notify":
+                    _notify(result, notifier)
+                    result.steps.append(StepResult("notify", "notify", "success" if notifier else "skipped",
+                                                   "" if notifier else "no notifier configured"))
+                else:
+                    _recorded(result, step, env, lambda: _run_step(step, spec, env, control, render,
+                                                                         backup_databases, result))
+    return result
+
+
+def _step_name(step: PipelineStep) -> str:
+    if step.kind in ("jobs", "refresh", "verify"):
+        return ",".join(step.args)
+    return step.args if isinstance(step.args, str) else step.kind
+
+
+def _add(result: PipelineResult, step: PipelineStep, status: str, detail: str) -> None:
+    result.steps.append(StepResult(step.kind, _step_name(step), status, detail))
+    if status == "failed":
+        result.status = "failed"
+        result.error = result.error or f"step {step.kind} {_step_name(step)} failed: {detail}"
+
+
+def _recorded(result: PipelineResult, step: PipelineStep, env: JobEnv, fn: Callable[[], str]) -> None:
+    """Run a non-job step and record it in etl_job_run as `step:<kind>`."""
+    run = JobRun(telemetry.new_run_id(), f"step:{step.kind}"[:64], env.pipeline, utcnow(),
+                 trace_id=telemetry.current_trace_id())
+    try:
+        detail = fn()
+        status = "failed" if detail.startswith("FAILED") else "success"
+    except Exception as exc:  # noqa: BLE001 - the step fails, the pipeline reports it
+        detail, status = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}", "failed"
+    run.status, run.ended_at, run.error_message = status, utcnow(), detail if status == "failed" else None
+    _record(env, run)
+    log.log(logging.INFO if status == "success" else logging.ERROR, "step_end %s", step.kind,
+            extra={"event": "step_end", "step": step.kind, "pipeline": env.pipeline, "status": status, "detail": detail})
+    _add(result, step, status, detail)
+
+
+def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adapter, render: Callable[[str, str], str],
+              backup_databases: list[str], result: PipelineResult) -> str:
+    """One non-job step, on a pool connection. refresh, sql and verify are retried on transient errors (business
+    SQL must therefore be idempotent, e.g. upserts); a backup is not (StarRocks runs one backup per database)."""
+    if step.kind == "backup":
+        args = step.args or {}
+        databases = [render(d, "backup.databases") for d in args.get("databases", backup_databases)]
+        req, retain = backup_request(env.jobs.backup, databases, Path(env.settings.project_dir), retain=args.get("retain"))
+        return on_connection(env, lambda a: run_backup(a, req, retain).summary(), retry=False)
+    if step.kind == "refresh":
+        def refresh(a: Adapter) -> str:
+            ops, done = job_ops(a), []
+            ops.setup_session(env.jobs.statement_timeout)
+            for name in step.args:
+                db, _, mv = render(name, "refresh").replace("`", "").partition(".")
+                qualified = ops.qualified(db, mv) if mv else ops.q(db)
+                done.append(f"{qualified}: {'refreshed' if ops.refresh(qualified) else 'nothing to refresh on this engine'}")
+            return "; ".join(done)
+        return on_connection(env, refresh)
+    if step.kind == "sql":
+        path = env.jobs.jobs_dir / step.args
+        text = render(path.read_text(encoding="utf-8"), f"{env.jobs.jobs_dir.name}/{step.args}")
+
+        def run_sql(a: Adapter) -> str:
+            ops = job_ops(a)
+            statements = sqlsplit.split(text, hash_comments=ops.hash_comments)
+            ops.setup_session(env.jobs.statement_timeout)
+            for statement in statements:
+                a.run_statement(statement.sql)
+            return f"{len(statements)} statement(s) from {step.args}"
+        return on_connection(env, run_sql)
+    if step.kind == "verify":
+        verifier = env.verifier
+        if verifier is None:
+            return "FAILED: no verifier configured"
+        outcome = on_connection(env, lambda a: verifier.verify(a, checks=list(step.args),
+                                                               scope=pipeline_scope(spec.name, env),
+                                                               run_id=result.run_id, pipeline=spec.name))
+        result.checks = outcome
+        failed = ", ".join(f"{c.name} ({c.severity.value})" for c in outcome.failed)
+        if outcome.blocks:
+            return f"FAILED: CRITICAL check(s) failed: {failed}"
+        return f"{len(outcome.results)} check(s), " + (f"failed: {failed}" if failed else "all passed")
+    raise ValueError(step.kind)
+
+
+def pipeline_scope(name: str, env: JobEnv) -> dict[str, Any]:
+    """Scope of a pipeline's verify step: the previous business day as [window_start, window_end)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    as_of = env.as_of or utcnow()
+    today = as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(env.jobs.business_time_zone)).date()
+    return {"pipeline": name, "as_of": as_of.isoformat(" ", "seconds"),
+            "window_start": (today - timedelta(days=1)).isoformat(), "window_end": today.isoformat()}
+
+
+def _notify(result: PipelineResult, notifier: Notifier | None) -> None:
+    if notifier is None:
+        return
+    rows = {n: r.rows_written or 0 for n, r in result.jobs.items()}
+    summary = RunSummary(pipeline=result.name, status=result.status, run_id=result.run_id,
+                         trace_id=telemetry.current_trace_id(), rows=rows,
+                         jobs={n: r.status for n, r in result.jobs.items()}, checks=result.checks, error=result.error)
+    try:
+        notifier.notify(summary)
+    except Exception as exc:  # noqa: BLE001 - a Notifier never raises; if one does, the run's outcome stands
+        log.error("notify_failed", extra={"event": "notify_failed", "error": telemetry.redact_exception(exc)})

@@ -1,0 +1,307 @@
+"""Run one job for one window: load (retried on transient errors), verify, then move the watermark.
+
+Order of a run (each attempt is idempotent, so a retry after an ambiguous failure is safe):
+  1. etl_job_run row `running`;
+  2. per attempt, on a connection from the pool: session settings, work tables and the copy from a
+     `dsn` source, then the engine's load plan (one transaction on MySQL/MariaDB, labelled statements on
+     StarRocks); a transient error (connection lost, timeout, busy table) discards the connection, kills
+     the lost session where the engine can, waits with exponential backoff and jitter, and tries again;
+  3. the job's checks through the injected Verifier; a CRITICAL failure ends the run `failed` and the
+     watermark stays where it was;
+  4. the watermark advances to the window's end (never backwards);
+  5. etl_job_run row `success` (or `failed` with the error), and a JSON log line at start and end.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
+
+from .. import telemetry
+from ..adapters import connect_dsn
+from ..adapters.base import Adapter
+from ..adapters.job_ops import JobOps, connection_id, job_ops
+from ..config import Settings, parse_dsn
+from ..contracts import VerificationOutcome, Verifier
+from ..errors import RockwayError, UsageError
+from .pool import Pool
+from .retry import RetryPolicy, retrying
+from .settings import JobsSettings
+from .spec import JobSpec
+from .sqlgen import JobSql
+from .store import JobRun, Store, utcnow
+from .window import Window, format_value, shift
+
+log = logging.getLogger("rockway.jobs")
+
+
+class JobFailed(RockwayError):
+    """A job or pipeline did not succeed (exit 1)."""
+
+
+@dataclass
+class JobResult:
+    job: str
+    run_id: str
+    status: str  # success | failed | skipped
+    window: Window | None = None
+    rows_read: int | None = None
+    rows_written: int | None = None
+    attempts: int = 0
+    error: str | None = None
+    checks: VerificationOutcome = field(default_factory=VerificationOutcome)
+    watermark: tuple[Any, Any] | None = None  # (old, new)
+    skipped_labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobEnv:
+    """What every job of one invocation shares."""
+
+    settings: Settings
+    jobs: JobsSettings
+    pool: Pool
+    verifier: Verifier | None
+    etl_db: str
+    pipeline: str | None = None
+    as_of: datetime | None = None  # reference time of window ends (UTC, naive); default now
+    sleep: Callable[[float], None] = time.sleep
+    on_event: Callable[[str, str], None] = lambda job, message: None
+
+
+def upper_bound(spec: JobSpec, env: JobEnv, adapter: Adapter, ops: JobOps, sql: JobSql) -> Any:
+    """The window's end: now − settle (datetime), yesterday (date), or the source's newest value (upper_bound)."""
+    wm = spec.watermark
+    assert wm is not None
+    if wm.upper_bound:
+        text = sql.render_name(wm.upper_bound, "watermark.upper_bound")
+        reader = adapter
+        if sql.python_path:
+            reader = _source_adapter(sql, env)
+        try:
+            rows = reader.query(text)
+        finally:
+            if reader is not adapter:
+                reader.close()
+        from .window import parse_value
+
+        return parse_value(wm.type, rows[0][0]) if rows and rows[0][0] is not None else None
+    as_of = env.as_of or utcnow()
+    if wm.type == "date":
+        from zoneinfo import ZoneInfo
+
+        local = as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(env.jobs.business_time_zone))
+        return local.date() - timedelta(days=1)
+    if wm.type == "datetime":
+        return as_of - env.jobs.settle
+    raise UsageError(f"job {spec.name}: an integer watermark needs watermark.upper_bound")
+
+
+def next_window(spec: JobSpec, current: Any, hi: Any) -> Window:
+    """(watermark − lookback, hi]; the first run starts at watermark.initial."""
+    if spec.mode == "full" or spec.watermark is None:
+        return Window(spec.watermark.type if spec.watermark else "full")
+    wm = spec.watermark
+    start = current if current is not None else wm.initial
+    if start is None:
+        raise UsageError(f"job {spec.name} has no watermark yet",
+                         hint=f"Load its history first: rockway job backfill {spec.name} --from YYYY-MM-DD --to YYYY-MM-DD,"
+                              " or set watermark.initial in its spec.")
+    lo = shift(wm.type, start, wm.lookback) if current is not None else start
+    return Window(wm.type, lo, hi)
+
+
+def _source_adapter(sql: JobSql, env: JobEnv) -> Adapter:
+    from ..adapters import Timeouts
+
+    src = sql.source
+    dsn = parse_dsn(src.dsn or "").with_password(src.password)
+    s = env.settings
+    return connect_dsn(dsn, Timeouts(s.connect_timeout, s.read_timeout, s.write_timeout))
+
+
+def _log(level: int, event: str, **fields: Any) -> None:
+    log.log(level, "%s %s", event, fields.get("job", ""), extra={"event": event, **fields})
+
+
+def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance: str = "window",
+            trigger: str = "run") -> JobResult:
+    """Run spec once. window None: the next incremental window (or everything for a full job).
+
+    advance: `window` moves the watermark to the window's end; `contiguous` (backfill) only when the
+    window starts at or before the stored watermark; `never` leaves it alone.
+    """
+    run_id = telemetry.new_run_id()
+    started = utcnow()
+    policy: RetryPolicy = spec.retry or env.jobs.retry
+    result = JobResult(spec.name, run_id, "failed")
+    run = JobRun(run_id, spec.name, env.pipeline, started, host=socket.gethostname())
+    with telemetry.bind_run_id(run_id), telemetry.span(f"job {spec.name}", **{"rockway.job": spec.name,
+                                                                              telemetry.RUN_ID: run_id}):
+        run.trace_id = telemetry.current_trace_id()
+        holder = {"adapter": env.pool.get()}
+        try:
+            ops = job_ops(holder["adapter"])
+            sql = JobSql(spec, env.settings, env.jobs, ops, run_id=run_id, loaded_at=started)
+
+            def transient(exc: BaseException) -> bool:
+                return ops.is_transient(exc)
+
+            def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
+                lost = connection_id(holder["adapter"])
+                env.pool.discard(holder["adapter"])
+                holder["adapter"] = env.pool.get()
+                fresh_ops = job_ops(holder["adapter"])
+                fresh_ops.recover(lost)
+                _log(logging.WARNING, "job_retry", job=spec.name, pipeline=env.pipeline, attempt=attempt,
+                     wait_s=round(wait, 3), error=telemetry.redact_exception(exc))
+                env.on_event(spec.name, f"attempt {attempt} failed ({exc}); retrying in {wait:.1f}s")
+
+            def with_conn(fn: Callable[[Adapter, JobOps, Store], Any]) -> Callable[[int], Any]:
+                def call(attempt: int) -> Any:
+                    a = holder["adapter"]
+                    o = job_ops(a)
+                    return fn(a, o, Store(a, o, env.etl_db))
+                return call
+
+            if window is None:
+                def compute(a: Adapter, o: JobOps, s: Store) -> Window:
+                    if spec.mode == "full" or spec.watermark is None:
+                        return Window(spec.watermark.type if spec.watermark else "full")
+                    row = s.watermark(spec.name, spec.source)
+                    return next_window(spec, row.value() if row else None, upper_bound(spec, env, a, o, sql))
+                window = retrying(with_conn(compute), policy, transient, on_retry=on_retry, sleep=env.sleep)
+            result.window = window
+            run.window_start, run.window_end = _bound(window.lo), _bound(window.hi)
+            _log(logging.INFO, "job_start", job=spec.name, pipeline=env.pipeline, window=window.describe(),
+                 window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger)
+            retrying(with_conn(lambda a, o, s: s.record(run)), policy, transient, on_retry=on_retry, sleep=env.sleep)
+            if window.empty or (window.hi is None and not window.full):
+                result.status = "skipped"
+                result.error = "nothing to load: the window is empty"
+            else:
+                def attempt(n: int) -> None:
+                    result.attempts = n
+                    a = holder["adapter"]
+                    o = job_ops(a)
+                    job_sql = JobSql(spec, env.settings, env.jobs, o, run_id=run_id, loaded_at=started)
+                    _load(job_sql, o, a, env, window, n, result)
+                    outcome = _verify(spec, env, a, window, run_id)
+                    result.checks = outcome
+                    if outcome.blocks:
+                        return
+                    _advance(spec, Store(a, o, env.etl_db), window, result, run_id, advance)
+
+                retrying(attempt, policy, transient, on_retry=on_retry, sleep=env.sleep)
+                if result.checks.blocks:
+                    names = ", ".join(c.name for c in result.checks.failed if c.severity.value == "CRITICAL")
+                    result.status, result.error = "failed", f"CRITICAL check(s) failed: {names}; watermark not moved"
+                else:
+                    result.status = "success"
+        except Exception as exc:  # noqa: BLE001 - recorded, then re-raised for the caller to report
+            result.status, result.error = "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
+            _finish(run, result, holder, env, policy)
+            raise
+        _finish(run, result, holder, env, policy)
+    return result
+
+
+def _finish(run: JobRun, result: JobResult, holder: dict[str, Adapter], env: JobEnv, policy: RetryPolicy) -> None:
+    run.status, run.ended_at = result.status, utcnow()
+    run.rows_read, run.rows_written, run.error_message = result.rows_read, result.rows_written, result.error
+    try:
+        def write(attempt: int) -> None:
+            a = holder["adapter"]
+            Store(a, job_ops(a), env.etl_db).record(run)
+
+        def reconnect(attempt: int, exc: BaseException, wait: float) -> None:
+            env.pool.discard(holder["adapter"])
+            holder["adapter"] = env.pool.get()
+
+        retrying(write, policy, job_ops(holder["adapter"]).is_transient, on_retry=reconnect, sleep=env.sleep)
+        env.pool.put(holder["adapter"])
+    except Exception as exc:  # noqa: BLE001 - the run's outcome stands; say the record failed
+        env.pool.discard(holder["adapter"])
+        _log(logging.ERROR, "job_record_failed", job=run.job_name, error=telemetry.redact_exception(exc))
+    level = logging.INFO if result.status != "failed" else logging.ERROR
+    _log(level, "job_end", job=run.job_name, pipeline=env.pipeline, status=result.status, rows_read=result.rows_read,
+         rows_written=result.rows_written, attempts=result.attempts, window_start=_text(run.window_start),
+         window_end=_text(run.window_end), duration_s=round((run.ended_at - run.started_at).total_seconds(), 3),
+         error=result.error)
+    if result.status == "failed":
+        telemetry.count_error("job_failed", **{"rockway.job": run.job_name})
+
+
+def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Window, attempt: int,
+          result: JobResult) -> None:
+    if sql.spec.timeout:  # the pool set the default timeouts when it opened the connection
+        ops.setup_session(sql.spec.timeout)
+    plan = sql.plan(window, attempt=attempt)
+    emit = lambda message: env.on_event(sql.spec.name, message)  # noqa: E731
+    rows_read = None
+    if plan.copy is not None:
+        for statement in plan.copy_ddl:
+            adapter.execute(statement)
+        source = _source_adapter(sql, env)
+        try:
+            rows_read = ops.copy(source, plan.copy.sql, plan.copy.qualified, [c for c, _ in plan.copy.columns],
+                                 batch_size=plan.copy.source.batch_size, label=plan.copy.label, on_event=emit)
+        finally:
+            source.close()
+    with telemetry.span(f"load {sql.spec.name}", **{telemetry.DB_COLLECTION_NAME: plan.request.target}):
+        loaded = ops.execute(plan.steps, on_event=emit)
+    result.rows_written = loaded.rows_written
+    result.rows_read = rows_read if rows_read is not None else loaded.rows_written
+    result.skipped_labels = loaded.skipped_labels
+
+
+def _verify(spec: JobSpec, env: JobEnv, adapter: Adapter, window: Window, run_id: str) -> VerificationOutcome:
+    if not spec.checks:
+        return VerificationOutcome()
+    if env.verifier is None:
+        raise JobFailed(f"job {spec.name} has checks ({', '.join(spec.checks)}) but no verifier is configured",
+                        hint="Install rockway.verify or set [jobs] verifier = \"module:factory\" in jobs/jobs.toml.")
+    scope = {"job": spec.name, "target": spec.target, **check_scope(window),
+             "watermark_column": spec.watermark.column if spec.watermark else None}
+    with telemetry.span(f"verify {spec.name}"):
+        return env.verifier.verify(adapter, checks=list(spec.checks), scope=scope, run_id=run_id, pipeline=env.pipeline)
+
+
+def _advance(spec: JobSpec, store: Store, window: Window, result: JobResult, run_id: str, mode: str) -> None:
+    if spec.watermark is None or window.hi is None or mode == "never":
+        return
+    current = store.watermark(spec.name, spec.source)
+    old = current.value() if current else None
+    if mode == "contiguous" and old is not None and (window.lo is None or window.lo > old):
+        result.watermark = (old, old)  # a gap before this chunk: moving the watermark would skip it
+        return
+    result.watermark = store.advance(spec.name, spec.source, spec.watermark.type, window.hi, lo=window.lo,
+                                     hi=window.hi, rows=result.rows_written, run_id=run_id, current=current)
+
+
+def check_scope(window: Window) -> dict[str, Any]:
+    """Scope variables of a window for checks: window_lo/window_hi are the (lo, hi] bounds; window_start/
+    window_end are half-open [start, end): the days first..last+1 of a date window, else lo and hi."""
+    out: dict[str, Any] = {"window_lo": _text(window.lo), "window_hi": _text(window.hi)}
+    if window.kind == "date" and window.lo is not None and window.hi is not None:
+        out.update(window_start=(window.lo + timedelta(days=1)).isoformat(),
+                   window_end=(window.hi + timedelta(days=1)).isoformat())
+    else:
+        out.update(window_start=_text(window.lo), window_end=_text(window.hi))
+    return out
+
+
+def _bound(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else format_value(value)
