@@ -40,7 +40,13 @@ def job_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the job specs (no database needed)."""
+    """List the job specs (no database needed).
+
+    \b
+    Examples:
+      rockway job list
+      rockway job list --json
+    """
     from ..jobs.api import list_jobs
 
     rows = list_jobs(state(ctx).settings())
@@ -58,7 +64,12 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def validate_cmd(ctx: click.Context, offline: bool, as_json: bool) -> None:
-    """Check job specs, pipelines.yaml and cron.d/rockway (exit 2 naming file, line and field)."""
+    """Check job specs, pipelines.yaml and cron.d/rockway (exit 2 naming file, line and field).
+
+    \b
+    Example:
+      rockway job validate
+    """
     from ..jobs.api import validate
     from ..jobs.yamlsrc import SpecError
 
@@ -78,7 +89,13 @@ def validate_cmd(ctx: click.Context, offline: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx: click.Context, name: str, as_of: str | None, as_json: bool) -> None:
-    """Load the next window of one job (its checks run; exit 1 if it fails)."""
+    """Load the next window of one job (its checks run; exit 1 if it fails).
+
+    \b
+    Examples:
+      rockway job run fact_sales
+      rockway job run dim_customer --env prod
+    """
     from ..jobs.api import load_project, run_one
 
     settings = state(ctx).settings()
@@ -101,7 +118,12 @@ def run_cmd(ctx: click.Context, name: str, as_of: str | None, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: str | None, as_json: bool) -> None:
-    """Historical load in chunks; chunks recorded as done in etl_job_run are skipped, so it can be resumed."""
+    """Historical load in chunks; chunks recorded as done in etl_job_run are skipped, so it can be resumed.
+
+    \b
+    Example:
+      rockway job backfill fact_sales --from 2026-01-01 --to 2026-06-30
+    """
     from ..jobs.api import backfill, load_project
     from .output import console
 
@@ -137,7 +159,13 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
 @AS_OF
 @click.pass_context
 def render_cmd(ctx: click.Context, name: str, lo: str | None, hi: str | None, engine: str | None, as_of: str | None) -> None:
-    """Print a job's statements for a window exactly as they would run (each ends with `;`)."""
+    """Print a job's statements for a window exactly as they would run (each ends with `;`).
+
+    \b
+    Examples:
+      rockway job render fact_sales --from 2026-11-01 --to 2026-11-02
+      rockway job render fact_sales --env prod --from 2026-11-01 --to 2026-11-02
+    """
     from ..jobs.api import render_job
 
     click.echo(render_job(state(ctx).settings(), name, engine=engine, lo=lo, hi=hi, as_of=parse_as_of(as_of)), nl=False)
@@ -150,7 +178,13 @@ def render_cmd(ctx: click.Context, name: str, lo: str | None, hi: str | None, en
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status_cmd(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
-    """Recent runs from etl_job_run: the newest per job, or the last runs of NAME."""
+    """Recent runs from etl_job_run: the newest per job, or the last runs of NAME.
+
+    \b
+    Examples:
+      rockway job status
+      rockway job status fact_sales
+    """
     from ..jobs.api import job_status
 
     runs = job_status(state(ctx).settings(), name, limit=limit)
@@ -168,7 +202,13 @@ def status_cmd(ctx: click.Context, name: str | None, limit: int, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def watermarks_cmd(ctx: click.Context, as_json: bool) -> None:
-    """The shared watermark table."""
+    """The shared watermark table.
+
+    \b
+    Examples:
+      rockway job watermarks
+      rockway job watermarks --json
+    """
     from ..jobs.api import watermarks
 
     rows = watermarks(state(ctx).settings())
@@ -187,7 +227,12 @@ def watermarks_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def reset_cmd(ctx: click.Context, name: str, value: str, yes: bool) -> None:
-    """Move a job's watermark (audited: an etl_job_run row with status `reset` names who, when, old and new)."""
+    """Move a job's watermark (audited: an etl_job_run row with status `reset` names who, when, old and new).
+
+    \b
+    Example:
+      rockway job reset-watermark fact_sales --to 2026-11-01
+    """
     from ..jobs.api import reset_watermark
 
     settings = state(ctx).settings()
