@@ -51,3 +51,28 @@ def run_cli(project: Project | Path, *args: str, env: dict[str, str] | None = No
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+
+
+def docker_problem() -> str | None:
+    """Why the Docker-backed StarRocks suite cannot run here, or None when it can."""
+    try:
+        import docker
+        import testcontainers.core.container  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - any import failure means "not usable"
+        return f"testcontainers/docker not importable ({type(exc).__name__}: {exc})"
+    try:
+        client = docker.from_env()
+        client.ping()
+        client.close()
+    except Exception as exc:  # noqa: BLE001
+        return f"no Docker engine reachable ({type(exc).__name__}: {exc})"
+    return None
+
+
+def require_docker() -> None:
+    """Skip the calling test module, with the reason printed, when no Docker engine can run StarRocks."""
+    import pytest
+
+    problem = docker_problem()
+    if problem:
+        pytest.skip(f"StarRocks suite needs a Docker engine: {problem}", allow_module_level=True)

@@ -14,14 +14,13 @@ Skipped, with the reason shown, when Docker or testcontainers is not usable here
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+import rw_helpers
 
 IMAGE = "starrocks/allin1-ubuntu:3.3.5"
 READY_LINE = "Enjoy the journey to StarRocks blazing-fast lake-house engine!"
@@ -30,36 +29,8 @@ BACKEND_TIMEOUT = 300  # s, for SHOW BACKENDS to look healthy after the log line
 DATABASE = "rockway_it"
 
 
-def pytest_plugin_registered(plugin: object, plugin_name: str, manager: object) -> None:
-    """Give the module name `conftest` back to tests/conftest.py once this file is loaded.
-
-    pytest imports every conftest.py that is not inside a package as the module `conftest`, so loading
-    this one replaces tests/conftest.py in sys.modules, and test modules that do `from conftest import
-    …` would get this file. The hook is replayed for plugins registered earlier, tests/conftest.py
-    among them, right after this file is registered.
-    """
-    path = getattr(plugin, "__file__", None)
-    if isinstance(plugin, types.ModuleType) and path and Path(path).resolve() == _PARENT_CONFTEST:
-        sys.modules["conftest"] = plugin
 
 
-_PARENT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def docker_problem() -> str | None:
-    """Why the Docker-backed suite cannot run here, or None when it can."""
-    try:
-        import docker
-        import testcontainers.core.container  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - any import failure means "not usable"
-        return f"testcontainers/docker not importable ({type(exc).__name__}: {exc})"
-    try:
-        client = docker.from_env()
-        client.ping()
-        client.close()
-    except Exception as exc:  # noqa: BLE001
-        return f"no Docker engine reachable ({type(exc).__name__}: {exc})"
-    return None
 
 
 @dataclass(frozen=True)
@@ -109,7 +80,7 @@ def _wait_backends(host: str, port: int, timeout: float) -> None:
 @pytest.fixture(scope="session")
 def starrocks_server() -> Iterator[StarRocksServer]:
     """Start one allin1 container for the session and wait until it can take DDL and loads."""
-    problem = docker_problem()
+    problem = rw_helpers.docker_problem()
     if problem:
         pytest.skip(f"StarRocks suite needs a Docker engine: {problem}")
     import pymysql

@@ -18,25 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from rw_helpers import require_docker  # noqa: E402
 
-def _docker_problem() -> str | None:
-    try:
-        import docker
-        import testcontainers.core.container  # noqa: F401
-    except Exception as exc:  # noqa: BLE001
-        return f"testcontainers/docker not importable ({type(exc).__name__}: {exc})"
-    try:
-        client = docker.from_env()
-        client.ping()
-        client.close()
-    except Exception as exc:  # noqa: BLE001
-        return f"no Docker engine reachable ({type(exc).__name__}: {exc})"
-    return None
-
-
-_PROBLEM = _docker_problem()
-if _PROBLEM:
-    pytest.skip(f"StarRocks suite needs a Docker engine: {_PROBLEM}", allow_module_level=True)
+require_docker()
 
 from rockway import refdata  # noqa: E402
 from rockway.adapters.stream_load import StarRocksBulk, StreamLoadClient  # noqa: E402
