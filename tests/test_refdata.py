@@ -21,6 +21,8 @@ import pytest
 
 from rockway import csvcheck, csvparallel, refdata
 from rockway.adapters import Timeouts
+from rockway.adapters.bulk import LoadCancelled, PendingLoad
+from rockway.adapters.bulk_mysql import MySQLBulk
 from rockway.adapters.starrocks import StarRocksAdapter
 from rockway.adapters.stream_load import StreamLoadClient, StreamLoadError, stream_load
 from rockway.config import Settings, parse_dsn
@@ -528,6 +530,236 @@ def test_load_into_another_database(project, db_dsn, sql) -> None:  # type: igno
         sql(f"DROP DATABASE IF EXISTS `{other}`")
 
 
+# --- MariaDB: loading while checking, and the row count from LOAD DATA's own report -----------------
+
+class SpyBulk(MySQLBulk):
+    """MySQLBulk that records what it was asked to do (and can hold the staging table locked)."""
+
+    def __init__(self, adapter: Any, *, lock_staging: Any = None, finish_load_first: bool = False) -> None:
+        super().__init__(adapter)
+        self.events: list[str] = []
+        self.kills: list[int] = []
+        self.pending: PendingLoad | None = None
+        self.lock_staging = lock_staging  # a pymysql connection: LOCK TABLES <staging> WRITE until drop()
+        self.finish_load_first = finish_load_first  # start_load returns only after the load has ended
+
+    def create_staging(self, database: str | None, target: str, staging: str) -> None:
+        self.events.append("create_staging")  # (its DROP TABLE IF EXISTS of a leftover is not recorded)
+        self._creating = True
+        try:
+            super().create_staging(database, target, staging)
+        finally:
+            self._creating = False
+        if self.lock_staging is not None:
+            with self.lock_staging.cursor() as cur:
+                cur.execute(f"LOCK TABLES `{staging}` WRITE")
+
+    def start_load(self, *a: Any, **kw: Any) -> PendingLoad:
+        self.events.append("start_load")
+        self.pending = super().start_load(*a, **kw)
+        if self.lock_staging is not None:  # wait until the LOAD DATA waits for the lock on the server
+            for _ in range(500):
+                session = self.pending._session
+                if session is not None:
+                    with self.lock_staging.cursor() as cur:
+                        cur.execute("SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %s", (session,))
+                        if "lock" in str(cur.fetchall()).lower():
+                            break
+                threading.Event().wait(0.01)
+        if self.finish_load_first:
+            while not self.pending.done():
+                self.pending._thread.join(0.05)
+        return self.pending
+
+    def load_file(self, *a: Any, **kw: Any) -> Any:
+        outcome = super().load_file(*a, **kw)
+        self.events.append(f"loaded {outcome.rows} exact={outcome.exact}")
+        return outcome
+
+    def kill_query(self, connection_id: int) -> None:
+        self.kills.append(connection_id)
+        super().kill_query(connection_id)
+
+    def count(self, database: str | None, table: str) -> int:
+        self.events.append("COUNT(*)")
+        return super().count(database, table)
+
+    def drop(self, database: str | None, table: str) -> None:
+        if self.lock_staging is not None:
+            with self.lock_staging.cursor() as cur:
+                cur.execute("UNLOCK TABLES")
+        if not getattr(self, "_creating", False):
+            self.events.append(f"drop {table}")
+        super().drop(database, table)
+
+
+def _big(n: int, bad_row: int | None = None, bad: str = "{i},late,1.00,2024-02-30,,true\n") -> str:
+    """n data rows in csvcheck's strict subset (so the CSV itself is loaded while it is checked)."""
+    parts = [HEADER]
+    for i in range(1, n + 1):
+        parts.append(bad.format(i=i) if i == bad_row else
+                     f"{i},name {i},{i % 997}.25,2024-01-{i % 28 + 1:02d},2024-03-01 10:00:00,{'true' if i % 3 else 'false'}\n")
+    return "".join(parts)
+
+
+@pytest.fixture
+def adapter(db_dsn):  # type: ignore[no-untyped-def]
+    from rockway.adapters import connect_dsn
+
+    a = connect_dsn(parse_dsn(db_dsn))
+    try:
+        yield a
+    finally:
+        a.close()
+
+
+def _load(adapter: Any, root: Path, bulk: SpyBulk, **kw: Any) -> refdata.LoadResult:
+    path = root / "reference-data" / "dim_x.csv"
+    manifest = refdata.load_manifest(path, root)
+    return refdata.load_reference_csv(adapter, path, manifest, display="reference-data/dim_x.csv", bulk=bulk, **kw)
+
+
+def test_a_bad_row_near_the_end_of_a_big_csv_stops_the_load_and_keeps_the_target(seeded, adapter, sql) -> None:  # type: ignore[no-untyped-def]
+    before = rows(sql)
+    write_ref(seeded.root, _big(200_000, bad_row=199_990))
+    bulk = SpyBulk(adapter)
+    with pytest.raises(InputError) as info:
+        _load(adapter, seeded.root, bulk)
+    assert str(info.value).startswith("reference-data/dim_x.csv:199991: column since: '2024-02-30' is not a valid date"), \
+        str(info.value)
+    assert info.value.exit_code == 2
+    assert bulk.events[:2] == ["create_staging", "start_load"]  # the load ran while the file was checked…
+    assert bulk.pending is not None and bulk.pending.done()  # …and was stopped (or had ended) before the drop
+    assert bulk.events[-1] == "drop dim_x__rw_stage"
+    assert rows(sql) == before
+    assert side_tables(sql) == []
+    # the same file without the bad row loads, counted by LOAD DATA's own report (no COUNT(*))
+    write_ref(seeded.root, _big(200_000))
+    bulk = SpyBulk(adapter)
+    assert _load(adapter, seeded.root, bulk).rows == 200_000
+    assert "loaded 200000 exact=True" in bulk.events and "COUNT(*)" not in bulk.events
+    assert sql("SELECT COUNT(*), MAX(code) FROM dim_x") == [(200_000, 200_000)]
+    assert side_tables(sql) == []
+
+
+def test_a_failed_check_kills_a_running_load(seeded, adapter, sql, db_dsn) -> None:  # type: ignore[no-untyped-def]
+    import pymysql
+
+    before = rows(sql)
+    write_ref(seeded.root, _big(2_000, bad_row=1_990))
+    p = parse_dsn(db_dsn)
+    locker = pymysql.connect(host=p.host, port=p.port, user=p.user, password=p.password or "", database=p.database,
+                             autocommit=True)
+    try:  # the staging table is locked, so the LOAD DATA is certainly still running when the check fails
+        bulk = SpyBulk(adapter, lock_staging=locker)
+        with pytest.raises(InputError, match=r"^reference-data/dim_x.csv:1991: column since"):
+            _load(adapter, seeded.root, bulk)
+    finally:
+        locker.close()
+    assert bulk.kills and bulk.pending is not None and bulk.pending.done()
+    with pytest.raises(DatabaseError, match="1317"):  # Query execution was interrupted
+        bulk.pending.wait()
+    assert rows(sql) == before
+    assert side_tables(sql) == []
+
+
+def test_the_check_error_wins_over_a_failed_load(seeded, adapter, sql) -> None:  # type: ignore[no-untyped-def]
+    before = rows(sql)
+    # the table takes 20 characters, the manifest 40: the load warns; the check finds a bad date later on
+    (seeded.root / "reference-data" / "dim_x.yaml").write_text(MANIFEST.replace("VARCHAR(20)", "VARCHAR(40)"),
+                                                               encoding="utf-8")
+    write_ref(seeded.root, _big(3_000, bad_row=2_500).replace("1,name 1,", "1,a name longer than twenty,", 1),
+              MANIFEST.replace("VARCHAR(20)", "VARCHAR(40)"))
+    bulk = SpyBulk(adapter, finish_load_first=True)  # the load has failed before the check even starts
+    with pytest.raises(InputError, match=r"^reference-data/dim_x.csv:2501: column since"):
+        _load(adapter, seeded.root, bulk)
+    with pytest.raises(DatabaseError, match="reported 2 warning.*column 'name' at row 1.*column 'since' at row 2500"):
+        assert bulk.pending is not None
+        bulk.pending.wait()
+    assert rows(sql) == before and side_tables(sql) == []
+    # without the bad date, the load's own error is the one reported
+    write_ref(seeded.root, _big(3_000).replace("1,name 1,", "1,a name longer than twenty,", 1),
+              MANIFEST.replace("VARCHAR(20)", "VARCHAR(40)"))
+    with pytest.raises(DatabaseError, match="reported 1 warning"):
+        _load(adapter, seeded.root, SpyBulk(adapter))
+    assert rows(sql) == before and side_tables(sql) == []
+
+
+def test_a_csv_outside_the_strict_subset_is_reloaded_from_the_plain_file(seeded, adapter, sql) -> None:  # type: ignore[no-untyped-def]
+    write_ref(seeded.root, _big(3_000, bad_row=2_000, bad="{i},NULL,,,,1\n"))  # MySQL would read a bare NULL as NULL
+    bulk = SpyBulk(adapter)
+    progress: list[str] = []
+    assert _load(adapter, seeded.root, bulk, on_progress=progress.append).rows == 3_000
+    assert sql("SELECT name FROM dim_x WHERE code = 2000") == [("NULL",)]
+    assert bulk.events.count("create_staging") == 2 and "COUNT(*)" not in bulk.events
+    assert any("not loadable as it is" in m for m in progress)
+    assert side_tables(sql) == []
+
+
+def test_without_overlap_the_check_runs_before_any_sql(seeded, adapter, sql) -> None:  # type: ignore[no-untyped-def]
+    before = rows(sql)
+    write_ref(seeded.root, _big(500, bad_row=400))
+    bulk = SpyBulk(adapter)
+    with pytest.raises(InputError, match=":401: "):
+        _load(adapter, seeded.root, bulk, overlap=False)
+    assert bulk.events == [] and rows(sql) == before
+    write_ref(seeded.root, _big(500))
+    assert _load(adapter, seeded.root, bulk, overlap=False).rows == 500
+    assert bulk.events[:2] == ["create_staging", "loaded 500 exact=True"] and "COUNT(*)" not in bulk.events
+
+
+def test_a_load_report_that_is_not_exact_falls_back_to_count(seeded, adapter, sql) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace as dc_replace
+
+    class Vague(SpyBulk):
+        def load_file(self, *a: Any, **kw: Any) -> Any:  # e.g. a server that sends no "Records: …" info line
+            return dc_replace(super().load_file(*a, **kw), exact=False)
+
+    bulk = Vague(adapter)
+    assert _load(adapter, seeded.root, bulk).rows == 3
+    assert "COUNT(*)" in bulk.events
+    assert rows(sql) == GOOD_ROWS
+
+
+def test_a_bad_csv_and_a_missing_table_report_the_csv_first(project, adapter) -> None:  # type: ignore[no-untyped-def]
+    write_ref(project.root, GOOD + "4,x,,2024-02-30,,1\n")
+    with pytest.raises(InputError, match=r"dim_x.csv:5: column since"):
+        _load(adapter, project.root, SpyBulk(adapter))
+
+
+def test_pending_load_repeats_a_kill_that_came_too_early() -> None:
+    kills: list[str] = []
+    stop = threading.Event()
+
+    def run(pending: PendingLoad) -> Any:
+        pending.running("session-1")
+        stop.wait(10)  # a statement that ignored the first KILL (it arrived before the statement began)
+        pending.finished()
+        raise DatabaseError("(1317) Query execution was interrupted")
+
+    def kill(session: Any) -> None:
+        kills.append(session)
+        if len(kills) >= 2:
+            stop.set()
+
+    pending = PendingLoad(run, kill=kill).start()
+    while pending._session is None:
+        threading.Event().wait(0.01)
+    pending.abandon(poll=0.05)
+    assert pending.done() and kills[:2] == ["session-1", "session-1"]
+
+    def never(p: PendingLoad) -> Any:
+        p.running("session-2")
+        raise AssertionError("the statement was sent after cancel()")
+
+    early = PendingLoad(never, kill=kill)
+    early.cancel()  # before the worker started: it never sends its statement, and nothing is killed
+    early.start()
+    with pytest.raises(LoadCancelled):
+        early.wait()
+    assert "session-2" not in kills
+
+
 # --- StarRocks: Stream Load against a fake FE (307) and BE ----------------------------------------
 
 # starrocks-responses.md §7, D docs/en/quick_start/shared-nothing.md: Success with 1 filtered row.
@@ -845,6 +1077,18 @@ def test_starrocks_row_count_mismatch_never_swaps(starrocks_http, tmp_path: Path
         refdata.handle_load_csv(adapter, STMT, settings, lambda m: None)
     conn.assert_done()
 
+
+
+def test_starrocks_loaded_rows_must_match_the_csv_before_any_count(starrocks_http, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fe, be = starrocks_http
+    be.answers.append(SUCCESS.replace('"NumberTotalRows": 3', '"NumberTotalRows": 2')
+                      .replace('"NumberLoadedRows": 3', '"NumberLoadedRows": 2'))
+    adapter, conn, settings = _starrocks(tmp_path, fe.port, _prelude() + [q(f"DROP TABLE IF EXISTS {STAGE} FORCE")])
+    with pytest.raises(DatabaseError, match="Stream Load reports 2 rows loaded into the staging table but"
+                                            " reference-data/dim_x.csv has 3"):
+        refdata.handle_load_csv(adapter, STMT, settings, lambda m: None)
+    conn.assert_done()
+    assert not any("SWAP" in s or "COUNT" in s for s in conn.sent)
 
 def test_starrocks_publish_timeout_waits_until_the_rows_are_visible(starrocks_http, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     fe, be = starrocks_http

@@ -38,7 +38,7 @@ from typing import BinaryIO, Callable, Iterator, Sequence
 
 from .errors import InputError
 
-__all__ = ["ColumnSpec", "CsvStats", "parse_type", "validate_csv", "TYPE_NAMES", "NULL"]
+__all__ = ["ColumnSpec", "CsvStats", "parse_type", "validate_csv", "line_end", "TYPE_NAMES", "NULL"]
 
 TYPE_NAMES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "DECIMAL(p,s)", "VARCHAR(n)", "DATE", "DATETIME", "BOOLEAN")
 NULL = "\\N"
@@ -458,13 +458,18 @@ class _Job:
 
 def validate_csv(path: Path, columns: Sequence[ColumnSpec], key: Sequence[str], *, display: str | None = None,
                  manifest: str = "the manifest", out: BinaryIO | None = None, bulk_format: str = ESCAPED,
-                 block_bytes: int = BLOCK_BYTES, workers: int | None = None) -> CsvStats:
+                 block_bytes: int = BLOCK_BYTES, workers: int | None = None,
+                 on_plain: Callable[[], None] | None = None) -> CsvStats:
     """Check the whole file (and write the bulk file to `out`); InputError naming file:line on the first problem.
 
     Big files are split at line boundaries and checked by `workers` processes (csvparallel: default the
     usable CPUs, at most 4, for files of 48 MB or more; POSIX only). That path only ever accepts a file:
     on any problem the file is checked again from the start in this process, which names the first bad
     line exactly as a sequential check does. `out` must then be a seekable binary file.
+
+    With bulk_format CSV, `on_plain` is called as soon as the file turns out not to be loadable as it is
+    (a block outside csvfast's strict subset, or a bad one), before the plain bulk file is written; a
+    caller that already started loading the CSV itself stops that load there.
     """
     if bulk_format not in (ESCAPED, PLAIN, CSV):
         raise ValueError(f"bulk_format must be one of {ESCAPED!r}, {PLAIN!r}, {CSV!r}")
@@ -484,6 +489,8 @@ def validate_csv(path: Path, columns: Sequence[ColumnSpec], key: Sequence[str], 
     try:
         return _validate(job, size, count, out)
     except _NotDirect:  # valid so far, but not loadable as it is: write a plain bulk file instead
+        if on_plain is not None:
+            on_plain()
         if out is not None:
             out.seek(0)
             out.truncate()
@@ -501,6 +508,11 @@ def _validate(job: _Job, size: int, count: int, out: BinaryIO | None) -> CsvStat
     rows, written = _scan(job, 0, size, out, set(), digest)
     return CsvStats(rows=rows, bytes=size, sha256=digest.hexdigest(), out_bytes=written,
                     bulk_format=job.bulk_format if out else "", line_end=job.eol.decode())
+
+
+def line_end(path: Path) -> str:
+    """The line ending a CSV is read with: CRLF when its header line ends with CR LF, else LF (OSError if unreadable)."""
+    return _line_end(Path(path)).decode()
 
 
 def _line_end(path: Path) -> bytes:

@@ -7,12 +7,16 @@ The template global validates the CSV against its manifest while the script rend
 checksum, so editing the CSV re-runs the seed (the manifest is not part of the checksum).
 
 Running that statement (`handle_load_csv`):
-1. validate the whole CSV again in Python and write the bulk file (csvcheck) — before any SQL;
+1. validate the whole CSV again in Python and write the bulk file if one is needed (csvcheck);
 2. the target table must exist (create it in a V migration) with exactly the manifest's columns;
 3. `CREATE TABLE <t>__rw_stage LIKE <t>`, bulk load it (LOAD DATA LOCAL INFILE / Stream Load with label
-   `rockway_seed_<table>_<sha12>_<run8>`), check `COUNT(*)` equals the CSV's row count;
+   `rockway_seed_<table>_<sha12>_<run8>`), check that it holds exactly the CSV's row count (the server's
+   exact report of the load on MySQL/MariaDB, COUNT(*) on StarRocks; see load_reference_csv);
 4. swap atomically (`RENAME TABLE` / `ALTER TABLE … SWAP WITH`) and drop the old rows.
-Any failure before the swap drops the staging table; the target keeps its old rows.
+On MySQL/MariaDB steps 2–3 start first and the load of the CSV runs while step 1 checks it (the target
+is untouched until the swap); on a bad CSV the load is killed. Either way, a bad CSV fails with the
+check's file:line error, and any failure before the swap drops the staging table; the target keeps its
+old rows.
 
 Manifest (YAML): table, database (optional), key (list), columns (name, type, nullable, description),
 source, update_frequency, owner, description. Types: see csvcheck.TYPE_NAMES. Key columns are NOT NULL.
@@ -26,15 +30,15 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 import yaml
 
 from . import telemetry
 from .adapters.base import Adapter, Column, ProgressCallback, StatementResult, TableSpec
-from .adapters.bulk import BulkColumn, BulkFile, BulkTarget, bulk_target
+from .adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad, bulk_target
 from .config import Settings
-from .csvcheck import CSV, ColumnSpec, CsvStats, parse_type, validate_csv
+from .csvcheck import CSV, ColumnSpec, CsvStats, line_end, parse_type, validate_csv
 from .errors import DatabaseError, InputError
 from .extensions import register_globals, register_statement
 from .model import Statement
@@ -272,38 +276,110 @@ def _file_version(path: Path) -> tuple[int, int, int]:
 
 def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, display: str | None = None,
                        run_id: str | None = None, on_progress: ProgressCallback = _ignore, timeout: float = 1800.0,
-                       poll_interval: float = 2.0, bulk: BulkTarget | None = None) -> LoadResult:
-    """Validate, stage, load, verify and swap one reference CSV into manifest.table."""
+                       poll_interval: float = 2.0, bulk: BulkTarget | None = None,
+                       overlap: bool | None = None) -> LoadResult:
+    """Validate, stage, load, verify and swap one reference CSV into manifest.table.
+
+    overlap (default: whenever the bulk target can load the CSV as it is, i.e. MySQL/MariaDB): create the
+    staging table and start loading the CSV itself into it (a worker thread, its own connection) while
+    this thread checks the file. The target table is not touched before the swap and the staging table
+    is this load's own, so nothing the check would have prevented becomes visible. When the check finds
+    a problem, the load is stopped (KILL QUERY) and waited for, the staging table dropped, and the check's
+    InputError raised — whatever the load did or raised. When the file is valid but not loadable as it
+    is (outside csvcheck's strict subset), the speculative load is stopped and discarded and the plain
+    bulk file is loaded after the check, as without overlap. The check then runs in this process only
+    (workers=1): the load is the longer part, and the server needs the other CPUs for it.
+    """
     display = display or str(csv_path)
     database = manifest.database or adapter.database
     bulk = bulk or bulk_target(adapter, timeout=timeout, poll_interval=poll_interval)
+    overlap = bulk.loads_csv_as_is if overlap is None else bool(overlap and bulk.loads_csv_as_is)
     started = time.monotonic()
     with telemetry.span(f"load_csv {manifest.table}", **{"rockway.csv.file": display, "rockway.csv.table": manifest.target,
-                                                           "rockway.csv.method": bulk.method}) as span, \
+                                                           "rockway.csv.method": bulk.method,
+                                                           "rockway.csv.overlap": overlap}) as span, \
             tempfile.TemporaryDirectory(prefix="rockway-csv-") as tmp:
         bulk_file = Path(tmp) / "rows.tsv"
         version = _file_version(csv_path)
-        with open(bulk_file, "wb") as out:
-            stats = validate_csv(csv_path, manifest.columns, manifest.key, display=display, manifest=manifest.display,
-                                 out=out, bulk_format=bulk.bulk_format)
-        span.set_attribute("rockway.csv.rows", stats.rows)
-        span.set_attribute("rockway.csv.bytes", stats.bytes)
-        span.set_attribute("rockway.csv.sha256", stats.sha256)
-        on_progress(f"{display}: {stats.rows} rows, {stats.bytes} bytes valid ({time.monotonic() - started:.2f}s)")
-        _check_table(adapter, manifest, database)
+        columns = [BulkColumn(c.name, c.nullable, c.base == "BOOLEAN") for c in manifest.columns]
         staging = bulk.staging_name(manifest.table)
-        label = _label(manifest.table, stats.sha256, run_id or telemetry.current_run_id())
-        swapped = False
+
+        def check(out: BinaryIO | None, **kw: Any) -> CsvStats:
+            return validate_csv(csv_path, manifest.columns, manifest.key, display=display, manifest=manifest.display,
+                                out=out, bulk_format=bulk.bulk_format, **kw)
+
+        def checked(stats: CsvStats) -> None:
+            span.set_attribute("rockway.csv.rows", stats.rows)
+            span.set_attribute("rockway.csv.bytes", stats.bytes)
+            span.set_attribute("rockway.csv.sha256", stats.sha256)
+            on_progress(f"{display}: {stats.rows} rows, {stats.bytes} bytes valid ({time.monotonic() - started:.2f}s)")
+
+        pending: PendingLoad | None = None
+        worker_progress: list[str] = []  # the load thread's progress, reported from this thread
+        staged = swapped = False
+        outcome: LoadOutcome | None = None
         try:
-            bulk.create_staging(database, manifest.table, staging)
-            columns = [BulkColumn(c.name, c.nullable, c.base == "BOOLEAN") for c in manifest.columns]
+            if overlap:
+                try:
+                    _check_table(adapter, manifest, database)
+                except Exception:
+                    check(None)  # a bad CSV is reported before a table problem, as when the check ran first
+                    raise
+                try:
+                    eol = line_end(csv_path)
+                except OSError:
+                    eol = "\n"  # the check reports the file
+                staged = True
+                bulk.create_staging(database, manifest.table, staging)
+                # labels are Stream Load's; a target that loads the CSV as it is does not use one
+                pending = bulk.start_load(database, staging, columns, BulkFile(csv_path, CSV, eol, header_lines=1),
+                                          label="", on_progress=worker_progress.append)
+                with open(bulk_file, "wb") as out:
+                    stats = check(out, workers=1, on_plain=pending.cancel)
+                checked(stats)
+                if stats.bulk_format == CSV:
+                    outcome = pending.wait()  # the load's own error, if any, now that the check has passed
+                    pending = None
+                else:  # valid, but not as it is: the CSV's load was cancelled; load the plain file instead
+                    pending.abandon()
+                    pending = None
+                    worker_progress.clear()
+                    on_progress(f"{display}: not loadable as it is (outside the strict CSV subset);"
+                                " loading the checked plain bulk file instead")
+                    bulk.create_staging(database, manifest.table, staging)  # drops what the cancelled load left
+                for message in worker_progress:
+                    on_progress(message)
+            else:
+                with open(bulk_file, "wb") as out:
+                    stats = check(out)
+                checked(stats)
+                _check_table(adapter, manifest, database)
+                staged = True
+                bulk.create_staging(database, manifest.table, staging)
+            label = _label(manifest.table, stats.sha256, run_id or telemetry.current_run_id())
             source = BulkFile(csv_path, CSV, stats.line_end, header_lines=1) if stats.bulk_format == CSV \
                 else BulkFile(bulk_file, stats.bulk_format)
-            outcome = bulk.load_file(database, staging, columns, source, label=label, on_progress=on_progress)
+            if outcome is None:
+                outcome = bulk.load_file(database, staging, columns, source, label=label, on_progress=on_progress)
             if source.path == csv_path and _file_version(csv_path) != version:
                 raise InputError(display, "the file changed while it was being loaded; the table was not changed",
                                  hint="Run the migration again.")
-            count = bulk.wait_count(database, staging, stats.rows, outcome, on_progress)
+            # The guarantee: the staging table holds exactly one row per data row of the checked CSV. Where the
+            # count comes from: first what the server says this load inserted (LOAD DATA: affected rows; Stream
+            # Load: NumberLoadedRows, with NumberFilteredRows == 0 checked in stream_load); then, when that is
+            # the exact number of rows in the staging table (outcome.exact: LOAD DATA with Records == affected
+            # rows and no deleted/skipped rows or warnings, into the empty staging table — see bulk_mysql), that
+            # number; otherwise COUNT(*) of the staging table (Stream Load: key models merge rows with equal
+            # keys, so rows loaded can exceed rows stored; Publish Timeout/earlier label: polled until visible).
+            if outcome.rows >= 0 and outcome.rows != stats.rows:
+                raise DatabaseError(
+                    f"{manifest.target}: {bulk.method} reports {outcome.rows} rows loaded into the staging table but"
+                    f" {display} has {stats.rows}; the table was not changed",
+                    hint="See the server's warnings above; the table's types or key do not take the CSV as checked.")
+            if outcome.exact and outcome.visible:
+                count = outcome.rows
+            else:
+                count = bulk.wait_count(database, staging, stats.rows, outcome, on_progress)
             if count != stats.rows:
                 raise DatabaseError(
                     f"{manifest.target}: the staging table holds {count} rows after the load but {display} has"
@@ -313,7 +389,9 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
             bulk.swap(database, manifest.table, staging, on_progress)
             swapped = True
         finally:
-            if not swapped:
+            if pending is not None:  # the check failed (or was interrupted): stop the load before dropping its table
+                pending.abandon()
+            if staged and not swapped:
                 try:
                     bulk.drop(database, staging)
                 except Exception:  # noqa: BLE001 - keep the original error; a leftover is dropped by the next load

@@ -6,17 +6,23 @@
 Both create the staging table with `CREATE TABLE stg LIKE target`, which both engines support.
 The file is one `rockway.csvcheck` writes (TAB-separated, LF-terminated; "plain": values as written, empty =
 NULL; "escaped": `\\N` = NULL, booleans 1/0) or, for MySQL, the validated CSV itself ("csv").
+
+`start_load` runs `load_file` in a worker thread (its own connection) and returns a PendingLoad, so the
+caller can keep checking the file meanwhile; `PendingLoad.abandon()` stops it (the MySQL target sends
+`KILL QUERY <load connection id>` on the adapter's own connection) and waits for the thread to end.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
+from ..errors import DatabaseError
 from .base import Adapter, ProgressCallback
 
 MAX_NAME = 64
@@ -65,6 +71,93 @@ class LoadOutcome:
     visible: bool = True  # False after "Publish Timeout": committed, visible a little later
     already_loaded: bool = False  # "Label Already Exists" for a FINISHED job: an earlier attempt loaded it
     detail: str = ""
+    # True when `rows` is exactly the number of rows now in the staging table (created empty just before),
+    # by the server's own account of this load, so no COUNT(*) is needed. Each load_file says when it is.
+    exact: bool = False
+
+
+class LoadCancelled(DatabaseError):
+    """The load was cancelled before it was sent."""
+
+
+class PendingLoad:
+    """A `load_file` call running in a worker thread; see BulkTarget.start_load.
+
+    The worker reports the server session that runs the statement (`running`/`finished`); `cancel` asks
+    the target to stop that session's statement (`kill`, called on the caller's thread, which owns the
+    adapter's connection). A kill that reaches the server before the statement has started is lost
+    (MariaDB/MySQL reset a pending KILL QUERY when the next statement begins), so `abandon` repeats it
+    until the worker has ended.
+    """
+
+    def __init__(self, run: "Callable[[PendingLoad], LoadOutcome]", kill: Callable[[Any], None] | None = None,
+                 name: str = "rockway-bulk-load") -> None:
+        self._run = run
+        self._kill = kill
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._session: Any = None
+        self._outcome: LoadOutcome | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> "PendingLoad":
+        self._thread.start()
+        return self
+
+    def _main(self) -> None:
+        try:
+            self._outcome = self._run(self)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+            self._error = exc
+
+    # --- called by the worker --------------------------------------------------------------------
+    def running(self, session: Any) -> None:
+        """The worker is about to send its statement on `session`; LoadCancelled if cancel() came first."""
+        with self._lock:
+            if self._cancelled:
+                raise LoadCancelled("the load was cancelled before it started")
+            self._session = session
+
+    def finished(self) -> None:
+        """The worker's statement has returned (nothing is left to kill)."""
+        with self._lock:
+            self._session = None
+
+    # --- called by the caller --------------------------------------------------------------------
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Ask the load to stop; does not wait (see abandon)."""
+        with self._lock:
+            self._cancelled = True
+            if self._session is not None and self._kill is not None:
+                try:
+                    self._kill(self._session)
+                except Exception:  # noqa: BLE001 - the statement may have just ended; abandon() waits either way
+                    pass
+
+    def wait(self) -> LoadOutcome:
+        """Wait for the load; its outcome, or the exception it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome
+
+    def abandon(self, poll: float = 1.0) -> None:
+        """Cancel the load and wait until its thread has ended; whatever it raised is dropped."""
+        self.cancel()
+        while True:
+            self._thread.join(poll)
+            if not self._thread.is_alive():
+                return
+            self.cancel()  # again: a kill sent before the statement began is lost
 
 
 class BulkTarget(abc.ABC):
@@ -72,6 +165,8 @@ class BulkTarget(abc.ABC):
 
     method: ClassVar[str] = ""
     bulk_format: ClassVar[str] = "escaped"  # the csvcheck format load_file prefers
+    # load_file can take the source CSV itself (format "csv"), so a load may start before the check ends
+    loads_csv_as_is: ClassVar[bool] = False
 
     def __init__(self, adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None) -> None:
@@ -114,6 +209,15 @@ class BulkTarget(abc.ABC):
     def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
                   on_progress: ProgressCallback = _ignore) -> LoadOutcome:
         """Load the file into table (columns in file order)."""
+
+    def start_load(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *,
+                   label: str, on_progress: ProgressCallback = _ignore) -> PendingLoad:
+        """Run load_file in a worker thread; the caller must wait() for or abandon() the PendingLoad.
+
+        Here the load cannot be stopped early (abandon waits for it); targets that can override this.
+        """
+        return PendingLoad(lambda _p: self.load_file(database, table, columns, file, label=label,
+                                                     on_progress=on_progress)).start()
 
     @abc.abstractmethod
     def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:

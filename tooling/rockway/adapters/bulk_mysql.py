@@ -11,6 +11,20 @@ The adapter's own connection is opened without LOCAL INFILE (a server could othe
 file), so the load runs on a short-lived second connection that allows it. The server must allow it
 too (`SET GLOBAL local_infile = 1`). LOCAL implies IGNORE: rows the server cannot take become warnings,
 so any warning or skipped row fails the load here.
+
+Row count: the LOAD DATA result says how many rows went in — affected rows (rows inserted) and the info
+line `Records: n  Deleted: d  Skipped: s  Warnings: w` (Records: lines read after IGNORE n LINES; a
+duplicate key is a skipped row plus a warning). Into a staging table that `CREATE TABLE … LIKE` made
+just before (empty, no triggers: LIKE does not copy them) and no other session writes to, affected
+rows == Records with d = s = w = 0 is exactly the number of rows the table now holds, and exactly one
+per data line of the file; the outcome is then `exact` and the caller needs no COUNT(*). Without that
+info line the outcome is not exact and the caller counts. (An engine that drops rows on insert, such as
+BLACKHOLE, would also defeat COUNT(*)-free checking; a reference table is not one.)
+
+`start_load` runs the same load in a worker thread; cancelling it sends `KILL QUERY <connection id of
+the load connection>` on the adapter's own connection (the same user may kill its own statements). The
+server then reads and discards the rest of the file, rolls back the rows loaded so far and answers
+error 1317, which the cancelled load drops.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ import pymysql
 
 from ..errors import DatabaseError
 from .base import ProgressCallback
-from .bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, _ignore, side_table
+from .bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad, _ignore, side_table
 from .connection import open_connection, translate
 
 _INFO = re.compile(r"Records:\s*(\d+)\s+Deleted:\s*(\d+)\s+Skipped:\s*(\d+)\s+Warnings:\s*(\d+)", re.I)
@@ -60,9 +74,23 @@ class MySQLBulk(BulkTarget):
 
     method = "LOAD DATA LOCAL INFILE"
     bulk_format = "csv"  # the validated CSV itself when csvcheck can vouch for it, else its plain bulk file
+    loads_csv_as_is = True
+
+    def start_load(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *,
+                   label: str, on_progress: ProgressCallback = _ignore) -> PendingLoad:
+        """load_file in a worker thread; PendingLoad.cancel() sends KILL QUERY for its connection."""
+        def run(pending: PendingLoad) -> LoadOutcome:
+            return self.load_file(database, table, columns, file, label=label, on_progress=on_progress,
+                                  pending=pending)
+
+        return PendingLoad(run, kill=self.kill_query).start()
+
+    def kill_query(self, connection_id: int) -> None:
+        """Stop the statement of another session of this user (on the adapter's own connection)."""
+        self.run(f"KILL QUERY {int(connection_id)}")
 
     def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
-                  on_progress: ProgressCallback = _ignore) -> LoadOutcome:
+                  on_progress: ProgressCallback = _ignore, pending: PendingLoad | None = None) -> LoadOutcome:
         a: Any = self.adapter
         sql = load_data_sql(a.qualified(table, database), columns, a.quote_ident, fmt=file.format,
                             line_end=file.line_end, skip_lines=file.header_lines)
@@ -70,6 +98,8 @@ class MySQLBulk(BulkTarget):
         conn = open_connection(a.dsn, a.timeouts, database=database or a.database, local_infile=True)
         try:
             with conn.cursor() as cur:
+                if pending is not None:
+                    pending.running(conn.thread_id())  # from here on, cancel() kills this connection's statement
                 try:
                     cur.execute(sql, (str(path),))
                 except pymysql.err.MySQLError as exc:
@@ -79,12 +109,16 @@ class MySQLBulk(BulkTarget):
                                             hint="Allow it on the server: SET GLOBAL local_infile = 1 (MySQL 8 and"
                                                  " MariaDB need it for LOCAL loads).") from exc
                     raise translate(exc, "LOAD DATA") from exc
-                rows = max(cur.rowcount, 0)
+                finally:
+                    if pending is not None:
+                        pending.finished()
+                rows = max(cur.rowcount, 0)  # affected rows: rows inserted
                 result = getattr(cur, "_result", None)
                 message = getattr(result, "message", b"") or b""
                 info = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
                 warnings = int(getattr(result, "warning_count", 0) or 0)
                 m = _INFO.search(info)
+                records, deleted = (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
                 skipped = int(m.group(3)) if m else 0
                 warnings = max(warnings, int(m.group(4)) if m else 0)
                 if warnings or skipped:
@@ -99,7 +133,9 @@ class MySQLBulk(BulkTarget):
         finally:
             conn.close()
         on_progress(f"LOAD DATA LOCAL INFILE: {rows} rows into {a.qualified(table, database)}")
-        return LoadOutcome(rows=rows, method=self.method, detail=info)
+        # exact: see the module docstring (affected rows == Records, nothing deleted, skipped or warned about)
+        exact = m is not None and records == rows and deleted == 0
+        return LoadOutcome(rows=rows, method=self.method, detail=info, exact=exact)
 
     def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
         q = self.adapter.qualified

@@ -12,7 +12,8 @@ send the body; a redirect or an error → follow or report it without sending th
 the body anyway, as RFC 9110 allows), so no body is sent twice. stdlib only (http.client, sockets).
 
 Outcomes (STREAM_LOAD.md "Return result"; exact bodies in starrocks-responses.md §7):
-- `Success` → loaded; `NumberFilteredRows` must be 0 (strict_mode=true, max_filter_ratio=0);
+- `Success` → loaded; `NumberFilteredRows` must be 0 (strict_mode=true, max_filter_ratio=0) and the caller
+  checks `NumberLoadedRows` against the CSV's rows, then COUNT(*)s the staging table (key models merge rows);
 - `Publish Timeout` → committed, visible a little later: loaded, do not retry;
 - `Label Already Exists` + `ExistingJobStatus: FINISHED` → an earlier attempt with this label loaded it;
   `RUNNING` → wait and ask again with the same label;
@@ -248,8 +249,11 @@ def stream_load(client: StreamLoadClient, database: str, table: str, body: Path 
             visible = status == "Success"
             if not visible:
                 on_progress(f"Stream Load into {where}: Publish Timeout (committed, visible shortly): {resp.message}")
+            # NumberLoadedRows is what this load accepted (the caller checks it equals the CSV's rows). It is not
+            # `exact` about the table: Primary Key / Unique / Aggregate tables merge rows with equal keys (the
+            # table's key may be stricter than the manifest's), so the caller still counts the staging table.
             return LoadOutcome(rows=resp.number("NumberLoadedRows"), method="Stream Load", label=label, visible=visible,
-                               detail=resp.text)
+                               detail=resp.text, exact=False)
         if status == "Label Already Exists":
             existing = str(resp.body.get("ExistingJobStatus") or "")
             if existing == "FINISHED":
