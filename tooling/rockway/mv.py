@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
+from . import telemetry
 from .adapters import Adapter, connect
 from .config import Settings
 from .errors import DatabaseError, UsageError
@@ -315,7 +316,11 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
         task = row.get("TASK_NAME") or (f"mv-{row['MATERIALIZED_VIEW_ID']}" if row.get("MATERIALIZED_VIEW_ID") else None)
         if state not in FRESH_STATES and task and key in limits:
             last_success = catalog.last_success(str(task))
-        report.views.append(evaluate(row, now, limits.get(key), last_success))
+        view = evaluate(row, now, limits.get(key), last_success)
+        report.views.append(view)
+        if view.staleness_seconds is not None:
+            telemetry.record_mv_staleness(f"{view.database}.{view.name}" if view.database else view.name,
+                                          view.staleness_seconds)
     for db, name in sorted(k for k in limits if k not in seen and (not databases or k[0] in databases)):
         report.undeclared.append(f"{db}.{name}" if db else name)
     return report

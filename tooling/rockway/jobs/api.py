@@ -29,7 +29,49 @@ from .validate import live_problems, render_problems
 from .window import Window, chunks, format_value, parse_value
 from .yamlsrc import Problem, SpecError
 
-log = logging.getLogger("rockway.jobs")
+LOGGER = "rockway.jobs"
+log = logging.getLogger(LOGGER)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def _writes_the_same(handler: logging.Handler, others: list[logging.Handler], level: int) -> bool:
+    """True when another handler writes every record `handler` would, in the same format, to the same stream."""
+    if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
+        return False
+    floor = max(handler.level, level)
+    return any(other is not handler and isinstance(other, logging.StreamHandler)
+               and not isinstance(other, logging.FileHandler) and other.stream is handler.stream
+               and type(other.formatter) is type(handler.formatter) and other.level <= floor and not other.filters
+               for other in others)
+
+
+@contextmanager
+def shared_logging() -> Iterator[None]:
+    """Job log records reach the shared `rockway` logger configuration inside the block.
+
+    The CLI writes job events as JSON lines to stderr through a handler of its own on `rockway.jobs` and turns
+    propagation off there; the records would then miss what it attaches to `rockway`: the `--log-file` JSON
+    lines, the OTLP log exporter, `--log-format`. Inside the block they propagate (each one carries run_id,
+    trace_id and span_id of the job or pipeline it was written in); a `rockway.jobs` handler is silenced while a
+    `rockway` handler already writes the same records in the same format to the same stream
+    (`--log-format json`), so no line is written twice. Outside a CLI (propagation on) nothing changes.
+    """
+    logger = logging.getLogger(LOGGER)
+    saved = logger.propagate
+    shared = logging.getLogger(telemetry.LOGGER_NAME).handlers
+    muted = [h for h in logger.handlers if _writes_the_same(h, shared, logger.getEffectiveLevel())]
+    for handler in muted:
+        handler.addFilter(_drop)
+    logger.propagate = True
+    try:
+        yield
+    finally:
+        logger.propagate = saved
+        for handler in muted:
+            handler.removeFilter(_drop)
 
 
 @dataclass
@@ -150,7 +192,7 @@ def run_one(settings: Settings, name: str, *, verifier: Verifier | None, as_of: 
     project = load_project(settings)
     spec = project.spec(name)
     run_id = telemetry.new_run_id()
-    with telemetry.run_span(f"job run {name}", run_id), open_session(project) as s:
+    with shared_logging(), telemetry.run_span(f"job run {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             return _raise_if_failed(run_job(spec, s.env(verifier, "manual", as_of, on_event), trigger="manual"))
 
@@ -164,7 +206,7 @@ def run_named_pipeline(settings: Settings, name: str, *, verifier: Verifier | No
                          + (", ".join(sorted(project.pipelines)) or "none"))
     spec = project.pipelines[name]
     run_id = telemetry.new_run_id()
-    with telemetry.run_span(f"run {name}", run_id), open_session(project) as s:
+    with shared_logging(), telemetry.run_span(f"run {name}", run_id), open_session(project) as s:
         engine = job_ops(s.control).engine
         backup_dbs = list(project.jobs.backup.databases)
         return run_pipeline(spec, project.specs, s.env(verifier, name, as_of, on_event), s.control, notifier=notifier,
@@ -191,7 +233,7 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
         raise UsageError(str(exc)) from None
     out = BackfillResult(name)
     run_id = telemetry.new_run_id()
-    with telemetry.run_span(f"job backfill {name}", run_id), open_session(project) as s:
+    with shared_logging(), telemetry.run_span(f"job backfill {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             done = s.store().done_windows(name)
             env = s.env(verifier, "backfill", None, on_event)
@@ -288,7 +330,7 @@ def reset_watermark(settings: Settings, name: str, value: str, *, who: str | Non
         raise UsageError(f"--to {value!r} is not a {spec.watermark.type}") from None
     who = who or getpass.getuser()
     run_id = telemetry.new_run_id()
-    with telemetry.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
+    with shared_logging(), telemetry.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             store = s.store()
             current = store.watermark(spec.name, spec.source)

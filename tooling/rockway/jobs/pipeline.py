@@ -16,6 +16,14 @@
 
 A step after a failed one is skipped (notify still runs). Each job runs under its own lock as well, so a
 manual `rockway job run` of the same job cannot overlap a pipeline's.
+
+Telemetry: a run is one `pipeline <name>` span (telemetry.pipeline_span) with rockway.run_id and
+rockway.pipeline, ended with telemetry.set_outcome: `success`, `failed` (a step failed: the run exits 1), or
+`partial` (every step that matters succeeded, but the notification failed). Each job is a `job <name>` span
+directly below it, also when jobs run concurrently in worker threads (each worker runs in a copy of the
+submitting thread's context, which holds the current span); every other step is a `step <kind>` span
+(rockway.step, rockway.step.name, rockway.status), with the checks' `verify` spans and the notifier's
+`notify <channel>` spans below their steps, and the statements of each below that.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from ..adapters.job_ops import job_ops
 from ..contracts import Notifier, RunSummary, VerificationOutcome
 from ..lock import RunLock
 from .backup import backup_request, run_backup
+from .pool import statement_numbering
 from .retry import retrying
 from .runner import JobEnv, JobResult, run_job
 from .spec import JobSpec
@@ -168,6 +177,11 @@ def run_jobs(names: list[str], specs: Mapping[str, JobSpec], env: JobEnv, contro
         with job_lock(control, name, run_id, settings.lock_timeout, settings.lock_lease):
             return run_job(specs[name], env, trigger=f"pipeline {env.pipeline}")
 
+    def submit(name: str) -> Future[JobResult]:
+        # The worker runs in a copy of this thread's context: the current span (the pipeline's, so each
+        # `job <name>` span is its child in the same trace), the bound run id and the statement numbering.
+        return pool.submit(contextvars.copy_context().run, one, name)
+
     with ThreadPoolExecutor(max_workers=env.jobs.concurrency, thread_name_prefix="rockway-job") as pool:
         while pending or running:
             for name in list(pending):
@@ -177,8 +191,7 @@ def run_jobs(names: list[str], specs: Mapping[str, JobSpec], env: JobEnv, contro
                     results[name] = _skip(name, env, f"dependency {blocked[0]} {results[blocked[0]].status}")
                 elif all(d in results for d in deps[name]):
                     pending.remove(name)
-                    ctx = contextvars.copy_context()
-                    running[pool.submit(ctx.run, one, name)] = name
+                    running[submit(name)] = name
             if not running:
                 for name in pending:  # only reachable with a cycle the validator missed
                     results[name] = _skip(name, env, "dependencies never finished")
@@ -224,12 +237,16 @@ def _record(env: JobEnv, run: JobRun) -> None:
 
 
 def _skip(name: str, env: JobEnv, why: str) -> JobResult:
+    """A job that does not run (a dependency did not succeed): its run row, log line and a `job <name>` span."""
     run_id = telemetry.new_run_id()
     now = utcnow()
-    _record(env, JobRun(run_id, name, env.pipeline, now, "skipped", now, error_message=why,
-                        trace_id=telemetry.current_trace_id()))
-    log.warning("job_skipped %s", name, extra={"event": "job_skipped", "job": name, "pipeline": env.pipeline,
-                                               "status": "skipped", "error": why})
+    with telemetry.job_span(name, run_id=run_id, pipeline=env.pipeline, **{"rockway.skip_reason": why}) as span:
+        _record(env, JobRun(run_id, name, env.pipeline, now, "skipped", now, error_message=why,
+                            trace_id=telemetry.current_trace_id()))
+        log.warning("job_skipped %s", name, extra={"event": "job_skipped", "job": name, "pipeline": env.pipeline,
+                                                   "status": "skipped", "error": why})
+        telemetry.set_outcome(span, "skipped")
+    telemetry.record_load(0.0, name, "skipped")
     return JobResult(name, run_id, "skipped", error=why)
 
 
@@ -239,31 +256,77 @@ def run_pipeline(spec: PipelineSpec, specs: Mapping[str, JobSpec], env: JobEnv, 
     run_id = telemetry.current_run_id() or telemetry.new_run_id()
     result = PipelineResult(spec.name, run_id)
     settings = env.settings
-    lock = RunLock(control, f"rockway_pipeline_{spec.name}", LockOwner.here(run_id), timeout=settings.lock_timeout,
-                   lease=settings.lock_lease)
-    with lock:
-        for step in spec.steps:
-            if result.status == "failed" and step.kind != "notify":
-                result.steps.append(StepResult(step.kind, _step_name(step), "skipped", "an earlier step failed"))
-                continue
-            with telemetry.span(f"step {step.kind}", **{"rockway.pipeline": spec.name}):
-                lock.check()
-                if step.kind == "jobs":
-                    jobs = run_jobs(list(step.args), specs, env, control, run_id)
-                    result.jobs.update(jobs)
-                    failed = [n for n, r in jobs.items() if r.status == "failed"
-                              or (r.status == "skipped" and (r.error or "").startswith("dependency"))]
-                    status = "failed" if failed else "success"
-                    detail = ", ".join(f"{n}: {r.status}" + (f" ({r.error})" if r.error else "") for n, r in jobs.items())
-                    _add(result, step, status, detail)
-                elif step.kind == "notify":
-                    _notify(result, notifier)
-                    result.steps.append(StepResult("notify", "notify", "success" if notifier else "skipped",
-                                                   "" if notifier else "no notifier configured"))
-                else:
-                    _recorded(result, step, env, lambda: _run_step(step, spec, env, control, render,
-                                                                         backup_databases, result))
+    with telemetry.pipeline_span(spec.name, run_id=run_id, **{"rockway.pipeline.steps": len(spec.steps)}) as span:
+        try:
+            lock = RunLock(control, f"rockway_pipeline_{spec.name}", LockOwner.here(run_id),
+                           timeout=settings.lock_timeout, lease=settings.lock_lease)
+            with lock:
+                for step in spec.steps:
+                    _run_one_step(step, spec, specs, env, control, lock, result, notifier=notifier, render=render,
+                                  backup_databases=backup_databases)
+        except Exception as exc:  # the lock not granted, a lost control connection: the run fails
+            telemetry.set_outcome(span, "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}")
+            raise
+        _pipeline_outcome(span, result)
     return result
+
+
+def _run_one_step(step: PipelineStep, spec: PipelineSpec, specs: Mapping[str, JobSpec], env: JobEnv, control: Adapter,
+                  lock: RunLock, result: PipelineResult, *, notifier: Notifier | None,
+                  render: Callable[[str, str], str], backup_databases: list[str]) -> None:
+    if result.status == "failed" and step.kind != "notify":
+        result.steps.append(StepResult(step.kind, _step_name(step), "skipped", "an earlier step failed"))
+        with _step_span(spec, step) as current:
+            telemetry.set_outcome(current, "skipped")
+        return
+    if step.kind == "jobs":  # no step span: each job's span is a child of the pipeline's
+        lock.check()
+        jobs = run_jobs(list(step.args), specs, env, control, result.run_id)
+        result.jobs.update(jobs)
+        failed = [n for n, r in jobs.items() if r.status == "failed"
+                  or (r.status == "skipped" and (r.error or "").startswith("dependency"))]
+        status = "failed" if failed else "success"
+        detail = ", ".join(f"{n}: {r.status}" + (f" ({r.error})" if r.error else "") for n, r in jobs.items())
+        _add(result, step, status, detail)
+        return
+    with _step_span(spec, step) as current, statement_numbering():
+        lock.check()
+        if step.kind == "notify":
+            result.steps.append(_notify(result, notifier))
+        else:
+            _recorded(result, step, env, lambda: _run_step(step, spec, env, control, render, backup_databases, result))
+        done = result.steps[-1]
+        telemetry.set_outcome(current, done.status, done.detail or None)
+
+
+@contextmanager
+def _step_span(spec: PipelineSpec, step: PipelineStep) -> Iterator[Any]:
+    """Span `step <kind>` of one non-job step (backup, refresh, sql, verify, notify)."""
+    with telemetry.span(f"step {step.kind}", **{telemetry.PIPELINE: spec.name, "rockway.step": step.kind,
+                                                "rockway.step.name": _step_name(step)}) as current:
+        yield current
+
+
+def _pipeline_status(result: PipelineResult) -> str:
+    """The pipeline span's rockway.status: failed (the run failed), partial (it succeeded but a step around the
+    data did not, i.e. the notification failed), else success."""
+    if result.status == "failed":
+        return "failed"
+    if any(s.status == "failed" for s in result.steps):
+        return "partial"
+    return "success"
+
+
+def _pipeline_outcome(span: Any, result: PipelineResult) -> None:
+    jobs = result.jobs.values()
+    span.set_attribute("rockway.jobs", len(result.jobs))
+    span.set_attribute("rockway.jobs.failed", sum(1 for r in jobs if r.status == "failed"))
+    span.set_attribute("rockway.rows.written", sum(r.rows_written or 0 for r in jobs))
+    if result.checks.results:
+        span.set_attribute("rockway.checks.failed", len(result.checks.failed))
+    failed = next((s for s in result.steps if s.status == "failed"), None)
+    error = result.error or (f"step {failed.kind} {failed.name} failed: {failed.detail}" if failed else None)
+    telemetry.set_outcome(span, _pipeline_status(result), error)
 
 
 def _step_name(step: PipelineStep) -> str:
@@ -352,9 +415,10 @@ def pipeline_scope(name: str, env: JobEnv) -> dict[str, Any]:
             "window_start": (today - timedelta(days=1)).isoformat(), "window_end": today.isoformat()}
 
 
-def _notify(result: PipelineResult, notifier: Notifier | None) -> None:
+def _notify(result: PipelineResult, notifier: Notifier | None) -> StepResult:
+    """Send the RunSummary; the notify step's result (failed when the notifier raised: the run's outcome stands)."""
     if notifier is None:
-        return
+        return StepResult("notify", "notify", "skipped", "no notifier configured")
     rows = {n: r.rows_written or 0 for n, r in result.jobs.items()}
     summary = RunSummary(pipeline=result.name, status=result.status, run_id=result.run_id,
                          trace_id=telemetry.current_trace_id(), rows=rows,
@@ -362,4 +426,8 @@ def _notify(result: PipelineResult, notifier: Notifier | None) -> None:
     try:
         notifier.notify(summary)
     except Exception as exc:  # noqa: BLE001 - a Notifier never raises; if one does, the run's outcome stands
-        log.error("notify_failed", extra={"event": "notify_failed", "error": telemetry.redact_exception(exc)})
+        error = telemetry.redact_exception(exc)
+        log.error("notify_failed", extra={"event": "notify_failed", "pipeline": result.name, "error": error})
+        telemetry.count_error("notify_failed", **{telemetry.PIPELINE: result.name})
+        return StepResult("notify", "notify", "failed", f"{telemetry.error_type(exc)}: {error}")
+    return StepResult("notify", "notify", "success")

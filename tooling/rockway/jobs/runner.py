@@ -10,6 +10,14 @@ Order of a run (each attempt is idempotent, so a retry after an ambiguous failur
      watermark stays where it was;
   4. the watermark advances to the window's end (never backwards);
   5. etl_job_run row `success` (or `failed` with the error), and a JSON log line at start and end.
+
+Telemetry: the run is one `job <name>` span (telemetry.job_span; a child of the `pipeline <name>` span when a
+pipeline runs it, in whichever worker thread) with rockway.run_id, rockway.pipeline, db.collection.name (the
+target as `db.table`), the window (rockway.window.start/end), the batch label, rows read/written, attempts and
+rockway.status (telemetry.set_outcome). Its statements are CLIENT spans below it (pool.trace_statements), the
+copy from a `dsn` source a `copy <job>` span, the load a `load <job>` span, the checks a `verify <job>` span.
+Metrics at the end: rockway.rows.loaded (rows written into the target) and rockway.load.duration by status.
+Log lines are written inside the span, so they carry its trace and span ids and the job's run_id.
 """
 
 from __future__ import annotations
@@ -28,13 +36,13 @@ from ..adapters.job_ops import JobOps, connection_id, job_ops
 from ..config import Settings, parse_dsn
 from ..contracts import VerificationOutcome, Verifier
 from ..errors import RockwayError, UsageError
-from .pool import Pool
+from .pool import Pool, statement_numbering
 from .retry import RetryPolicy, retrying
 from .settings import JobsSettings
 from .spec import JobSpec
 from .sqlgen import JobSql
 from .store import JobRun, Store, utcnow
-from .window import Window, format_value, shift
+from .window import Window, format_value, job_label, shift
 
 log = logging.getLogger("rockway.jobs")
 
@@ -137,16 +145,21 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
     """
     run_id = telemetry.new_run_id()
     started = utcnow()
+    clock = time.perf_counter()
     policy: RetryPolicy = spec.retry or env.jobs.retry
     result = JobResult(spec.name, run_id, "failed")
     run = JobRun(run_id, spec.name, env.pipeline, started, host=socket.gethostname())
-    with telemetry.bind_run_id(run_id), telemetry.span(f"job {spec.name}", **{"rockway.job": spec.name,
-                                                                              telemetry.RUN_ID: run_id}):
+    table: str | None = None
+    with telemetry.job_span(spec.name, run_id=run_id, pipeline=env.pipeline, **{
+            "rockway.trigger": trigger, "rockway.job.kind": spec.kind, "rockway.load.strategy": spec.load.strategy,
+    }) as span, statement_numbering():
         run.trace_id = telemetry.current_trace_id()
         holder = {"adapter": env.pool.get()}
         try:
             ops = job_ops(holder["adapter"])
             sql = JobSql(spec, env.settings, env.jobs, ops, run_id=run_id, loaded_at=started)
+            table = f"{sql.target_db}.{sql.target_table}"
+            span.set_attribute(telemetry.DB_COLLECTION_NAME, table)
 
             def transient(exc: BaseException) -> bool:
                 return ops.is_transient(exc)
@@ -177,6 +190,7 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
                 window = retrying(with_conn(compute), policy, transient, on_retry=on_retry, sleep=env.sleep)
             result.window = window
             run.window_start, run.window_end = _bound(window.lo), _bound(window.hi)
+            _window_attributes(span, spec, window)
             _log(logging.INFO, "job_start", job=spec.name, pipeline=env.pipeline, window=window.describe(),
                  window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger)
             retrying(with_conn(lambda a, o, s: s.record(run)), policy, transient, on_retry=on_retry, sleep=env.sleep)
@@ -205,9 +219,40 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
         except Exception as exc:  # noqa: BLE001 - recorded, then re-raised for the caller to report
             result.status, result.error = "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
             _finish(run, result, holder, env, policy)
+            _outcome(span, result, table, time.perf_counter() - clock)
             raise
         _finish(run, result, holder, env, policy)
+        _outcome(span, result, table, time.perf_counter() - clock)
     return result
+
+
+def _window_attributes(span: Any, spec: JobSpec, window: Window) -> None:
+    """The window and the batch label of (job, window) on the job span."""
+    span.set_attribute("rockway.window", window.describe())
+    for key, value in (("rockway.window.start", _text(window.lo)), ("rockway.window.end", _text(window.hi))):
+        if value is not None:
+            span.set_attribute(key, value)
+    label = job_label(spec.name, window)
+    span.set_attribute("rockway.batch.label", label)
+    if spec.audit.batch:  # the value written into the target's batch column
+        span.set_attribute("rockway.batch.id", label)
+
+
+def _outcome(span: Any, result: JobResult, table: str | None, seconds: float) -> None:
+    """The job span's rows and outcome, and the load metrics (rows loaded, duration by final status)."""
+    for key, value in (("rockway.rows.read", result.rows_read), ("rockway.rows.written", result.rows_written),
+                       ("rockway.attempts", result.attempts)):
+        if value is not None:
+            span.set_attribute(key, value)
+    if result.skipped_labels:
+        span.set_attribute("rockway.load.skipped_labels", list(result.skipped_labels))
+    failed = [c.name for c in result.checks.failed]
+    if failed:
+        span.set_attribute("rockway.checks.failed", failed)
+    telemetry.set_outcome(span, result.status, result.error)
+    if result.rows_written is not None and table is not None:
+        telemetry.record_rows_loaded(table, result.rows_written, job=result.job)
+    telemetry.record_load(seconds, result.job, result.status, table=table)
 
 
 def _finish(run: JobRun, result: JobResult, holder: dict[str, Adapter], env: JobEnv, policy: RetryPolicy) -> None:
@@ -246,14 +291,24 @@ def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Windo
     if plan.copy is not None:
         for statement in plan.copy_ddl:
             adapter.execute(statement)
-        source = _source_adapter(sql, env)
-        try:
-            rows_read = ops.copy(source, plan.copy.sql, plan.copy.qualified, [c for c, _ in plan.copy.columns],
-                                 batch_size=plan.copy.source.batch_size, label=plan.copy.label, on_event=emit)
-        finally:
-            source.close()
-    with telemetry.span(f"load {sql.spec.name}", **{telemetry.DB_COLLECTION_NAME: plan.request.target}):
+        with telemetry.span(f"copy {sql.spec.name}", **{
+                telemetry.DB_COLLECTION_NAME: f"{plan.copy.work_db}.{plan.copy.work_table}",
+                "rockway.source": sql.spec.source, "rockway.copy.batch_size": plan.copy.source.batch_size}) as span:
+            source = _source_adapter(sql, env)
+            try:
+                rows_read = ops.copy(source, plan.copy.sql, plan.copy.qualified, [c for c, _ in plan.copy.columns],
+                                     batch_size=plan.copy.source.batch_size, label=plan.copy.label, on_event=emit)
+            finally:
+                source.close()
+            span.set_attribute("rockway.rows.read", rows_read)
+    with telemetry.span(f"load {sql.spec.name}", **{
+            telemetry.DB_COLLECTION_NAME: f"{sql.target_db}.{sql.target_table}",
+            "rockway.batch.label": plan.request.label, "rockway.load.strategy": plan.request.strategy,
+            "rockway.attempt": attempt}) as span:
         loaded = ops.execute(plan.steps, on_event=emit)
+        span.set_attribute("rockway.rows.written", loaded.rows_written)
+        if loaded.labels:
+            span.set_attribute("rockway.load.labels", list(loaded.labels))
     result.rows_written = loaded.rows_written
     result.rows_read = rows_read if rows_read is not None else loaded.rows_written
     result.skipped_labels = loaded.skipped_labels
@@ -267,7 +322,7 @@ def _verify(spec: JobSpec, env: JobEnv, adapter: Adapter, window: Window, run_id
                         hint="Install rockway.verify or set [jobs] verifier = \"module:factory\" in jobs/jobs.toml.")
     scope = {"job": spec.name, "target": spec.target, **check_scope(window),
              "watermark_column": spec.watermark.column if spec.watermark else None}
-    with telemetry.span(f"verify {spec.name}"):
+    with telemetry.span(f"verify {spec.name}", **{"rockway.checks": list(spec.checks)}):
         return env.verifier.verify(adapter, checks=list(spec.checks), scope=scope, run_id=run_id, pipeline=env.pipeline)
 
 

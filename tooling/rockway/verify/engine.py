@@ -161,6 +161,10 @@ class CheckEngine:
                     log.log(_LOG_LEVEL[r.severity], "check %s on %s %s: value %s, bounds %s", r.name, r.table, r.status,
                             r.value, r.bounds, extra={"check.name": r.name, "check.severity": r.severity.value,
                                                       "check.status": r.status})
+            for r in run.results:
+                telemetry.record_check(r.severity, r.summary().status, r.name, table=r.table or None)
+                if r.kind == "freshness" and r.value is not None and math.isfinite(r.value):
+                    telemetry.record_freshness(r.table, r.value)  # the newest row's age, in seconds
             failed = [r for r in run.results if r.status in ("fail", "error")]
             current.set_attribute("rockway.verify.failed", len(failed))
             current.set_attribute(telemetry.STATUS, "fail" if failed else "pass")
