@@ -22,7 +22,7 @@ import pytest
 
 import rw_helpers
 
-IMAGE = "starrocks/allin1-ubuntu:3.3.5"
+IMAGE = rw_helpers.STARROCKS_IMAGE  # ROCKWAY_STARROCKS_IMAGE overrides
 READY_LINE = "Enjoy the journey to StarRocks blazing-fast lake-house engine!"
 STARTUP_TIMEOUT = 600  # s, for the log line (image pull not included); CI machines are slow
 BACKEND_TIMEOUT = 300  # s, for SHOW BACKENDS to look healthy after the log line

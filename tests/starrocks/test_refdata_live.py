@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from rw_helpers import require_docker  # noqa: E402
+from rw_helpers import STARROCKS_IMAGE, require_docker  # noqa: E402
 
 require_docker()
 
@@ -28,7 +28,7 @@ from rockway.adapters.stream_load import StarRocksBulk, StreamLoadClient  # noqa
 pytestmark = pytest.mark.starrocks
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE = "starrocks/allin1-ubuntu:3.3.5"
+IMAGE = STARROCKS_IMAGE
 
 
 def _be_rewrite(server: Any) -> Callable[[str], str] | None:
