@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         body = "\n".join(lines)
         section = (f"\n## `python bench/bench_verify.py`\n\nDate: {stamp}. Eight checks on one table, "
                    f"{args.rows:,} rows, MariaDB; see the script's docstring for the variants.\n\n"
-                   f"```\n$ cd /work/main && python bench/bench_verify.py --append-results bench/RESULTS.md\n{body}\n```\n")
+                   f"```\n$ python bench/bench_verify.py --append-results bench/RESULTS.md\n{body}\n```\n")
         with args.append_results.open("a", encoding="utf-8") as handle:
             handle.write(section)
     return 0

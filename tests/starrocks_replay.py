@@ -5,7 +5,7 @@ answered: a result set (column labels + rows) or an error `(errno, message)`, ra
 exception class pymysql itself would pick for that errno. Every statement is checked in order, BEGIN /
 START TRANSACTION fail the test, and `assert_done()` checks nothing expected was left unsent.
 
-The recorded values below are copied from /work/shared/docs/starrocks-responses.md (section given
+The recorded values below are copied from starrocks-responses.md (section given
 on each); rows marked [INFERRED] follow the documented row shape where no verbatim sample exists.
 As in the server's MySQL protocol answers, SHOW output cells are strings (SHOW result sets are
 all VARCHAR), unset times/progress are the literal string "NULL", and SQL NULL is None.

@@ -1,5 +1,5 @@
 """StarRocks job operations against recorded server answers (starrocks_replay.py; values from
-/work/shared/docs/starrocks-responses.md §3, §4, §6, §8, marked [INFERRED] where no verbatim sample exists):
+starrocks-responses.md §3, §4, §6, §8, marked [INFERRED] where no verbatim sample exists):
 label ledger, per-day partition overwrites, sessions by version, backups, MV refresh, and one whole job run."""
 
 from __future__ import annotations
