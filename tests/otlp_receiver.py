@@ -295,3 +295,16 @@ class SilentServer:
         for conn in self.accepted:
             conn.close()
         self._sock.close()
+
+
+def reset_otel_globals() -> None:
+    """Forget OpenTelemetry's global providers so each test can install its own (they are set once per process)."""
+    from opentelemetry import trace
+    from opentelemetry.metrics import _internal as metrics_internal
+    from opentelemetry.util._once import Once
+
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
+    metrics_internal._METER_PROVIDER = None
+    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()

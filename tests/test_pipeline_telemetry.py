@@ -12,14 +12,13 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
+from otlp_receiver import reset_otel_globals
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import _internal as metrics_internal
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.util._once import Once
 
 from rockway import telemetry
 from rockway.adapters.base import StatementResult
@@ -29,18 +28,12 @@ from rockway.jobs.pool import statement_numbering, trace_statements
 from rockway.jobs.runner import JobResult
 
 
-def _reset_otel_globals() -> None:
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
-    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
-    metrics_internal._METER_PROVIDER = None
-    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
 
 
 @pytest.fixture
 def otel() -> Iterator[SimpleNamespace]:
     """In-memory span exporter and metric reader on fresh global providers."""
-    _reset_otel_globals()
+    reset_otel_globals()
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -48,7 +41,7 @@ def otel() -> Iterator[SimpleNamespace]:
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
     yield SimpleNamespace(spans=spans, reader=reader)
-    _reset_otel_globals()
+    reset_otel_globals()
 
 
 def _points(reader: InMemoryMetricReader, name: str) -> list[Any]:

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.metrics import _internal as metrics_internal
-from opentelemetry.util._once import Once
 
-from otlp_receiver import OtlpReceiver, SilentServer, refused_port
+from otlp_receiver import OtlpReceiver, SilentServer, refused_port, reset_otel_globals
 from rockway import telemetry
 from rockway.cli import otel
 from rockway.errors import DatabaseError
@@ -43,13 +41,6 @@ class FakeAdapter:
     port: int = 9030
 
 
-def _reset_otel_globals() -> None:
-    """Forget the global providers so each test can install its own."""
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
-    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
-    metrics_internal._METER_PROVIDER = None
-    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
 
 
 @pytest.fixture(autouse=True)
@@ -59,11 +50,11 @@ def clean_telemetry(monkeypatch):
             monkeypatch.delenv(name)
     logger = logging.getLogger("rockway")
     handlers, level = list(logger.handlers), logger.level
-    _reset_otel_globals()
+    reset_otel_globals()
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
-    _reset_otel_globals()
+    reset_otel_globals()
 
 
 @pytest.fixture

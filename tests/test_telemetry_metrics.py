@@ -11,27 +11,19 @@ import sys
 
 import pytest
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import _internal as metrics_internal
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.semconv._incubating.attributes import db_attributes
 from opentelemetry.semconv._incubating.metrics import db_metrics
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
-from opentelemetry.util._once import Once
 
-from otlp_receiver import OtlpReceiver
+from otlp_receiver import OtlpReceiver, reset_otel_globals
 from rockway import telemetry
 from rockway.cli import otel
 from rockway.contracts import Severity
 from rockway.errors import DatabaseError
 
 
-def _reset_otel_globals() -> None:
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
-    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
-    metrics_internal._METER_PROVIDER = None
-    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
 
 
 @pytest.fixture(autouse=True)
@@ -41,11 +33,11 @@ def clean_telemetry(monkeypatch):
             monkeypatch.delenv(name)
     logger = logging.getLogger("rockway")
     handlers, level = list(logger.handlers), logger.level
-    _reset_otel_globals()
+    reset_otel_globals()
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
-    _reset_otel_globals()
+    reset_otel_globals()
 
 
 @pytest.fixture
@@ -168,7 +160,7 @@ def test_instruments_are_created_lazily_and_per_provider(reader):
     first = telemetry._instrument("rockway.rows.loaded")
     assert telemetry._instrument("rockway.rows.loaded") is first
     assert set(telemetry._instrument_cache[1]) == {"rockway.rows.loaded"}  # only what was used
-    _reset_otel_globals()
+    reset_otel_globals()
     other = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[other]))
     telemetry.record_rows_loaded("t", 3)  # a new provider gets new instruments
