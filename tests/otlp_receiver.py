@@ -11,6 +11,7 @@ Also: `refused_port()` and `SilentServer` for "collector down" tests.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import threading
@@ -308,3 +309,23 @@ def reset_otel_globals() -> None:
     metrics_internal._METER_PROVIDER_SET_ONCE = Once()
     metrics_internal._METER_PROVIDER = None
     metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
+
+
+@contextlib.contextmanager
+def isolated_telemetry(monkeypatch, prefixes: tuple[str, ...] = ("OTEL_",)):  # type: ignore[no-untyped-def]
+    """Run a test with no OTEL_* (or other prefixed) variables, fresh global providers and the `rockway` logger restored."""
+    import logging
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(prefixes):
+            monkeypatch.delenv(name)
+    logger = logging.getLogger("rockway")
+    handlers, level = list(logger.handlers), logger.level
+    reset_otel_globals()
+    try:
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        reset_otel_globals()

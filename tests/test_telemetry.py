@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from opentelemetry import trace
 
-from otlp_receiver import OtlpReceiver, SilentServer, refused_port, reset_otel_globals
+from otlp_receiver import OtlpReceiver, SilentServer, refused_port, isolated_telemetry
 from rockway import telemetry
 from rockway.cli import otel
 from rockway.errors import DatabaseError
@@ -45,16 +45,8 @@ class FakeAdapter:
 
 @pytest.fixture(autouse=True)
 def clean_telemetry(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("OTEL_"):
-            monkeypatch.delenv(name)
-    logger = logging.getLogger("rockway")
-    handlers, level = list(logger.handlers), logger.level
-    reset_otel_globals()
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
-    reset_otel_globals()
+    with isolated_telemetry(monkeypatch):
+        yield
 
 
 @pytest.fixture

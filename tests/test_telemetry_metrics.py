@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 
@@ -17,7 +16,7 @@ from opentelemetry.semconv._incubating.attributes import db_attributes
 from opentelemetry.semconv._incubating.metrics import db_metrics
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 
-from otlp_receiver import OtlpReceiver, reset_otel_globals
+from otlp_receiver import OtlpReceiver, isolated_telemetry, reset_otel_globals
 from rockway import telemetry
 from rockway.cli import otel
 from rockway.contracts import Severity
@@ -28,16 +27,8 @@ from rockway.errors import DatabaseError
 
 @pytest.fixture(autouse=True)
 def clean_telemetry(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith(("OTEL_", "ROCKWAY_LOG", "ROCKWAY_OTEL")):
-            monkeypatch.delenv(name)
-    logger = logging.getLogger("rockway")
-    handlers, level = list(logger.handlers), logger.level
-    reset_otel_globals()
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
-    reset_otel_globals()
+    with isolated_telemetry(monkeypatch, ("OTEL_", "ROCKWAY_LOG", "ROCKWAY_OTEL")):
+        yield
 
 
 @pytest.fixture

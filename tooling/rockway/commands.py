@@ -17,7 +17,7 @@ from . import __version__, telemetry
 from .adapters import Adapter, LockOwner, connect
 from .config import Settings
 from .errors import InputError, MigrationFailed, UsageError, ValidationFailed
-from .executor import Event, EventCallback, Executor, RunContext, RunReport
+from .executor import EventCallback, Executor, RunContext, RunReport
 from .history import HistoryStore, evolve, now_utc
 from .lock import RunLock, WaitCallback, lock_name
 from .model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowStatus, RowType, Script, State, Statement, Step,
@@ -267,10 +267,9 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
                     lock.release()
 
 
-def info(settings: Settings, *, target: str | None = None) -> list[MigrationInfo]:
+def info(settings: Settings, *, target: str | None = None, project: Project | None = None) -> list[MigrationInfo]:
     """States of every script and history row."""
-    project = Project(settings)
-    scripts = project.scripts
+    scripts = (project or Project(settings)).scripts
     with open_session(settings) as session:
         rows = session.history.rows()
     return planner.describe(scripts, rows, planner.Options(target=parse_version(target), out_of_order=settings.out_of_order))
@@ -287,7 +286,8 @@ class Problem:
 
 def validate(settings: Settings) -> list[Problem]:
     """Checksum drift, missing files, failed rows, ignored versions, and scripts that do not render."""
-    infos = info(settings)
+    project = Project(settings)
+    infos = info(settings, project=project)
     problems: list[Problem] = []
     for i in infos:
         if i.state in (State.FAILED, State.INTERRUPTED):
@@ -305,7 +305,6 @@ def validate(settings: Settings) -> list[Problem]:
                 and i.row.description != i.script.description:
             problems.append(Problem("description", i.label, f"{i.label}: description in history {i.row.description!r}"
                                     f" differs from the file's {i.script.description!r}"))
-    project = Project(settings)
     for script in project.scripts:
         try:
             project.statements(script)

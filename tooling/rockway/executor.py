@@ -40,7 +40,7 @@ class RunContext:
 class Event:
     """Progress reported to the caller (the CLI prints these)."""
 
-    kind: str  # migration | statement | statement_done | progress | migration_done | bookkeeping
+    kind: str  # migration | statement | statement_done | progress | migration_done
     script: Script | None = None
     index: int = 0
     total: int = 0
@@ -67,7 +67,6 @@ class RunReport:
     run_id: str
     trace_id: str | None
     applied: list[Applied] = field(default_factory=list)
-    bookkeeping: list[str] = field(default_factory=list)
 
 
 EventCallback = Callable[[Event], None]

@@ -52,11 +52,6 @@ def _row_state(row: AppliedRow) -> State:
     return State.UNDONE if row.type is RowType.UNDO_SQL else State.APPLIED
 
 
-def applied_versions(rows: Sequence[AppliedRow]) -> list[Version]:
-    """Versions whose latest row says applied (successfully or not yet finished)."""
-    return sorted(v for v, r in _latest_by_version(rows).items()
-                  if r.type is RowType.SQL or (r.type is RowType.UNDO_SQL and r.status is not RowStatus.SUCCESS))
-
 
 def describe(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Options = Options()) -> list[MigrationInfo]:
     """Every script and history entry with its state, in display order."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,9 +64,6 @@ def state(ctx: click.Context) -> CliState:
         obj = ctx.find_root().obj = CliState()
     return obj
 
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()
 
 
 def _store(attr: str, key: str | None = None):  # type: ignore[no-untyped-def]
