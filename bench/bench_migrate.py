@@ -117,31 +117,73 @@ def raw_pymysql(server: Server, db: str, project: Path, n: int) -> None:
         conn.close()
 
 
-def raw_with_journal(server: Server, db: str, project: Path, n: int) -> None:
-    """Raw statements plus the two autocommitted history upserts per migration rockway's journal makes.
-
-    Not a rockway run: the floor any tool with a per-migration "started" and "finished" row can reach.
-    """
+def _journal_sql(rows_per_write: int) -> tuple[str, str]:
+    """CREATE TABLE for a table shaped like rockway's history table, and an upsert of rows_per_write rows."""
     from rockway.history import COLUMN_NAMES, COLUMNS
 
     types = {"TEXT": "LONGTEXT", "DATETIME": "DATETIME(6)"}
     cols = ", ".join(f"`{c.name}` {types.get(c.type, c.type)} {'NULL' if c.nullable else 'NOT NULL'}" for c in COLUMNS)
     names = ", ".join(f"`{c}`" for c in COLUMN_NAMES)
-    marks = ", ".join(["%s"] * len(COLUMN_NAMES))
+    marks = ", ".join([f"({', '.join(['%s'] * len(COLUMN_NAMES))})"] * rows_per_write)
     updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in COLUMN_NAMES if c != "installed_rank")
-    upsert = f"INSERT INTO journal ({names}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {updates}"
+    create = f"CREATE TABLE journal ({cols}, PRIMARY KEY (installed_rank)) DEFAULT CHARSET=utf8mb4"
+    return create, f"INSERT INTO journal ({names}) VALUES {marks} ON DUPLICATE KEY UPDATE {updates}"
+
+
+def _journal_row(i: int) -> list[object]:
+    return [i, str(i), f"t {i}", "SQL", f"migrations/V{i}__t_{i}.sql", "0" * 64, "root", "2025-01-01 00:00:00",
+            0, 0, "running", 1, 0, "[]", 1, None, None, f"line 1: {statement(i)}", "[]", "run", "0" * 32,
+            None, "host", "0.1.0"]
+
+
+def _finished(row: list[object]) -> list[object]:
+    done = list(row)
+    done[9], done[10], done[12], done[14], done[17] = 1, "success", 1, None, None
+    return done
+
+
+def raw_with_journal(server: Server, db: str, project: Path, n: int) -> None:
+    """Raw statements plus two autocommitted history upserts per migration (a "started" and a "finished" row).
+
+    Not a rockway run: the floor any tool with a per-migration "started" and "finished" row can reach.
+    """
+    create, upsert = _journal_sql(1)
     conn = server.connect(db)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE TABLE journal ({cols}, PRIMARY KEY (installed_rank)) DEFAULT CHARSET=utf8mb4")
+            cur.execute(create)
             for i in range(1, n + 1):
-                row = [i, str(i), f"t {i}", "SQL", f"migrations/V{i}__t_{i}.sql", "0" * 64, "root", "2025-01-01 00:00:00",
-                       0, 0, "running", 1, 0, "[]", 1, None, None, f"line 1: {statement(i)}", "[]", "run", "0" * 32,
-                       None, "host", "0.1.0"]
+                row = _journal_row(i)
                 cur.execute(upsert, row)
                 cur.execute(statement(i))
-                row[9], row[10], row[12], row[14], row[17] = 1, "success", 1, None, None
-                cur.execute(upsert, row)
+                cur.execute(upsert, _finished(row))
+    finally:
+        conn.close()
+
+
+def raw_with_one_write(server: Server, db: str, project: Path, n: int) -> None:
+    """Raw statements plus exactly the journal writes rockway makes: before each statement ONE upsert of two rows
+    (the previous migration's finished row and this one's intent row), and a last upsert at the end.
+
+    Not a rockway run: the floor of rockway's design (one durable journal commit per statement).
+    """
+    create, upsert_one = _journal_sql(1)
+    _, upsert_two = _journal_sql(2)
+    conn = server.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(create)
+            previous: list[object] | None = None
+            for i in range(1, n + 1):
+                row = _journal_row(i)
+                if previous is None:
+                    cur.execute(upsert_one, row)
+                else:
+                    cur.execute(upsert_two, _finished(previous) + row)
+                cur.execute(statement(i))
+                previous = row
+            if previous is not None:
+                cur.execute(upsert_one, _finished(previous))
     finally:
         conn.close()
 
@@ -174,6 +216,7 @@ def yoyo_cli(server: Server, db: str, project: Path, n: int) -> None:
 VARIANTS: dict[str, Callable[[Server, str, Path, int], None]] = {
     "raw pymysql (1 connection)": raw_pymysql,
     "raw pymysql + 2 journal upserts/migration": raw_with_journal,
+    "raw pymysql + rockway's journal writes": raw_with_one_write,
     "rockway in-process (commands.migrate)": rockway_inprocess,
     "rockway CLI (`rockway migrate up`)": rockway_cli,
     "yoyo 9 Python API": yoyo_api,
@@ -242,6 +285,7 @@ def main() -> int:
         med = {name: statistics.median(values) for name, values in samples.items()}
 
         raw = med["raw pymysql (1 connection)"]
+        floor = med["raw pymysql + rockway's journal writes"]
         rw = med["rockway in-process (commands.migrate)"]
         rw_cli = med["rockway CLI (`rockway migrate up`)"]
         yo = med["yoyo 9 Python API"]
@@ -257,6 +301,8 @@ def main() -> int:
             ("rockway CLI / raw pymysql (info only)", rw_cli / raw, "", None),
             ("raw + journal upserts / raw pymysql (info only)", med["raw pymysql + 2 journal upserts/migration"] / raw, "", None),
             ("rockway in-process / raw + journal (info only)", rw / med["raw pymysql + 2 journal upserts/migration"], "", None),
+            ("raw + rockway's journal writes / raw (floor)", floor / raw, "", None),
+            ("rockway in-process / that floor (info only)", rw / floor, "", None),
             ("yoyo API / rockway in-process", yo / rw, ">= 3.00", yo / rw >= 3.0),
             ("yoyo CLI / rockway CLI", yo_cli / rw_cli, ">= 3.00", yo_cli / rw_cli >= 3.0),
         ]

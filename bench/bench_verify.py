@@ -3,10 +3,12 @@
 
     python bench/bench_verify.py [--server mysql://root@127.0.0.1:3306] [--rows 5000000] [--repeats 3]
                                  [--keep] [--append-results bench/RESULTS.md]
+    python bench/bench_verify.py --server starrocks://root@127.0.0.1:9030     # the same on StarRocks
 
-The table (`rw_bench_verify.facts`, InnoDB, primary key only) is made with one INSERT … SELECT from
-MariaDB's sequence engine (`seq_1_to_<rows>`) and reused by later runs when it has the right row count
-(`--keep` keeps it; by default the database is dropped at the end).
+The table (`rw_bench_verify.facts`) is made with one INSERT … SELECT and reused by later runs when it has
+the right row count (`--keep` keeps it; by default the database is dropped at the end). On MariaDB/MySQL it
+is an InnoDB table with a primary key only, filled from the sequence engine (`seq_1_to_<rows>`); on
+StarRocks (3.1 or later) a DUPLICATE KEY table filled from `TABLE(generate_series(1, <rows>))`.
 
 Variants, run interleaved (repeat 1 of each, then repeat 2, …), medians reported:
 - rockway: `CheckEngine.run` on the check file below (parse, render, compile, ONE aggregate statement,
@@ -66,6 +68,40 @@ WITH_DISTINCT = CHECKS.replace("""      - name: void_orders
 """)
 
 
+_COLUMNS = """id BIGINT NOT NULL{pk}, order_id INT NOT NULL, customer_id INT NULL, amount DECIMAL(10,2) NULL,
+            status CHAR(4) NOT NULL, loaded_at DATETIME NOT NULL, day DATE NOT NULL"""
+# engine -> (CREATE TABLE, INSERT … SELECT filling {rows} rows, what the rows come from)
+FILL_SQL = {
+    "mysql": (
+        f"CREATE TABLE facts ({_COLUMNS.format(pk=' PRIMARY KEY')}) ENGINE=InnoDB",
+        """INSERT INTO facts
+            SELECT seq, seq DIV 2, IF(seq % 997 = 0, NULL, seq % 50000), IF(seq % 1009 = 0, NULL, (seq % 10000) / 10 - 5),
+                   ELT(seq % 3 + 1, 'open', 'paid', 'void'), NOW() - INTERVAL (seq % 86400) SECOND,
+                   '2026-11-25' - INTERVAL (seq % 30) DAY
+            FROM seq_1_to_{rows}""",
+        "seq_1_to_{rows}",
+    ),
+    # StarRocks: generate_series (3.1+) must be wrapped in TABLE() for constant arguments; its column is
+    # named generate_series. seconds_sub/days_sub take an INT interval.
+    "starrocks": (
+        f"""CREATE TABLE facts ({_COLUMNS.format(pk='')})
+            DUPLICATE KEY (id) DISTRIBUTED BY HASH (id) PROPERTIES ("replication_num" = "1")""",
+        """INSERT INTO facts
+            SELECT g, floor(g / 2), IF(g % 997 = 0, NULL, g % 50000), IF(g % 1009 = 0, NULL, (g % 10000) / 10 - 5),
+                   CASE g % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'paid' ELSE 'void' END,
+                   seconds_sub(now(), CAST(g % 86400 AS INT)),
+                   CAST(days_sub('2026-11-25', CAST(g % 30 AS INT)) AS DATE)
+            FROM (SELECT generate_series AS g FROM TABLE(generate_series(1, {rows}))) AS s""",
+        "TABLE(generate_series(1, {rows}))",
+    ),
+}
+
+
+def _engine(server: str) -> str:
+    """`starrocks` for a starrocks:// DSN, else `mysql`."""
+    return "starrocks" if parse_dsn(server).scheme == "starrocks" else "mysql"
+
+
 def _connect(server: str, database: str | None = None) -> Any:
     p = parse_dsn(server)
     return pymysql.connect(host=p.host, port=p.port, user=p.user, password=p.password or "", database=database,
@@ -78,7 +114,7 @@ def _sql(conn: Any, statement: str) -> list[tuple[Any, ...]]:
         return list(cur.fetchall()) if cur.description else []
 
 
-def ensure_table(server: str, rows: int, say: Callable[[str], None]) -> float:
+def ensure_table(server: str, engine: str, rows: int, say: Callable[[str], None]) -> float:
     """Create and fill facts unless it already has `rows` rows; return the seconds spent filling."""
     conn = _connect(server)
     try:
@@ -90,17 +126,12 @@ def ensure_table(server: str, rows: int, say: Callable[[str], None]) -> float:
             say(f"setup: reusing {DB}.facts ({rows:,} rows)")
             return 0.0
         _sql(conn, "DROP TABLE IF EXISTS facts")
-        _sql(conn, """CREATE TABLE facts (
-            id BIGINT NOT NULL PRIMARY KEY, order_id INT NOT NULL, customer_id INT NULL, amount DECIMAL(10,2) NULL,
-            status CHAR(4) NOT NULL, loaded_at DATETIME NOT NULL, day DATE NOT NULL) ENGINE=InnoDB""")
+        create, fill, source = FILL_SQL[engine]
+        _sql(conn, create)
         start = time.perf_counter()
-        _sql(conn, f"""INSERT INTO facts
-            SELECT seq, seq DIV 2, IF(seq % 997 = 0, NULL, seq % 50000), IF(seq % 1009 = 0, NULL, (seq % 10000) / 10 - 5),
-                   ELT(seq % 3 + 1, 'open', 'paid', 'void'), NOW() - INTERVAL (seq % 86400) SECOND,
-                   '2026-11-25' - INTERVAL (seq % 30) DAY
-            FROM seq_1_to_{rows}""")
+        _sql(conn, fill.format(rows=int(rows)))
         seconds = time.perf_counter() - start
-        say(f"setup: filled {DB}.facts with {rows:,} rows in {seconds:.1f} s (INSERT … SELECT FROM seq_1_to_{rows})")
+        say(f"setup: filled {DB}.facts with {rows:,} rows in {seconds:.1f} s (INSERT … SELECT FROM {source.format(rows=rows)})")
         return seconds
     finally:
         conn.close()
@@ -121,13 +152,16 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(text)
 
     server = args.server.rsplit("/", 1)[0] if args.server.count("/") > 2 else args.server
+    engine = _engine(server)
     probe = _connect(server)
-    version = _sql(probe, "SELECT VERSION()")[0][0]
-    buffer_pool = int(_sql(probe, "SELECT @@innodb_buffer_pool_size")[0][0]) // 2**20
+    if engine == "starrocks":
+        described = f"(StarRocks {_sql(probe, 'SELECT current_version()')[0][0]})"
+    else:
+        buffer_pool = int(_sql(probe, "SELECT @@innodb_buffer_pool_size")[0][0]) // 2**20
+        described = f"({_sql(probe, 'SELECT VERSION()')[0][0]}), innodb_buffer_pool_size {buffer_pool} MiB"
     probe.close()
-    say(f"server: {server} ({version}), innodb_buffer_pool_size {buffer_pool} MiB, python {platform.python_version()},"
-        f" nproc {os.cpu_count()}")
-    ensure_table(server, args.rows, say)
+    say(f"server: {server} {described}, python {platform.python_version()}, nproc {os.cpu_count()}")
+    ensure_table(server, engine, args.rows, say)
     adapter = connect_dsn(parse_dsn(f"{server}/{DB}"))
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -136,18 +170,18 @@ def main(argv: list[str] | None = None) -> int:
             (project / "jobs" / "checks").mkdir(parents=True)
             for suite, text in (("8 scan checks", CHECKS), ("7 scan checks + duplicates", WITH_DISTINCT)):
                 (project / "jobs" / "checks" / "bench.yaml").write_text(text)
-                engine = CheckEngine(project, {"db": DB}, engine="mysql", settings=VerifySettings(record=False))
-                entries = engine.entries(["jobs/checks/bench.yaml"])
-                bound = engine.bind(entries, {})
+                checks = CheckEngine(project, {"db": DB}, engine=engine, settings=VerifySettings(record=False))
+                entries = checks.entries(["jobs/checks/bench.yaml"])
+                bound = checks.bind(entries, {})
                 singles = [compile_plan([b], results_db=None, run_id="x").queries[0].sql for b in bound]
-                plan = engine.compile(entries, {})
+                plan = checks.compile(entries, {})
                 assert len(plan.queries) == 1 and len(bound) == 8, plan.queries
 
                 own: list[float] = []
 
                 def rockway() -> None:
                     start = time.perf_counter()
-                    run = engine.run(adapter, entries, {}, "bench", record=False, reports=False)
+                    run = checks.run(adapter, entries, {}, "bench", record=False, reports=False)
                     own.append(time.perf_counter() - start - sum(run.timings.values()))
                     bad = [r for r in run.results if r.status != "pass"]
                     assert not bad, [(r.name, r.status, r.message) for r in bad]
@@ -208,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         body = "\n".join(lines)
         section = (f"\n## `python bench/bench_verify.py`\n\nDate: {stamp}. Eight checks on one table, "
-                   f"{args.rows:,} rows, MariaDB; see the script's docstring for the variants.\n\n"
+                   f"{args.rows:,} rows, {'StarRocks' if engine == 'starrocks' else 'MariaDB'}; see the script's docstring for the variants.\n\n"
                    f"```\n$ python bench/bench_verify.py --append-results bench/RESULTS.md\n{body}\n```\n")
         with args.append_results.open("a", encoding="utf-8") as handle:
             handle.write(section)

@@ -58,7 +58,41 @@ def test_dev_rendering_lints_without_errors_and_warns_only_about_replicas() -> N
     rules = {f["rule"] for _, _, f in _findings(report)}
     # MariaDB tables have no replicas: SR017 (no "replication_num") is the one StarRocks rule that fires.
     assert rules <= {"SR017"}, _findings(report)
-    assert report["summary"]["warnings"] == len(list(MIGRATIONS.glob("V*.sql"))) - 3  # tables: all V but 1, 15, 16
+    # one SR017 per CREATE TABLE: every wh.table() call of the V scripts (V1, V15, V16, V17 create no table)
+    tables = sum(p.read_text(encoding="utf-8").count("wh.table(") for p in MIGRATIONS.glob("V*.sql"))
+    assert tables == sum(len(t) for t in TABLES.values())
+    assert report["summary"]["warnings"] == tables
+
+
+# V17: MariaDB-only secondary indexes for the jobs' joins and window filters (index -> columns, per database part)
+JOIN_INDEXES = {
+    ("dw", "dim_customer", "ix_dim_customer_id_valid_from"): ["customer_id", "valid_from"],
+    ("raw", "stg_billing_item", "ix_stg_billing_item_version"): ["vbeln", "posnr", "changed_at"],
+    ("raw", "stg_billing_item", "ix_stg_billing_item_fkdat"): ["fkdat"],
+}
+
+
+def _rendered_statements(env: str, script: str) -> list[str]:
+    from rockway.sqlsplit import split
+
+    r = run_cli(REPO_ROOT, "migrate", "render", "--env", env, script, env={"ROCKWAY_ENV": env})
+    assert r.code == 0, r.err
+    return [s.sql for s in split(r.out)]
+
+
+@pytest.mark.parametrize("script", ["V17", "U17"])
+def test_join_indexes_render_no_statement_for_starrocks(script: str) -> None:
+    """StarRocks joins by hash and has no secondary B-tree indexes: V17/U17 are empty for prod."""
+    assert _rendered_statements("prod", script) == []
+
+
+def test_join_indexes_render_for_mariadb() -> None:
+    created = _rendered_statements("dev", "V17")
+    dropped = _rendered_statements("dev", "U17")
+    assert created == [f"/*! CREATE INDEX IF NOT EXISTS {name} ON sales_{part}.{table} ({', '.join(cols)}) */"
+                       for (part, table, name), cols in JOIN_INDEXES.items()]
+    assert dropped == [f"/*! DROP INDEX IF EXISTS {name} ON sales_{part}.{table} */"
+                       for (part, table, name) in reversed(list(JOIN_INDEXES))]
 
 
 def test_replication_num_comes_from_the_environment_variable() -> None:
@@ -98,6 +132,25 @@ def _assert_complete(wh: Warehouse, *, views: bool = True) -> None:
         assert wh.objects(part, "BASE TABLE") == names, part
         assert wh.objects(part, "VIEW") == (VIEWS[part] if views else set()), part
     assert wh.roles() == {wh.role(r) for r in ROLES}
+    assert _secondary_indexes(wh) == {(wh.db(part), table, name): cols
+                                      for (part, table, name), cols in JOIN_INDEXES.items()}
+
+
+def _secondary_indexes(wh: Warehouse) -> dict[tuple[str, str, str], list[str]]:
+    """(database, table, index) -> columns of every index but the primary keys, in the warehouse's databases."""
+    conn = admin_connection(wh.server_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_schema, table_name, index_name, column_name FROM information_schema.statistics"
+                        " WHERE table_schema IN (%s, %s, %s, %s) AND index_name <> 'PRIMARY'"
+                        " ORDER BY table_schema, table_name, index_name, seq_in_index",
+                        tuple(wh.db(part) for part in TABLES))
+            found: dict[tuple[str, str, str], list[str]] = {}
+            for db, table, index, column in cur.fetchall():
+                found.setdefault((db, table, index), []).append(column)
+            return found
+    finally:
+        conn.close()
 
 
 def test_warehouse_applies_rolls_back_and_applies_again(warehouse: tuple[Warehouse, Path]) -> None:
@@ -131,6 +184,16 @@ def test_warehouse_applies_rolls_back_and_applies_again(warehouse: tuple[Warehou
 
     again = run_cli(project, "migrate", "up", env=env)
     assert again.code == 0 and "Nothing to do" in again.out, again.err + again.out
+
+    # U17 drops the join indexes and nothing else; V17 creates them again
+    r = run_cli(project, "migrate", "rollback", "--to", "16", env=env)
+    assert r.code == 0, r.err + r.out
+    assert _secondary_indexes(wh) == {}
+    for part, names in TABLES.items():
+        assert wh.objects(part, "BASE TABLE") == names, part
+    r = run_cli(project, "migrate", "up", env=env)
+    assert r.code == 0, r.err + r.out
+    _assert_complete(wh)
 
     r = run_cli(project, "migrate", "rollback", "--to", "0", env=env)
     assert r.code == 0, r.err + r.out

@@ -88,6 +88,35 @@ def test_databases_use_a_binary_collation_on_mariadb_only() -> None:
     assert render(text, "mysql") == "CREATE DATABASE IF NOT EXISTS x CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
 
 
+INDEXES = """{% import 'macros/warehouse.sql' as wh -%}
+{{ wh.index('db.t', 'ix_t_a_b', ['a', 'b']) }};
+{{ wh.drop_index('db.t', 'ix_t_a_b') }};
+"""
+
+
+def test_indexes_on_mariadb_are_executable_comments() -> None:
+    # MariaDB runs the comment's code; StarRocks' rules (rockway lint) see only a comment, so no SR013
+    statements = [s.sql for s in split(render(INDEXES, "mysql"))]
+    assert statements == ["/*! CREATE INDEX IF NOT EXISTS ix_t_a_b ON db.t (a, b) */",
+                          "/*! DROP INDEX IF EXISTS ix_t_a_b ON db.t */"]
+
+
+@pytest.mark.parametrize("call", ["wh.index('db.t', 'ix', ['a'])", "wh.drop_index('db.t', 'ix')"])
+def test_indexes_stop_rendering_for_starrocks(call: str) -> None:
+    with pytest.raises(InputError) as err:
+        render("{% import 'macros/warehouse.sql' as wh %}{{ " + call + " }}", "starrocks")
+    assert "StarRocks has no secondary B-tree indexes" in str(err.value)
+    guarded = "{% import 'macros/warehouse.sql' as wh %}{% if engine != 'starrocks' %}{{ " + call + " }};{% endif %}"
+    assert split(render(guarded, "starrocks")) == []
+
+
+@pytest.mark.parametrize("columns", ["[]", "'a'"])
+def test_an_index_needs_a_list_of_columns(columns: str) -> None:
+    with pytest.raises(InputError) as err:
+        render("{% import 'macros/warehouse.sql' as wh %}{{ wh.index('db.t', 'ix', " + columns + ") }}", "mysql")
+    assert "columns must be a non-empty list" in str(err.value)
+
+
 # --- rls ------------------------------------------------------------------------------------------------
 
 RLS = dict(name="sec.v", base="dw.fact", key="region_code", scope="region", entitlement="dw.ent")

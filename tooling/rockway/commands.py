@@ -153,13 +153,13 @@ def add_dependent_repeatables(project: Project, plan: Plan) -> Plan:
     from .dependencies import created_objects, referenced_tables
 
     versioned = [s for s in plan.steps if s.script.kind is Kind.VERSIONED]
-    if not versioned:
+    candidates = [i.script for i in plan.infos if i.kind is Kind.REPEATABLE and i.state is State.APPLIED and i.script]
+    if not versioned or not candidates:
         return plan
     created: set[str] = set()
     for step in versioned:
         created |= created_objects(project.statements(step.script)[step.start_at - 1:])
     queued = {s.script.name for s in plan.steps}
-    candidates = [i.script for i in plan.infos if i.kind is Kind.REPEATABLE and i.state is State.APPLIED and i.script]
     reads = {s.name: set().union(*(referenced_tables(st.sql) for st in project.statements(s))) for s in candidates}
     added: list[Step] = []
     notes = list(plan.notes)
