@@ -36,6 +36,10 @@ class Settings:
 
     dsn: str | None = _setting(None, "ROCKWAY_DSN", "Database URL: starrocks://user@host:9030/db or mysql://user@host:3306/db")
     password: str | None = _setting(None, "ROCKWAY_PASSWORD", "Database password (overrides one in the DSN)", secret=True)
+    ssl_mode: str | None = _setting(None, "ROCKWAY_SSL_MODE", "TLS to the database: disabled, preferred (default), required,"
+                                    " verify_ca or verify_identity (overrides ?ssl_mode= in the DSN)")
+    ssl_ca: str | None = _setting(None, "ROCKWAY_SSL_CA", "CA certificate (PEM file) for verify_ca / verify_identity"
+                                  " (overrides ?ssl_ca= in the DSN)")
     env: str | None = _setting(None, "ROCKWAY_ENV", "Environment section of rockway.toml to use ([env.NAME])")
     migrations_dir: str = _setting("migrations", "ROCKWAY_MIGRATIONS_DIR", "Folder of V/U scripts")
     repeatable_dir: str = _setting("repeatable", "ROCKWAY_REPEATABLE_DIR", "Folder of R scripts")
@@ -223,9 +227,16 @@ class Dsn:
     password: str | None = field(default=None, repr=False)
     database: str | None = None
     http_port: int | None = None  # StarRocks FE HTTP port for Stream Load
+    ssl_mode: str = "preferred"  # one of SSL_MODES
+    ssl_ca: str | None = None  # CA certificate (PEM) for verify_ca / verify_identity
 
     def with_password(self, password: str | None) -> "Dsn":
         return replace(self, password=password) if password else self
+
+    def with_tls(self, ssl_mode: str | None, ssl_ca: str | None) -> "Dsn":
+        """This DSN with the TLS settings that are given (settings override the DSN's query options)."""
+        return _checked_tls(replace(self, ssl_mode=(ssl_mode or self.ssl_mode).strip().lower(),
+                                    ssl_ca=ssl_ca or self.ssl_ca))
 
     def __str__(self) -> str:
         db = f"/{self.database}" if self.database else ""
@@ -255,15 +266,33 @@ def parse_dsn(text: str) -> Dsn:
     if database:
         validate_identifier(database, "DSN database")
     http_port = None
+    tls: dict[str, str] = {}
     for item in filter(None, parts.query.split("&")):
         key, _, value = item.partition("=")
         if key == "http_port" and value.isdigit():
             http_port = int(value)
+        elif key in ("ssl_mode", "ssl_ca") and value:
+            tls[key] = unquote(value)
         else:
-            raise ConfigError(f"DSN option {key!r} is not supported (known: http_port)")
-    return Dsn(scheme=scheme, host=parts.hostname, port=port or _DEFAULT_PORTS[scheme],
-               user=unquote(parts.username or "root"), password=unquote(parts.password) if parts.password else None,
-               database=database, http_port=http_port)
+            raise ConfigError(f"DSN option {key!r} is not supported (known: http_port, ssl_mode, ssl_ca)")
+    return _checked_tls(Dsn(scheme=scheme, host=parts.hostname, port=port or _DEFAULT_PORTS[scheme],
+                            user=unquote(parts.username or "root"),
+                            password=unquote(parts.password) if parts.password else None,
+                            database=database, http_port=http_port,
+                            ssl_mode=tls.get("ssl_mode", "preferred").lower(), ssl_ca=tls.get("ssl_ca")))
+
+
+SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
+
+
+def _checked_tls(dsn: Dsn) -> Dsn:
+    """dsn, if its TLS mode is known and a verifying mode names a CA certificate; else ConfigError."""
+    if dsn.ssl_mode not in SSL_MODES:
+        raise ConfigError(f"ssl_mode {dsn.ssl_mode!r} is not one of {', '.join(SSL_MODES)}")
+    if dsn.ssl_mode.startswith("verify_") and not dsn.ssl_ca:
+        raise ConfigError(f"ssl_mode {dsn.ssl_mode} needs ssl_ca: the CA certificate (PEM file) that signed the server's"
+                          " certificate (ROCKWAY_SSL_CA or ?ssl_ca= in the DSN)")
+    return dsn
 
 
 def redact_dsn(text: str) -> str:

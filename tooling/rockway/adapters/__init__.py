@@ -33,7 +33,7 @@ def settings_dsn(settings: Settings) -> Dsn:
     """The DSN from settings, with ROCKWAY_PASSWORD applied."""
     if not settings.dsn:
         raise ConfigError("no database given: pass --dsn, set ROCKWAY_DSN, or set dsn in rockway.toml [env.NAME]")
-    return parse_dsn(settings.dsn).with_password(settings.password)
+    return parse_dsn(settings.dsn).with_password(settings.password).with_tls(settings.ssl_mode, settings.ssl_ca)
 
 
 def connect(settings: Settings) -> Adapter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -10,7 +11,7 @@ import pymysql.cursors
 from pymysql.constants import CR
 
 from ..config import Dsn
-from ..errors import DatabaseError, DatabaseUnavailable, OutcomeUnknown
+from ..errors import ConfigError, DatabaseError, DatabaseUnavailable, OutcomeUnknown
 
 # Client-side errors that mean the connection is gone (the last statement's outcome is unknown).
 LOST_CONNECTION = {CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST, 2055, 2003, 2002, 2006, 2013}
@@ -25,6 +26,25 @@ class Timeouts:
     connect: float = 10.0
     read: float = 1800.0
     write: float = 60.0
+
+
+def tls_options(dsn: Dsn) -> dict[str, Any]:
+    """pymysql arguments for the DSN's ssl_mode.
+
+    disabled: plain TCP (no TLS context is built). preferred: TLS when the server offers it, unverified
+    (pymysql's default). required: TLS or no connection, certificate not checked. verify_ca: the server's
+    certificate must be signed by ssl_ca. verify_identity: also its host name must match the DSN's host.
+    """
+    mode = dsn.ssl_mode
+    if dsn.ssl_ca and mode.startswith("verify_") and not Path(dsn.ssl_ca).is_file():
+        raise ConfigError(f"ssl_ca {dsn.ssl_ca!r} is not a file (the CA certificate, PEM, for ssl_mode {mode})")
+    if mode == "disabled":
+        return {"ssl_disabled": True}
+    if mode == "required":
+        return {"ssl": {"check_hostname": False, "verify_mode": False}}
+    if mode in ("verify_ca", "verify_identity"):
+        return {"ssl": {"ca": dsn.ssl_ca, "check_hostname": mode == "verify_identity", "verify_mode": True}}
+    return {}
 
 
 def open_connection(dsn: Dsn, timeouts: Timeouts, *, database: str | None = None, local_infile: bool = False) -> Any:
@@ -43,6 +63,7 @@ def open_connection(dsn: Dsn, timeouts: Timeouts, *, database: str | None = None
             write_timeout=timeouts.write,
             local_infile=local_infile,
             client_flag=0,
+            **tls_options(dsn),
         )
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else None
@@ -50,6 +71,10 @@ def open_connection(dsn: Dsn, timeouts: Timeouts, *, database: str | None = None
         if code in ACCESS_DENIED:
             raise DatabaseUnavailable(f"{dsn}: access denied for user {dsn.user!r}",
                                       hint="Check the user and ROCKWAY_PASSWORD.") from None
+        if code == CR.CR_SSL_CONNECTION_ERROR:
+            raise DatabaseUnavailable(f"{dsn}: cannot connect with ssl_mode={dsn.ssl_mode}: {_scrub(text, dsn)}",
+                                      hint="Enable TLS on the server, or choose another ssl_mode"
+                                           " (ROCKWAY_SSL_MODE or ?ssl_mode= in the DSN).") from None
         if code in UNKNOWN_DATABASE:
             raise DatabaseUnavailable(f"{dsn}: database {dsn.database!r} does not exist",
                                       hint="Create it first, e.g. CREATE DATABASE <name>;") from None
