@@ -115,6 +115,24 @@ def test_modes_against_a_tls_server(tls_server: TlsServer) -> None:
     assert _cipher(localhost + f"?ssl_mode=verify_identity&ssl_ca={tls_server.ca}")
 
 
+def test_unverified_modes_share_one_tls_context(tls_server: TlsServer) -> None:
+    """preferred and required build no per-connection context (pymysql's loads the CA store each time)."""
+    opened = [open_connection(parse_dsn(f"mysql://root@127.0.0.1:{tls_server.port}/{q}"), Timeouts(connect=5))
+              for q in ("", "", "?ssl_mode=required")]
+    try:
+        assert opened[0].ctx is opened[1].ctx is opened[2].ctx
+        assert all(c._sock.version() for c in opened)  # the sockets really are TLS sockets
+    finally:
+        for conn in opened:
+            conn.close()
+    verified = open_connection(parse_dsn(f"mysql://root@127.0.0.1:{tls_server.port}/?ssl_mode=verify_ca"
+                                         f"&ssl_ca={tls_server.ca}"), Timeouts(connect=5))
+    try:
+        assert verified.ctx is not opened[0].ctx and verified.ctx.verify_mode.name == "CERT_REQUIRED"
+    finally:
+        verified.close()
+
+
 def test_verification_failures_refuse_to_connect(tls_server: TlsServer) -> None:
     base = f"mysql://root@127.0.0.1:{tls_server.port}/"
     with pytest.raises(DatabaseUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
