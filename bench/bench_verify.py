@@ -90,7 +90,7 @@ FILL_SQL = {
             SELECT g, floor(g / 2), IF(g % 997 = 0, NULL, g % 50000), IF(g % 1009 = 0, NULL, (g % 10000) / 10 - 5),
                    CASE g % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'paid' ELSE 'void' END,
                    seconds_sub(now(), CAST(g % 86400 AS INT)),
-                   CAST(days_sub('2026-11-25', CAST(g % 30 AS INT)) AS DATE)
+                   CAST(days_sub(CAST('2026-11-25' AS DATE), CAST(g % 30 AS INT)) AS DATE)
             FROM (SELECT generate_series AS g FROM TABLE(generate_series(1, {rows}))) AS s""",
         "TABLE(generate_series(1, {rows}))",
     ),
