@@ -33,6 +33,7 @@ import pymysql
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+import benchlib  # noqa: E402
 from rockway.config import load_settings, parse_dsn  # noqa: E402
 
 AS_OF = datetime(2026, 3, 10, 6, 0, 0)
@@ -74,16 +75,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="rw_bench_jobs_"))
     root = copy_project(tmp / "project")
     shutil.copytree(REPO / "jobs", root / "jobs")
-    (root / "jobs" / "jobs.toml").write_text(f"""
-[jobs]
-settle = "0s"
-business_time_zone = "UTC"
-statement_timeout = 3600
-[jobs.sources.erp]
-kind = "catalog"
-database = "{erp}"
-""", encoding="utf-8")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}, **wh.env()}
+    benchlib.write_jobs_toml(root, erp)
+    env = benchlib.clean_env(**wh.env())
     with connect(args.server) as conn, conn.cursor() as cur:
         cur.execute("SELECT VERSION()")
         server_version = cur.fetchone()[0]

@@ -23,14 +23,12 @@ import sys
 import sysconfig
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
-import pymysql
-
+import benchlib
 from rockway import commands
-from rockway.config import Dsn, load_settings, parse_dsn
+from rockway.config import load_settings
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
@@ -49,46 +47,13 @@ def make_project(root: Path, n: int) -> Path:
     return root
 
 
-class Server:
-    def __init__(self, dsn: str) -> None:
-        self.dsn: Dsn = parse_dsn(dsn)
-
-    def connect(self, database: str | None = None) -> pymysql.connections.Connection:
-        d = self.dsn
-        return pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password or "", database=database,
-                               autocommit=True)
-
-    def url(self, database: str) -> str:
-        d = self.dsn
-        auth = d.user + (f":{d.password}" if d.password else "")
-        return f"mysql://{auth}@{d.host}:{d.port}/{database}"
-
-    def create(self) -> str:
-        name = f"rw_bench_{uuid.uuid4().hex[:10]}"
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-        return name
-
-    def drop(self, name: str) -> None:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
+class Server(benchlib.Server):
     def count_tables(self, name: str) -> int:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME LIKE 't\\_%%'",
-                        (name,))
-            return int(cur.fetchone()[0])
-
-    def version(self) -> str:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            return str(cur.fetchone()[0])
+        return int(self.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+                               " AND TABLE_NAME LIKE 't\\_%%'", (name,)))
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}
-    env.update(extra)
-    return env
+clean_env = benchlib.clean_env
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:

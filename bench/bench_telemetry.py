@@ -46,16 +46,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
-
-import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # otlp_receiver, warehouse_helpers
 from otlp_receiver import OtlpReceiver  # noqa: E402
 
-from rockway.config import parse_dsn  # noqa: E402
+import benchlib  # noqa: E402
+
+
+def print_medians(results: dict[str, list[tuple[float, float, float]]], middle: str) -> dict[str, tuple[float, ...]]:
+    """Print and return the median (wall, <middle>, cpu) of each variant's runs, with every wall and cpu time."""
+    width = max(9, len(middle))
+    print(f"\n{'variant':<10} {'wall':>8} {middle:>{width}} {'cpu':>8}   (medians, s)  all walls / all cpu (s)")
+    med = {}
+    for name, runs in results.items():
+        med[name] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
+        print(f"{name:<10} {med[name][0]:>8.3f} {med[name][1]:>{width}.3f} {med[name][2]:>8.3f}   "
+              + " ".join(f"{r[0]:.3f}" for r in runs) + " / " + " ".join(f"{r[2]:.3f}" for r in runs))
+    return med
 
 
 def make_project(root: Path, n: int) -> Path:
@@ -67,32 +76,9 @@ def make_project(root: Path, n: int) -> Path:
     return root
 
 
-class Server:
-    def __init__(self, dsn: str) -> None:
-        self.dsn = parse_dsn(dsn)
-
-    def connect(self) -> pymysql.connections.Connection:
-        d = self.dsn
-        return pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password or "", autocommit=True)
-
-    def url(self, database: str) -> str:
-        d = self.dsn
-        return f"mysql://{d.user}{':' + d.password if d.password else ''}@{d.host}:{d.port}/{database}"
-
-    def create(self) -> str:
-        name = f"rw_bench_{uuid.uuid4().hex[:10]}"
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-        return name
-
-    def drop(self, name: str) -> None:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
+class Server(benchlib.Server):
     def rows(self, name: str) -> int:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*) FROM `{name}`.t")
-            return int(cur.fetchone()[0])
+        return int(self.scalar(f"SELECT COUNT(*) FROM `{name}`.t"))
 
     def version(self) -> str:
         with self.connect() as conn, conn.cursor() as cur:
@@ -107,7 +93,7 @@ def run_once(server: Server, project: Path, n: int, env: dict[str, str], command
     """
     db = server.create()
     try:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}
+        environment = benchlib.clean_env()
         environment.update(env, ROCKWAY_DSN=server.url(db))
         cmd = [sys.executable, "-c", "from rockway.cli.main import main; main()", "migrate", command, "--json"]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -180,12 +166,7 @@ def migration_part(args: argparse.Namespace, server: Server) -> None:
         print(f"\nreceiver: {exported_spans} spans, {len(receiver.logs)} log records, "
               f"{len({m['name'] for m in receiver.metrics})} metric names; log file {log_file.stat().st_size} bytes")
 
-    print(f"\n{'variant':<10} {'wall':>8} {'migration':>10} {'cpu':>8}   (medians, s)  all walls / all cpu (s)")
-    med = {}
-    for name, runs in results.items():
-        med[name] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
-        print(f"{name:<10} {med[name][0]:>8.3f} {med[name][1]:>10.3f} {med[name][2]:>8.3f}   "
-              + " ".join(f"{r[0]:.3f}" for r in runs) + " / " + " ".join(f"{r[2]:.3f}" for r in runs))
+    med = print_medians(results, "migration")
     fixed = {name: (statistics.median(r[0] for r in runs), statistics.median(r[2] for r in runs))
              for name, runs in startup.items()}
     fixed_wall = fixed["exported"][0] - fixed["disabled"][0]
@@ -226,16 +207,8 @@ class PipelineWarehouse:
         self.root = copy_project(self.tmp / "project")
         repo = Path(__file__).resolve().parents[1]
         shutil.copytree(repo / "jobs", self.root / "jobs")
-        (self.root / "jobs" / "jobs.toml").write_text(f"""
-[jobs]
-settle = "0s"
-business_time_zone = "UTC"
-statement_timeout = 3600
-[jobs.sources.erp]
-kind = "catalog"
-database = "{self.erp}"
-""", encoding="utf-8")
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ROCKWAY_", "OTEL_"))}, **self.wh.env()}
+        benchlib.write_jobs_toml(self.root, self.erp)
+        self.env = benchlib.clean_env(**self.wh.env())
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> tuple[float, float, str, str]:
         """(wall s, CPU s of the process, stdout, stderr) of one CLI command; exits on failure."""
@@ -358,12 +331,7 @@ def pipeline_part(args: argparse.Namespace, server: Server) -> None:
                   f"log file of an exported run {log_bytes} bytes")
     finally:
         pw.drop()
-    print(f"\n{'variant':<10} {'wall':>8} {'run':>9} {'cpu':>8}   (medians, s)  all walls / all cpu (s)")
-    med = {}
-    for name, runs in results.items():
-        med[name] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
-        print(f"{name:<10} {med[name][0]:>8.3f} {med[name][1]:>9.3f} {med[name][2]:>8.3f}   "
-              + " ".join(f"{r[0]:.3f}" for r in runs) + " / " + " ".join(f"{r[2]:.3f}" for r in runs))
+    med = print_medians(results, "run")
     for name in ("exported", "local"):
         wall, pipe, cpu = (med[name][i] / med["disabled"][i] - 1 for i in range(3))
         print(f"{name} vs disabled: wall {wall:+.1%} ({med[name][0] - med['disabled'][0]:+.3f}s), run {pipe:+.1%}, "

@@ -100,3 +100,15 @@ def cli(project: Project):  # type: ignore[no-untyped-def]
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         return run_cli(project, *args, env=env, timeout=timeout)
     return run
+
+
+@pytest.fixture
+def jw(mariadb_server: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The sales warehouse's jobs on throwaway MariaDB databases (jobs_helpers.JobsWarehouse), set up and dropped."""
+    from jobs_helpers import JobsWarehouse
+
+    w = JobsWarehouse(mariadb_server, tmp_path)
+    try:
+        yield w.setup()
+    finally:
+        w.drop()

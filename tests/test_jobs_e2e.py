@@ -7,8 +7,6 @@ import json
 import random
 import re
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -16,15 +14,6 @@ from jobs_helpers import Erp, JobsWarehouse
 
 pytestmark = pytest.mark.mariadb
 T0 = datetime(2026, 1, 5, 8, 0, 0)
-
-
-@pytest.fixture
-def jw(mariadb_server: str, tmp_path: Path) -> Iterator[JobsWarehouse]:
-    w = JobsWarehouse(mariadb_server, tmp_path)
-    try:
-        yield w.setup()
-    finally:
-        w.drop()
 
 
 def _ok(result, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,15 +19,6 @@ from tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.mariadb
 T0 = datetime(2026, 1, 5, 8, 0, 0)
-
-
-@pytest.fixture
-def jw(mariadb_server: str, tmp_path: Path) -> Iterator[JobsWarehouse]:
-    w = JobsWarehouse(mariadb_server, tmp_path)
-    try:
-        yield w.setup()
-    finally:
-        w.drop()
 
 
 def _ok(result: Any, what: str) -> None:

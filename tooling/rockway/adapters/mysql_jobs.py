@@ -155,10 +155,7 @@ class MySQLJobOps(JobOps):
                     result.rows_written += int(m.group(1)) if m else res.rowcount
         except BaseException:
             if in_tx:
-                try:
-                    self.a.execute("ROLLBACK")
-                except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
-                    pass
+                self._rollback_quietly()
             raise
         return result
 
@@ -175,12 +172,16 @@ class MySQLJobOps(JobOps):
                 on_event(f"copied {total} rows into {work_table}")
             self.a.execute("COMMIT")
         except BaseException:
-            try:
-                self.a.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
-                pass
+            self._rollback_quietly()
             raise
         return total
+
+    def _rollback_quietly(self) -> None:
+        """ROLLBACK after a failure; if the connection is gone, the server rolls back by itself."""
+        try:
+            self.a.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
 
     def recover(self, lost_connection_id: int | None) -> None:
         """Kill the session whose connection broke, so its open transaction rolls back and frees its locks now."""

@@ -50,7 +50,7 @@ def _ignore(_message: str) -> None:
     return None
 
 
-def _text(value: Any) -> str:
+def show_text(value: Any) -> str:
     """A SHOW cell as text: SQL NULL and the literal string NULL (FeConstants.NULL_STRING) become ''."""
     if value is None:
         return ""
@@ -309,7 +309,7 @@ class StarRocksAdapter(PyMySQLAdapter):
     def _jobs(self, source: _JobSource) -> list[_Job]:
         jobs = []
         for raw in self._rows(source.sql, source.params):
-            row = {k: _text(v) for k, v in raw.items()}
+            row = {k: show_text(v) for k, v in raw.items()}
             if not source.match(row):
                 continue
             try:
@@ -375,11 +375,11 @@ class StarRocksAdapter(PyMySQLAdapter):
         info = self._mv_info(database, mv)
         if info is None:
             return None
-        if _text(info.get("is_active")).lower() == "false":
-            raise AsyncJobFailed(f"materialized view {where} is inactive: {_text(info.get('inactive_reason')) or 'no reason given'}",
+        if show_text(info.get("is_active")).lower() == "false":
+            raise AsyncJobFailed(f"materialized view {where} is inactive: {show_text(info.get('inactive_reason')) or 'no reason given'}",
                                  hint=f"Fix the cause, then ALTER MATERIALIZED VIEW {where} ACTIVE;")
-        name = _text(info.get("task_name"))
-        return name or f"mv-{_text(info.get('materialized_view_id'))}"
+        name = show_text(info.get("task_name"))
+        return name or f"mv-{show_text(info.get('materialized_view_id'))}"
 
     _RUN_COLUMNS = "QUERY_ID, TASK_NAME, STATE, ERROR_MESSAGE, PROGRESS"
 
@@ -402,12 +402,12 @@ class StarRocksAdapter(PyMySQLAdapter):
                                    "Or raise async_timeout (ROCKWAY_ASYNC_TIMEOUT) or set wait_for_mv = false.")
 
     def _check_run(self, run: dict[str, Any], where: str, what: str) -> str:
-        state = _text(run.get("state")).upper()
+        state = show_text(run.get("state")).upper()
         if state == "FAILED":
-            raise AsyncJobFailed(f"{what} of materialized view {where} FAILED (task run {_text(run.get('query_id'))}): "
-                                 f"{_text(run.get('error_message')) or 'no message'}",
+            raise AsyncJobFailed(f"{what} of materialized view {where} FAILED (task run {show_text(run.get('query_id'))}): "
+                                 f"{show_text(run.get('error_message')) or 'no message'}",
                                  hint=f"Inspect: SELECT * FROM information_schema.task_runs WHERE QUERY_ID = "
-                                      f"{sql_quote(_text(run.get('query_id')))}; then REFRESH MATERIALIZED VIEW {where} "
+                                      f"{sql_quote(show_text(run.get('query_id')))}; then REFRESH MATERIALIZED VIEW {where} "
                                       "WITH SYNC MODE to retry.")
         return state
 
@@ -419,8 +419,8 @@ class StarRocksAdapter(PyMySQLAdapter):
                 state = self._check_run(run, where, what)
                 if state not in _RUN_BUSY:
                     report(f"{what} of {where}: {state}")
-                    return _text(run.get("query_id"))
-                report(f"{what} of {where}: {state}" + (f" {_text(run.get('progress'))}" if _text(run.get("progress")) else ""))
+                    return show_text(run.get("query_id"))
+                report(f"{what} of {where}: {state}" + (f" {show_text(run.get('progress'))}" if show_text(run.get("progress")) else ""))
             else:
                 report(f"{what} of {where}: waiting for task {task} to start")
             if self._clock() >= deadline:
@@ -451,7 +451,7 @@ class StarRocksAdapter(PyMySQLAdapter):
         query_id = ""
         names = [c.lower() for c in result.columns]
         if result.rows and "query_id" in names:
-            query_id = _text(result.rows[0][names.index("query_id")])
+            query_id = show_text(result.rows[0][names.index("query_id")])
         jobs = (f"task_run:{query_id}",) if query_id else ()
         if not wait:
             return jobs
@@ -462,9 +462,9 @@ class StarRocksAdapter(PyMySQLAdapter):
             if run is not None:
                 state = self._check_run(run, where, "refresh")
                 if state not in _RUN_BUSY:
-                    task = _text(run.get("task_name")) or None
+                    task = show_text(run.get("task_name")) or None
                     break
-                report(f"refresh of {where}: {state}" + (f" {_text(run.get('progress'))}" if _text(run.get("progress")) else ""))
+                report(f"refresh of {where}: {state}" + (f" {show_text(run.get('progress'))}" if show_text(run.get("progress")) else ""))
             else:
                 report(f"refresh of {where}: waiting for task run {query_id} to be listed")
             if self._clock() >= deadline:
@@ -546,7 +546,7 @@ class DdlMutexLock(LockPrimitive):
         rows = self.adapter.query(
             "SELECT TABLE_COMMENT FROM information_schema.tables WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
             (self.adapter.database, self.name))
-        return _text(rows[0][0]) if rows else None
+        return show_text(rows[0][0]) if rows else None
 
     def _expired(self, holder: LockOwner) -> bool:
         if not holder.expires_at:

@@ -35,7 +35,7 @@ from ..errors import AsyncJobFailed, DatabaseError
 from .base import Adapter
 from .job_ops import (BackupInfo, BackupRequest, Dialect, EventCallback, JobOps, LoadRequest, LoadResult, Step,
                       _ignore)
-from .starrocks import column_type
+from .starrocks import column_type, show_text
 from .starrocks_sql import is_table_busy, sql_string
 
 RUNNING_STATES = {"PENDING", "QUEUEING", "LOADING", "PREPARE", "PREPARED", "COMMITED", "COMMITTED", "ETL", "UNKNOWN"}
@@ -71,15 +71,6 @@ def version_tuple(version: str) -> tuple[int, ...]:
     if not m:
         return (99,)
     return tuple(int(x) for x in m.groups() if x is not None)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray)):
-        value = value.decode("utf-8", "replace")
-    text = str(value)
-    return "" if text == "NULL" else text
 
 
 def _tsv(value: Any) -> str:
@@ -209,9 +200,9 @@ class StarRocksJobOps(JobOps):
         rows = self.a.query(sql, (database, lbl))
         if not rows:
             return None
-        state = _cell(rows[0][0]).upper()
+        state = show_text(rows[0][0]).upper()
         try:
-            sink = int(_cell(rows[0][1]) or 0)
+            sink = int(show_text(rows[0][1]) or 0)
         except ValueError:
             sink = 0
         return state, sink
@@ -301,7 +292,7 @@ class StarRocksJobOps(JobOps):
     # --- backups ------------------------------------------------------------------------------
     def _check_repository(self, repository: str) -> None:
         rows = self.a.query_dicts("SHOW REPOSITORIES")
-        names = {_cell(r.get("RepoName") or r.get("repoName")) for r in rows}
+        names = {show_text(r.get("RepoName") or r.get("repoName")) for r in rows}
         if repository not in names:
             raise DatabaseError(
                 f"backup repository {repository!r} does not exist",
@@ -336,18 +327,18 @@ class StarRocksJobOps(JobOps):
         name = req.name(database)
         while True:
             rows = [r for r in self.a.query_dicts(f"SHOW BACKUP FROM {self.q(database)}")
-                    if _cell(r.get("SnapshotName")) == name]
+                    if show_text(r.get("SnapshotName")) == name]
             if rows:
                 row = rows[0]
-                state = _cell(row.get("State")).upper()
+                state = show_text(row.get("State")).upper()
                 if state == "FINISHED":
                     on_event(f"backup {name}: FINISHED")
-                    return f"finished {_cell(row.get('FinishedTime'))}"
+                    return f"finished {show_text(row.get('FinishedTime'))}"
                 if state == "CANCELLED":
-                    raise AsyncJobFailed(f"backup {name} of {database} was CANCELLED: {_cell(row.get('Status'))} "
-                                         f"{_cell(row.get('TaskErrMsg'))}".strip(),
+                    raise AsyncJobFailed(f"backup {name} of {database} was CANCELLED: {show_text(row.get('Status'))} "
+                                         f"{show_text(row.get('TaskErrMsg'))}".strip(),
                                          hint=f"Inspect: SHOW BACKUP FROM {database}; fix the repository, then run again.")
-                on_event(f"backup {name}: {state} {_cell(row.get('Progress'))}".rstrip())
+                on_event(f"backup {name}: {state} {show_text(row.get('Progress'))}".rstrip())
             else:
                 on_event(f"backup {name}: not listed yet")
             if clock() >= deadline:
@@ -361,7 +352,7 @@ class StarRocksJobOps(JobOps):
             return []
         prefix = f"rw_{database}_"
         rows = self.a.query_dicts(f"SHOW SNAPSHOT ON {req.repository}")
-        names = sorted({_cell(r.get("Snapshot")) for r in rows if _cell(r.get("Snapshot")).startswith(prefix)})
+        names = sorted({show_text(r.get("Snapshot")) for r in rows if show_text(r.get("Snapshot")).startswith(prefix)})
         return [BackupInfo(n, database, f"{req.repository}/{n}") for n in names]
 
     def snapshot_path(self, req: BackupRequest, snapshot: str) -> str:

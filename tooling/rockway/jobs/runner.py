@@ -26,7 +26,7 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from .. import telemetry
@@ -42,7 +42,7 @@ from .settings import JobsSettings
 from .spec import JobSpec
 from .sqlgen import JobSql
 from .store import JobRun, Store, utcnow
-from .window import Window, format_value, job_label, shift
+from .window import Window, as_datetime, format_value, job_label, shift
 
 log = logging.getLogger("rockway.jobs")
 
@@ -189,7 +189,7 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
                     return next_window(spec, row.value() if row else None, upper_bound(spec, env, a, o, sql))
                 window = retrying(with_conn(compute), policy, transient, on_retry=on_retry, sleep=env.sleep)
             result.window = window
-            run.window_start, run.window_end = _bound(window.lo), _bound(window.hi)
+            run.window_start, run.window_end = as_datetime(window.lo), as_datetime(window.hi)
             _window_attributes(span, spec, window)
             _log(logging.INFO, "job_start", job=spec.name, pipeline=env.pipeline, window=window.describe(),
                  window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger)
@@ -350,12 +350,6 @@ def check_scope(window: Window) -> dict[str, Any]:
     return out
 
 
-def _bound(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return None
 
 
 def _text(value: Any) -> str | None:
