@@ -4,11 +4,12 @@ morning`), each with telemetry exported vs disabled.
 
 Part 1, migration:
 
-Variants (each on its own fresh database, interleaved: repeat 1 of every variant, then repeat 2, ...;
-the median of the repeats is reported):
+Variants (each on its own fresh database, interleaved: repeat 1 of every variant, then repeat 2, ..., the
+order reversed every other repeat; the median of the repeats is reported):
   disabled   OTEL_SDK_DISABLED=true: no providers, every telemetry call is a no-op
   exported   OTLP/HTTP to a live receiver (tests/otlp_receiver.py, started in this process): traces,
-             metrics and logs, with JSON log lines to a file (ROCKWAY_LOG_FILE)
+             metrics and logs, with JSON log lines to a file (ROCKWAY_LOG_FILE); the exporters run in the
+             export relay process, whose CPU time is counted in the CLI's (it is its child)
   local      SDK installed but no endpoint: real trace ids for history rows, nothing exported
 Reported per variant: the wall time of the whole CLI process, the migration's own time (`--json`
 "seconds", the executor's clock from first to last statement), and the CPU time (user + system) of
@@ -152,7 +153,9 @@ def migration_part(args: argparse.Namespace, server: Server) -> None:
             for name in startup:
                 startup[name].append(run_once(server, project, args.n, variants[name], "info"))
             line = []
-            for name, env in variants.items():
+            order = list(variants) if repeat % 2 else list(reversed(variants))  # no variant always runs first
+            for name in order:
+                env = variants[name]
                 before = len(receiver.spans)
                 results[name].append(run_once(server, project, args.n, env))
                 if name == "exported":

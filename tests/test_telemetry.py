@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 
@@ -362,13 +363,9 @@ def test_sdk_disabled_installs_nothing(monkeypatch):
     assert handle.shutdown(deadline_s=0.1) is True
 
 
-def test_setup_failure_disables_telemetry(monkeypatch, receiver, caplog):
+def test_a_relay_that_cannot_start_disables_telemetry(monkeypatch, receiver, caplog):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
-
-    def broken(signal, protocol):
-        raise RuntimeError("exporter cannot be built")
-
-    monkeypatch.setattr(otel, "_exporter", broken)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
     with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
         handle = otel.setup_telemetry("1.0.0", None)
     assert not handle.enabled
@@ -377,6 +374,25 @@ def test_setup_failure_disables_telemetry(monkeypatch, receiver, caplog):
     with run_span("migrate up", "r"):
         assert current_trace_id() is None  # nothing half-installed
     assert handle.shutdown(deadline_s=0.1) is True
+
+
+def test_a_relay_whose_exporters_fail_reports_it_and_answers_not_exported(monkeypatch, caplog):
+    """The relay's own loop, run here: it keeps draining the pipe, says why, and answers "0" at close."""
+    from rockway.cli import otel_relay, otel_wire
+
+    def broken(signal, protocol):
+        raise RuntimeError("exporter cannot be built")
+
+    monkeypatch.setattr(otel, "_exporter", broken)
+    stream = io.BytesIO(otel_wire.frame([("metric", "rockway.errors", 1, {"error.type": "x"})])
+                        + otel_wire.frame([("close", time.monotonic() + 1, 1.0)]))
+    answer_read, answer_write = os.pipe()
+    with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
+        finished = otel_relay.run("1.0.0", None, {"traces": "http/protobuf", "metrics": "http/protobuf"}, stream,
+                                  answer_write)
+    assert finished is False and os.read(answer_read, 1) == b"0"
+    assert "relay could not set up its exporters" in caplog.text
+    os.close(answer_read), os.close(answer_write)
 
 
 def test_json_logging_outside_spans_and_with_exceptions():

@@ -42,7 +42,7 @@ import traceback
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -404,9 +404,45 @@ def _create(meter: Any, spec: MetricSpec) -> Any:
                                   explicit_bucket_boundaries_advisory=_BUCKETS.get(spec.name, _DURATION_BUCKETS))
 
 
+MeasurementSink = Callable[[str, float, Mapping[str, Any]], None]
+_sink: MeasurementSink | None = None
+
+
+def forward_measurements(sink: MeasurementSink | None) -> None:
+    """Hand every measurement to sink(metric name, value, attributes) instead of the meter provider (None: stop).
+
+    The CLI uses it to record metrics in its export relay process (see `apply_measurement`).
+    """
+    global _sink
+    _sink = sink
+
+
+def apply_measurement(name: str, value: float, attributes: Mapping[str, Any]) -> None:
+    """Record a forwarded measurement on the instrument `name` of the current meter provider."""
+    instrument = _instrument(name)
+    kind = EMITTED_METRICS[name].kind
+    (instrument.add if kind == "counter" else instrument.set if kind == "gauge" else instrument.record)(value, attributes)
+
+
+class _Forwarding:
+    """Stands in for an instrument while measurements are forwarded."""
+
+    __slots__ = ("name", "sink")
+
+    def __init__(self, name: str, sink: MeasurementSink) -> None:
+        self.name, self.sink = name, sink
+
+    def add(self, value: float, attributes: Mapping[str, Any] | None = None) -> None:
+        self.sink(self.name, value, attributes or {})
+
+    record = set = add
+
+
 def _instrument(name: str) -> Any:
     """The instrument `name` from the current global meter provider, created on first use."""
     global _instrument_cache
+    if _sink is not None:
+        return _Forwarding(name, _sink)
     from opentelemetry import metrics  # the metrics API is imported on first use only
 
     provider = metrics.get_meter_provider()

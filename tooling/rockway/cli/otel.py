@@ -1,25 +1,31 @@
 """OpenTelemetry SDK setup for the CLI: providers, OTLP exporters, bounded shutdown, JSON logs.
 
-The only module that touches the SDK. Rules:
+The only module that touches the SDK (with its helpers `otel_forward`, `otel_relay`, `otel_wire`). Rules:
 - A TracerProvider is always installed (unless OTEL_SDK_DISABLED=true), so trace ids are real and
   can be written into history rows even when nothing is exported.
 - OTLP exporters exist only for signals that have an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
-  OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic.
-  OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
+  OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and
+  no second process. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
+- When something is exported, the exporters run in an export relay: a child process
+  (`python -m rockway.cli.otel_relay`) started at set-up, which imports the SDK's exporters, encodes
+  and sends while the run goes on. The run creates its spans as usual and forwards every ended span,
+  log record and measurement to it over a pipe, in batches every 0.1 s (`otel_forward`). The relay
+  installs exactly what `_install` describes below. A run killed by any signal still gets what it had
+  forwarded exported: the relay flushes when the pipe closes.
 - OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
-- `TelemetryHandle.shutdown(deadline_s)` flushes in daemon threads and returns by the deadline
-  (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5), so an unreachable or hung collector delays
-  exit by at most that long.
-- Spans are exported every 0.5 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
-  long run's spans leave while it waits on the database, and a killed process loses at most the
-  last half second of them; the flush at exit is short.
+- `TelemetryHandle.shutdown(deadline_s)` returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT
+  seconds, default 5): the relay flushes within it and answers, or is killed after a short grace;
+  so an unreachable or hung collector delays exit by at most that long. A run that forwarded nothing
+  does not wait for the relay at all.
+- The relay exports spans every 0.1 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s),
+  so the flush at exit is short.
 - Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
   statement; the statement spans hold the same durations with trace ids).
 - Counters and histograms are exported with delta temporality (each short-lived run reports what it
   did; SigNoz sums the deltas) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE is set.
 - OTLP log records carry `rockway.run_id` next to the trace and span ids of the span they were
-  written in.
+  written in; an attached exception crosses only as type and redacted message.
 - Any failure during setup disables telemetry; it never fails the run.
 
 Logs for people and machines (`configure_logging`): the `rockway` logger writes text lines
@@ -44,9 +50,10 @@ from rockway.logs import JsonFormatter, TextFormatter
 DEFAULT_SERVICE_NAME = "rockway"
 DEFAULT_EXPORT_TIMEOUT_S = 3.0
 DEFAULT_SHUTDOWN_DEADLINE_S = 5.0
-DEFAULT_SPAN_EXPORT_DELAY_MS = 500  # SDK default 5000; see the module docstring
+DEFAULT_SPAN_EXPORT_DELAY_MS = 100  # SDK default 5000; see the module docstring
 SHUTDOWN_TIMEOUT_ENV = "ROCKWAY_OTEL_SHUTDOWN_TIMEOUT"
 PROTOCOLS = ("http/protobuf", "grpc")
+SIGNALS = ("traces", "metrics", "logs")
 LOGGER_NAME = "rockway"
 LOG_FORMATS = ("text", "json")
 
@@ -165,6 +172,8 @@ class TelemetryHandle:
     logger_provider: Any = None
     log_handler: logging.Handler | None = None
     exporting: dict[str, str] = field(default_factory=dict)  # signal -> protocol
+    span_processor: Any = None  # the batch processor feeding the span exporter
+    relay: Any = None  # otel_forward.Relay when an export relay process does the exporting
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _logger_level: int | None = None
@@ -174,10 +183,10 @@ class TelemetryHandle:
         """True when an SDK tracer provider is installed."""
         return self.tracer_provider is not None
 
-    def shutdown(self, deadline_s: float | None = None) -> bool:
+    def shutdown(self, deadline_s: float | None = None, *, named_s: float | None = None) -> bool:
         """Flush and shut down all providers, returning within deadline_s (default: `shutdown_deadline()`).
 
-        True if everything finished in time.
+        True if everything finished in time. named_s is the deadline a warning names (default deadline_s).
         """
         if deadline_s is None:
             deadline_s = shutdown_deadline()
@@ -191,6 +200,11 @@ class TelemetryHandle:
             logger.removeHandler(self.log_handler)
             if self._logger_level is not None:
                 logger.setLevel(self._logger_level)
+        if self.relay is not None:
+            from rockway import telemetry
+
+            telemetry.forward_measurements(None)
+            return bool(self.relay.close(deadline_s))
         workers = []
         for name, provider, flush in (
             ("traces", self.tracer_provider, True),
@@ -209,7 +223,8 @@ class TelemetryHandle:
             worker.join(max(0.0, end - time.monotonic()))
         finished = not any(w.is_alive() for w in workers)
         if not finished:
-            _log.warning("telemetry export did not finish within %.1f s; some spans, logs or metrics are lost", deadline_s)
+            _log.warning("telemetry export did not finish within %.1f s; some spans, logs or metrics are lost",
+                         deadline_s if named_s is None else named_s)
         return finished
 
 
@@ -233,7 +248,11 @@ def setup_telemetry(
         return TelemetryHandle(_closed=True)
     handle = TelemetryHandle()
     try:
-        _install(handle, service_version, environment, log_level)
+        protocols = exported_signals()
+        if protocols:
+            _install_forwarding(handle, service_version, environment, log_level, protocols)
+        else:
+            _install(handle, service_version, environment, log_level, protocols)
     except Exception:
         _log.warning("telemetry disabled: setup failed", exc_info=True)
         handle.shutdown(deadline_s=0.5)
@@ -242,19 +261,54 @@ def setup_telemetry(
     return handle
 
 
-def _install(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int) -> None:
-    """Build every provider first, then publish them, so a failure leaves no global state behind."""
+def exported_signals() -> dict[str, str]:
+    """{signal: protocol} for every signal with an OTLP endpoint (empty: nothing leaves the process)."""
+    return {s: p for s in SIGNALS if (p := signal_protocol(s))}
+
+
+def _install_forwarding(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
+                        protocols: dict[str, str]) -> None:
+    """Install a tracer provider whose spans, logs and metrics go to an export relay process (`otel_relay`).
+
+    The relay builds the resource and the exporters; this process only creates spans (for real trace ids)
+    and forwards what ends.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from rockway import telemetry
+
+    from .otel_forward import Relay, RelayLogHandler, RelaySpanProcessor
+
+    relay = handle.relay = Relay.start(service_version, environment, protocols)
+    handle.tracer_provider = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
+    if "traces" in protocols:
+        handle.tracer_provider.add_span_processor(RelaySpanProcessor(relay))
+    if "logs" in protocols:
+        handle.log_handler = RelayLogHandler(relay, otlp_safe_record, level=log_level)
+    trace.set_tracer_provider(handle.tracer_provider)
+    if "metrics" in protocols:
+        telemetry.forward_measurements(relay.measurement)
+    _attach_log_handler(handle, log_level)
+    handle.exporting = protocols
+
+
+def _install(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
+             protocols: dict[str, str]) -> None:
+    """Build every provider (with exporters for protocols) first, then publish them, so a failure leaves no
+    global state behind. The export relay runs this; a run that exports nothing runs it too."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     resource = build_resource(service_version, environment)
-    protocols = {s: p for s in ("traces", "metrics", "logs") if (p := signal_protocol(s))}
 
     handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if "traces" in protocols:
         delay = {} if _env("OTEL_BSP_SCHEDULE_DELAY") else {"schedule_delay_millis": DEFAULT_SPAN_EXPORT_DELAY_MS}
-        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay))
+        handle.span_processor = BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay)
+        handle.tracer_provider.add_span_processor(handle.span_processor)
 
     if "metrics" in protocols:
         from opentelemetry.sdk.metrics import MeterProvider
@@ -278,40 +332,48 @@ def _install(handle: TelemetryHandle, service_version: str, environment: str | N
         from opentelemetry import metrics
 
         metrics.set_meter_provider(handle.meter_provider)
-    if handle.log_handler is not None:
-        logger = logging.getLogger(LOGGER_NAME)
-        if logger.level == logging.NOTSET or logger.level > log_level:
-            handle._logger_level = logger.level
-            logger.setLevel(log_level)
-        logger.addHandler(handle.log_handler)
+    _attach_log_handler(handle, log_level)
     handle.exporting = protocols
 
 
-def _run_id_handler(base: type) -> type:
-    """A subclass of the OTLP LoggingHandler that adds `rockway.run_id` and never exports raw exception text.
+def _attach_log_handler(handle: TelemetryHandle, log_level: int) -> None:
+    if handle.log_handler is None:
+        return
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.level == logging.NOTSET or logger.level > log_level:
+        handle._logger_level = logger.level
+        logger.setLevel(log_level)
+    logger.addHandler(handle.log_handler)
 
-    The stock handler copies `str(exc)` and a full traceback (with source lines) into the record's
+
+def otlp_safe_record(record: logging.LogRecord) -> logging.LogRecord:
+    """record with `rockway.run_id` added and an attached exception reduced to safe attributes.
+
+    The stock OTLP handler copies `str(exc)` and a full traceback (with source lines) into the record's
     attributes; either can hold a literal from SQL or a server message. Here an attached exception
     becomes `exception.type`, `error.type` and a redacted `exception.message` only.
     """
+    from rockway.telemetry import RUN_ID, current_run_id, error_type, redact_exception
+
+    extra: dict[str, Any] = {}
+    run_id = getattr(record, "run_id", None) or current_run_id()
+    if run_id and RUN_ID not in record.__dict__:
+        extra[RUN_ID] = run_id
+    if record.exc_info:
+        exc = record.exc_info[1]
+        extra.update(exc_info=None, exc_text=None)
+        if exc is not None:
+            extra.update({"exception.type": type(exc).__name__, "error.type": error_type(exc),
+                          "exception.message": redact_exception(exc)})
+    return logging.makeLogRecord({**record.__dict__, **extra}) if extra else record
+
+
+def _run_id_handler(base: type) -> type:
+    """A subclass of the OTLP LoggingHandler that exports only `otlp_safe_record`s."""
 
     class SafeOtlpLoggingHandler(base):  # type: ignore[misc, valid-type]
         def emit(self, record: logging.LogRecord) -> None:
-            from rockway.telemetry import RUN_ID, current_run_id, error_type, redact_exception
-
-            extra: dict[str, Any] = {}
-            run_id = getattr(record, "run_id", None) or current_run_id()
-            if run_id and RUN_ID not in record.__dict__:
-                extra[RUN_ID] = run_id
-            if record.exc_info:
-                exc = record.exc_info[1]
-                extra.update(exc_info=None, exc_text=None)
-                if exc is not None:
-                    extra.update({"exception.type": type(exc).__name__, "error.type": error_type(exc),
-                                  "exception.message": redact_exception(exc)})
-            if extra:
-                record = logging.makeLogRecord({**record.__dict__, **extra})
-            super().emit(record)
+            super().emit(otlp_safe_record(record))
 
     return SafeOtlpLoggingHandler
 
