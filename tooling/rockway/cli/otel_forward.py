@@ -49,6 +49,18 @@ class Relay:
         self._closing = threading.Event()
         self._sender = threading.Thread(target=self._send_periodically, name="rockway-relay-send", daemon=True)
         self._sender.start()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child (a CSV check worker): neither write to the relay nor keep its pipe open."""
+        if not self._broken:
+            self._broken = True
+            for fd in (self._fd, self._answer_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     @classmethod
     def start(cls, service_version: str, environment: str | None, protocols: Mapping[str, str]) -> "Relay":
