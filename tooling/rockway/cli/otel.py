@@ -10,7 +10,7 @@ The only module that touches the SDK (with its helpers `otel_forward`, `otel_rel
   (`python -m rockway.cli.otel_relay`) started at set-up, which imports the SDK's exporters, encodes
   and sends while the run goes on. The run creates its spans as usual and forwards every ended span,
   log record and measurement to it over a pipe, in batches every 0.1 s (`otel_forward`). The relay
-  installs exactly what `_install` describes below. A run killed by any signal still gets what it had
+  installs exactly what `install_providers` describes below. A run killed by any signal still gets what it had
   forwarded exported: the relay flushes when the pipe closes.
 - OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
@@ -252,7 +252,7 @@ def setup_telemetry(
         if protocols:
             _install_forwarding(handle, service_version, environment, log_level, protocols)
         else:
-            _install(handle, service_version, environment, log_level, protocols)
+            install_providers(handle, service_version, environment, log_level, protocols)
     except Exception:
         _log.warning("telemetry disabled: setup failed", exc_info=True)
         handle.shutdown(deadline_s=0.5)
@@ -294,8 +294,8 @@ def _install_forwarding(handle: TelemetryHandle, service_version: str, environme
     handle.exporting = protocols
 
 
-def _install(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
-             protocols: dict[str, str]) -> None:
+def install_providers(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
+                      protocols: dict[str, str]) -> None:
     """Build every provider (with exporters for protocols) first, then publish them, so a failure leaves no
     global state behind. The export relay runs this; a run that exports nothing runs it too."""
     from opentelemetry import trace

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
@@ -170,7 +170,8 @@ class RelaySpanProcessor(SpanProcessor):
 class RelayLogHandler(logging.Handler):
     """Sends log records, made safe for OTLP by `prepare`, with the ids of the span they were written in."""
 
-    def __init__(self, relay: Relay, prepare: Any, level: int = logging.NOTSET) -> None:
+    def __init__(self, relay: Relay, prepare: Callable[[logging.LogRecord], logging.LogRecord],
+                 level: int = logging.NOTSET) -> None:
         super().__init__(level=level)
         self.relay, self.prepare = relay, prepare
 

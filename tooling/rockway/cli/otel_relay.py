@@ -4,7 +4,7 @@ Why a second process: importing and starting the OTLP exporters, encoding spans 
 cost a run about 0.13-0.5 s of CPU on its critical path, on top of the statements (bench/RESULTS.md).
 The run starts the relay when it sets up telemetry and goes on; the relay imports the SDK and the
 exporters on another core meanwhile, then receives every ended span, log record and measurement over
-its stdin (`otel_wire`) and exports them with exactly the providers and exporters `otel._install`
+its stdin (`otel_wire`) and exports them with exactly the providers and exporters `otel.install_providers`
 describes (same OTEL_* environment, same batching, timeouts and resource).
 
 At the end the run sends "close" with a deadline; the relay flushes within it, writes one byte to its
@@ -86,7 +86,7 @@ def run(version: str, environment: str | None, protocols: dict[str, str], stream
     handle = otel.TelemetryHandle()
     replayer = None
     try:
-        otel._install(handle, version, environment, logging.NOTSET, protocols)
+        otel.install_providers(handle, version, environment, logging.NOTSET, protocols)
         if handle.log_handler is not None:  # records arrive through the pipe, not through this process's logger
             logging.getLogger(otel.LOGGER_NAME).removeHandler(handle.log_handler)
         replayer = Replayer(handle)
