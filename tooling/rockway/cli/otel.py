@@ -241,16 +241,21 @@ def _close_provider(name: str, provider: Any, flush: bool) -> None:
 
 
 def setup_telemetry(
-    service_version: str, environment: str | None, *, log_level: int = logging.INFO
+    service_version: str, environment: str | None, *, log_level: int = logging.INFO,
+    log_format: str | None = None, log_file: str | None = None,
 ) -> TelemetryHandle:
-    """Install the SDK providers (and OTLP exporters when configured); never raises."""
+    """Install the SDK providers (and OTLP exporters when configured); never raises.
+
+    log_format and log_file are the run's (`configure_logging`): the export relay writes its own
+    warnings (a collector that cannot be reached) the same way.
+    """
     if _truthy("OTEL_SDK_DISABLED"):
         return TelemetryHandle(_closed=True)
     handle = TelemetryHandle()
     try:
         protocols = exported_signals()
         if protocols:
-            _install_forwarding(handle, service_version, environment, log_level, protocols)
+            _install_forwarding(handle, service_version, environment, log_level, protocols, (log_format, log_file))
         else:
             install_providers(handle, service_version, environment, log_level, protocols)
     except Exception:
@@ -267,7 +272,7 @@ def exported_signals() -> dict[str, str]:
 
 
 def _install_forwarding(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
-                        protocols: dict[str, str]) -> None:
+                        protocols: dict[str, str], logging_options: tuple[str | None, str | None]) -> None:
     """Install a tracer provider whose spans, logs and metrics go to an export relay process (`otel_relay`).
 
     The relay builds the resource and the exporters; this process only creates spans (for real trace ids)
@@ -281,7 +286,7 @@ def _install_forwarding(handle: TelemetryHandle, service_version: str, environme
 
     from .otel_forward import Relay, RelayLogHandler, RelaySpanProcessor
 
-    relay = handle.relay = Relay.start(service_version, environment, protocols)
+    relay = handle.relay = Relay.start(service_version, environment, protocols, *logging_options)
     handle.tracer_provider = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
     if "traces" in protocols:
         handle.tracer_provider.add_span_processor(RelaySpanProcessor(relay))

@@ -63,9 +63,11 @@ class Relay:
                     pass
 
     @classmethod
-    def start(cls, service_version: str, environment: str | None, protocols: Mapping[str, str]) -> "Relay":
+    def start(cls, service_version: str, environment: str | None, protocols: Mapping[str, str],
+              log_format: str | None = None, log_file: str | None = None) -> "Relay":
         """Launch `python -m rockway.cli.otel_relay` exporting protocols ({signal: protocol}) with this process's
-        environment (OTEL_* included); raises OSError if it cannot start.
+        environment (OTEL_* included), writing its own warnings as `configure_logging(log_format, log_file)`
+        does; raises OSError if it cannot start.
 
         Only stdin, stdout and stderr are passed on: a lock file, a database connection or a log file of
         the run stays the run's alone.
@@ -74,7 +76,8 @@ class Relay:
         package_root = str(Path(__file__).resolve().parents[2])  # so the relay imports this same rockway
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(
-            [sys.executable, "-m", RELAY_MODULE, service_version, environment or "", _protocol_arg(protocols)],
+            [sys.executable, "-m", RELAY_MODULE, service_version, environment or "", _protocol_arg(protocols),
+             log_format or "", log_file or ""],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
         )
         assert proc.stdin is not None and proc.stdout is not None

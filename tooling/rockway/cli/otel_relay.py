@@ -13,6 +13,7 @@ its end of the pipe closes and the relay flushes what it holds within ROCKWAY_OT
 The relay ignores SIGINT and SIGTERM for that reason (a Ctrl-C reaches the whole process group).
 
     python -m rockway.cli.otel_relay <service version> <deployment environment or ""> <signal=protocol,...>
+                                     [<log format or ""> [<log file or "">]]
 """
 
 from __future__ import annotations
@@ -119,9 +120,12 @@ def main(argv: list[str]) -> None:
         pass
     answer_fd = os.dup(1)
     os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the answer
-    version, environment, signals = (argv + ["", "", ""])[:3]
+    version, environment, signals, log_format, log_file = (argv + [""] * 5)[:5]
     protocols = dict(pair.split("=", 1) for pair in signals.split(",") if "=" in pair)
     try:
+        from rockway.cli.otel import configure_logging
+
+        configure_logging(log_format or None, log_file or None)  # the run's format for the relay's own warnings
         run(version or "0", environment or None, protocols, sys.stdin.buffer, answer_fd)
     finally:
         sys.stderr.flush()
