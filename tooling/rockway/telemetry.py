@@ -26,6 +26,8 @@ Metrics (instruments are created lazily on first use; registry: `EMITTED_METRICS
     rockway.check.results         counter        record_check(severity, status, check=None, table=None)
     rockway.freshness.lag         gauge, s       record_freshness(table, lag_s)
     rockway.mv.staleness          gauge, s       record_mv_staleness(mv, staleness_s)
+`forward_measurements(sink)` sends every measurement to sink instead (the CLI's export relay records them
+there with `apply_measurement`).
 
 Attribute values: status is one of success|failed|partial|skipped for jobs and pipelines, ok|error
 for statements and migrations; check status is pass|fail|error; severity CRITICAL|WARNING|INFO.
