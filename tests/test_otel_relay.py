@@ -163,3 +163,17 @@ def test_the_relays_own_warnings_use_the_runs_log_format(monkeypatch, capfd):
     (warning,) = [line for line in lines if "did not finish" in line["message"]]
     assert warning["level"] == "WARNING" and warning["logger"] == "rockway.telemetry"
     assert "within 1.0 s" in warning["message"]
+
+
+def test_a_message_that_cannot_cross_costs_its_batch_not_the_run(monkeypatch, caplog):
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+        handle = otel.setup_telemetry("1.0.0", None)
+        with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
+            handle.relay.send(("metric", "rockway.errors", 1, {"bad": lambda: None}))  # no pickle for a lambda
+            handle.relay.flush()  # the run goes on
+        assert "could not be sent to the relay" in caplog.text
+        with telemetry.run_span("migrate up", "after-a-bad-batch"):
+            pass
+        assert handle.shutdown(deadline_s=5) is True
+        assert receiver.wait_for(lambda r: any(s["name"] == "rockway migrate up" for s in r.spans), timeout=5)

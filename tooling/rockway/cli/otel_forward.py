@@ -106,7 +106,11 @@ class Relay:
             if not batch or self._broken:
                 return
             self._sent_any = True
-            data = memoryview(otel_wire.frame(batch))
+            try:
+                data = memoryview(otel_wire.frame(batch))
+            except Exception:  # noqa: BLE001 - a value that cannot cross costs its batch, never the run
+                _log.warning("%d telemetry messages could not be sent to the relay", len(batch), exc_info=True)
+                return
             try:
                 while data:
                     data = data[os.write(self._fd, data):]
@@ -163,8 +167,14 @@ class RelaySpanProcessor(SpanProcessor):
         self.relay = relay
 
     def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and span.context.trace_flags.sampled:
-            self.relay.send(("span", otel_wire.span_tuple(span)))
+        if span.context is None or not span.context.trace_flags.sampled:
+            return
+        try:
+            data = otel_wire.span_tuple(span)
+        except Exception:  # noqa: BLE001 - telemetry never fails the run
+            _log.debug("span %r cannot be forwarded", span.name, exc_info=True)
+            return
+        self.relay.send(("span", data))
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # nothing is held here
