@@ -31,7 +31,7 @@ EXIT_GRACE_S = 0.3  # beyond the deadline: the relay's own start-up, or a slow l
 class Relay:
     """One relay process and the pipes to it.
 
-    Messages are collected and written in batches (one pickle and one write per batch): every
+    Messages are collected and written in batches (one marshal dump and one write per batch): every
     `SEND_INTERVAL_S` by a background thread, at once when `BATCH` messages wait, and at close. A
     killed run loses at most the last interval's messages; the relay flushes everything it received.
     """

@@ -1,7 +1,8 @@
 """The messages between a CLI run and its export relay (`otel_relay`): framing, spans and log records as plain data.
 
-A frame is a 4-byte little-endian length and a pickle of a list of messages (tuples). Pickle is safe
-here: both ends are the same rockway installation, over a pipe nobody else holds. Messages:
+A frame is a 4-byte little-endian length and a `marshal` dump of a list of messages (tuples): data only
+(no objects are rebuilt on reading), and both ends are the same interpreter (the relay is started with
+`sys.executable`), which is what marshal's format needs. Messages:
 
     ("span", <span tuple>)                       one ended span (`span_tuple` / `readable_span`)
     ("log", <record fields>, trace_id, span_id, trace_flags)
@@ -17,7 +18,7 @@ already redacted (no exception objects, no tracebacks).
 from __future__ import annotations
 
 import logging
-import pickle
+import marshal
 import struct
 from typing import Any, BinaryIO, Iterator
 
@@ -30,7 +31,7 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 def frame(messages: list[tuple[Any, ...]]) -> bytes:
     """A batch of messages as bytes for the pipe."""
-    payload = pickle.dumps(messages, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = marshal.dumps(messages)  # ValueError for anything but plain data
     return _LENGTH.pack(len(payload)) + payload
 
 
@@ -44,7 +45,7 @@ def read_frames(stream: BinaryIO) -> Iterator[list[tuple[Any, ...]]]:
         payload = stream.read(size)
         if len(payload) < size:
             return
-        yield pickle.loads(payload)
+        yield marshal.loads(payload)
 
 
 # --- spans -------------------------------------------------------------------------------------
