@@ -7,8 +7,8 @@ Runs `rockway migrate up` of a one-migration project (CREATE TABLE + one-row INS
   local      SDK installed, no endpoint (nothing exported)
   exported   OTLP/HTTP to a live receiver started in this process (the export relay runs beside the CLI)
 Only the CLI process is counted (the relay is a child valgrind does not follow), so this measures what
-tracing costs the run itself: a fixed part and a part per statement, from two sizes. Counts repeat to well
-under 1% from run to run, whatever else the machine is doing.
+tracing costs the run itself: a fixed part and a part per statement, from two sizes. Counts repeat to 1-2%
+from run to run (timing-dependent paths: background threads, waits), whatever else the machine is doing.
 
     python bench/bench_telemetry_instructions.py [--server mysql://root@127.0.0.1:3306] [--sizes 100 500]
 """
