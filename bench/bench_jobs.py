@@ -83,7 +83,7 @@ def main() -> int:
     print(f"server: {args.server} ({server_version}), python {platform.python_version()}, nproc {os.cpu_count()}")
     try:
         wh.create_meta()
-        up = subprocess.run([sys.executable, "-c", "from rockway.cli.main import main; main()", "migrate", "up"],
+        up = subprocess.run([*benchlib.CLI, "migrate", "up"],
                             cwd=root, env=env, capture_output=True, text=True, timeout=600)
         if up.returncode:
             print(up.stdout, up.stderr)
@@ -140,7 +140,7 @@ def main() -> int:
 
         def rockway_cli() -> float:
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", "from rockway.cli.main import main; main()", "job", "run",
+            proc = subprocess.run([*benchlib.CLI, "job", "run",
                                    "stg_billing_item", "--as-of", AS_OF.isoformat() + "Z"], cwd=root, env=env,
                                   capture_output=True, text=True, timeout=3600)
             assert proc.returncode == 0, proc.stderr

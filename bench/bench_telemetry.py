@@ -81,22 +81,15 @@ class Server(benchlib.Server):
     def rows(self, name: str) -> int:
         return int(self.scalar(f"SELECT COUNT(*) FROM `{name}`.t"))
 
-    def version(self) -> str:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            return str(cur.fetchone()[0])
-
 
 def run_once(server: Server, project: Path, n: int, env: dict[str, str], command: str = "up") -> tuple[float, float, float]:
     """(process wall s, migration s, process CPU s) of one `rockway migrate up --json` on a fresh database.
 
     command "info" runs `rockway migrate info --json` instead (no statements: the fixed cost of start-up).
     """
-    db = server.create()
-    try:
-        environment = benchlib.clean_env()
-        environment.update(env, ROCKWAY_DSN=server.url(db))
-        cmd = [sys.executable, "-c", "from rockway.cli.main import main; main()", "migrate", command, "--json"]
+    with server.fresh_database() as db:
+        environment = benchlib.clean_env(**env, ROCKWAY_DSN=server.url(db))
+        cmd = [*benchlib.CLI, "migrate", command, "--json"]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, cwd=project, env=environment, stdout=out, stderr=err, text=True)
@@ -113,8 +106,6 @@ def run_once(server: Server, project: Path, n: int, env: dict[str, str], command
         if server.rows(db) != n - 1:
             raise SystemExit(f"expected {n - 1} rows in t")
         return wall, float(applied["seconds"]), usage.ru_utime + usage.ru_stime
-    finally:
-        server.drop(db)
 
 
 def main() -> None:
@@ -226,7 +217,7 @@ class PipelineWarehouse:
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> tuple[float, float, str, str]:
         """(wall s, CPU s of the process, stdout, stderr) of one CLI command; exits on failure."""
-        cmd = [sys.executable, "-c", "from rockway.cli.main import main; main()", *args]
+        cmd = [*benchlib.CLI, *args]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, cwd=self.root, env={**self.env, **(env or {})}, stdout=out, stderr=err, text=True)

@@ -35,21 +35,16 @@ VARIANTS = ("disabled", "local", "exported")
 
 def instructions(server: benchlib.Server, project: Path, env: dict[str, str], out: Path) -> int:
     """Instructions callgrind counted for one `rockway migrate up --json` on a fresh database."""
-    db = server.create()
-    try:
-        environment = benchlib.clean_env()
-        environment.update(env, ROCKWAY_DSN=server.url(db))
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
-               "from rockway.cli.main import main; main()", "migrate", "up", "--json"]
+    with server.fresh_database() as db:
+        environment = benchlib.clean_env(**env, ROCKWAY_DSN=server.url(db))
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *benchlib.CLI, "migrate", "up", "--json"]
         proc = subprocess.run(cmd, cwd=project, env=environment, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"migrate up failed under valgrind ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        match = re.search(r"Collected : (\d+)", proc.stderr)
-        if match is None:
-            raise SystemExit(f"no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
-        return int(match.group(1))
-    finally:
-        server.drop(db)
+    if proc.returncode != 0:
+        raise SystemExit(f"migrate up failed under valgrind ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
+    return int(match.group(1))
 
 
 def main() -> None:

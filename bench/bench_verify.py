@@ -82,7 +82,8 @@ FILL_SQL = {
         "seq_1_to_{rows}",
     ),
     # StarRocks: generate_series (3.1+) must be wrapped in TABLE() for constant arguments; its column is
-    # named generate_series. seconds_sub/days_sub take an INT interval.
+    # named generate_series. seconds_sub/days_sub take an INT interval. [D: docs.starrocks.io
+    # sql-functions/table-functions/generate_series, date-time-functions/seconds_sub, days_sub]
     "starrocks": (
         f"""CREATE TABLE facts ({_COLUMNS.format(pk='')})
             DUPLICATE KEY (id) DISTRIBUTED BY HASH (id) PROPERTIES ("replication_num" = "1")""",

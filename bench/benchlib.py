@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pymysql
 
@@ -37,6 +40,15 @@ class Server:
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
+    @contextlib.contextmanager
+    def fresh_database(self) -> Iterator[str]:
+        """A throwaway database for the block, dropped after it."""
+        name = self.create()
+        try:
+            yield name
+        finally:
+            self.drop(name)
+
     def scalar(self, sql: str, params: tuple[object, ...] | None = None) -> object:
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(sql, params)
@@ -44,6 +56,10 @@ class Server:
 
     def version(self) -> str:
         return str(self.scalar("SELECT VERSION()"))
+
+
+# The `rockway` CLI of this interpreter, whatever console scripts are on PATH.
+CLI = [sys.executable, "-c", "from rockway.cli.main import main; main()"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import io
+import json
 import logging
 import os
 import signal
@@ -17,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otlp_receiver import OtlpReceiver, isolated_telemetry
+from otlp_receiver import OtlpReceiver, SilentServer, isolated_telemetry
 from rockway import telemetry
 from rockway.cli import otel, otel_wire
 
@@ -44,8 +46,6 @@ def test_a_span_crosses_the_pipe_unchanged():
     original = next(s for s in memory.get_finished_spans() if s.name == "INSERT t")
 
     frames = otel_wire.frame([("span", otel_wire.span_tuple(original))])
-    import io
-
     ((kind, data),) = next(otel_wire.read_frames(io.BytesIO(frames)))
     copy = otel_wire.readable_span(data, provider.resource)
 
@@ -148,10 +148,6 @@ def test_measurements_are_forwarded_while_a_relay_is_attached():
 
 
 def test_the_relays_own_warnings_use_the_runs_log_format(monkeypatch, capfd):
-    import json
-
-    from otlp_receiver import SilentServer
-
     with SilentServer() as silent:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{silent.port}/v1/traces")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "30")

@@ -10,7 +10,7 @@ from typing import Any
 from rockway.telemetry import current_run_id, current_span_id, current_trace_id, error_type, redact_exception
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is emitted.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "span_id": current_span_id(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and key not in doc:
+            if key not in STANDARD_ATTRS and key not in doc:
                 doc[key] = value
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]

@@ -258,6 +258,7 @@ def setup_telemetry(
             _install_forwarding(handle, service_version, environment, log_level, protocols, (log_format, log_file))
         else:
             install_providers(handle, service_version, environment, log_level, protocols)
+        _attach_log_handler(handle, log_level)
     except Exception:
         _log.warning("telemetry disabled: setup failed", exc_info=True)
         handle.shutdown(deadline_s=0.5)
@@ -295,14 +296,14 @@ def _install_forwarding(handle: TelemetryHandle, service_version: str, environme
     trace.set_tracer_provider(handle.tracer_provider)
     if "metrics" in protocols:
         telemetry.forward_measurements(relay.measurement)
-    _attach_log_handler(handle, log_level)
     handle.exporting = protocols
 
 
 def install_providers(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
                       protocols: dict[str, str]) -> None:
     """Build every provider (with exporters for protocols) first, then publish them, so a failure leaves no
-    global state behind. The export relay runs this; a run that exports nothing runs it too."""
+    global state behind. The export relay runs this; a run that exports nothing runs it too. The OTLP log
+    handler is built (`handle.log_handler`), not attached: the run attaches it to its logger."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -337,11 +338,11 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
         from opentelemetry import metrics
 
         metrics.set_meter_provider(handle.meter_provider)
-    _attach_log_handler(handle, log_level)
     handle.exporting = protocols
 
 
 def _attach_log_handler(handle: TelemetryHandle, log_level: int) -> None:
+    """Send the `rockway` logger's records from log_level to the handle's OTLP (or relay) log handler."""
     if handle.log_handler is None:
         return
     logger = logging.getLogger(LOGGER_NAME)

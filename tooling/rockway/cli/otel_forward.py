@@ -75,16 +75,22 @@ class Relay:
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])  # so the relay imports this same rockway
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", RELAY_MODULE, service_version, environment or "", _protocol_arg(protocols),
-             log_format or "", log_file or ""],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        write_fd, answer_fd = os.dup(proc.stdin.fileno()), os.dup(proc.stdout.fileno())
-        proc.stdin.close()
-        proc.stdout.close()
-        return cls(proc, write_fd, answer_fd)
+        messages_r, messages_w = os.pipe()
+        answer_r, answer_w = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", RELAY_MODULE, service_version, environment or "", _protocol_arg(protocols),
+                 log_format or "", log_file or ""],
+                stdin=messages_r, stdout=answer_w, env=env, close_fds=True,
+            )
+        except BaseException:
+            for fd in (messages_w, answer_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (messages_r, answer_w):  # the relay's ends
+                os.close(fd)
+        return cls(proc, messages_w, answer_r)
 
     def send(self, message: tuple[Any, ...]) -> None:
         """Queue one message for the relay (written within SEND_INTERVAL_S); after the relay is gone, drop it."""

@@ -88,8 +88,6 @@ def run(version: str, environment: str | None, protocols: dict[str, str], stream
     replayer = None
     try:
         otel.install_providers(handle, version, environment, logging.NOTSET, protocols)
-        if handle.log_handler is not None:  # records arrive through the pipe, not through this process's logger
-            logging.getLogger(otel.LOGGER_NAME).removeHandler(handle.log_handler)
         replayer = Replayer(handle)
     except Exception:  # noqa: BLE001 - report, keep draining, answer "not exported"
         _log.warning("telemetry export disabled: the relay could not set up its exporters", exc_info=True)

@@ -22,11 +22,12 @@ import marshal
 import struct
 from typing import Any, BinaryIO, Iterator
 
+from rockway.logs import STANDARD_ATTRS
+
 _LENGTH = struct.Struct("<I")
 _SCALARS = (str, int, float, bool, type(None))
 _RECORD_FIELDS = ("name", "levelno", "levelname", "created", "msecs", "relativeCreated", "thread", "threadName",
                   "process", "processName")
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 def frame(messages: list[tuple[Any, ...]]) -> bytes:
@@ -104,7 +105,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     fields = {key: getattr(record, key) for key in _RECORD_FIELDS}
     fields["msg"] = record.getMessage()
     for key, value in vars(record).items():
-        if key not in _STANDARD and _plain(value):
+        if key not in STANDARD_ATTRS and _plain(value):
             fields[key] = tuple(value) if isinstance(value, list) else value
     return fields
 

@@ -350,7 +350,5 @@ def check_scope(window: Window) -> dict[str, Any]:
     return out
 
 
-
-
 def _text(value: Any) -> str | None:
     return None if value is None else format_value(value)
