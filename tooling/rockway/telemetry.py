@@ -133,26 +133,29 @@ def current_span_id() -> str | None:
     return format(ctx.span_id, "016x") if ctx.is_valid else None
 
 
+def exception_event(exc: BaseException) -> dict[str, str]:
+    """The attributes of an `exception` span event for exc: type, redacted message, frame locations only."""
+    message = redact_exception(exc)
+    # Frame locations only: source lines can hold literals too.
+    stack = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
+    frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in stack)
+    return {
+        "exception.type": _type_name(exc),
+        "exception.message": message,
+        "exception.stacktrace": f"Traceback (most recent call last):\n{frames}{_type_name(exc)}: {message}",
+    }
+
+
 def record_error(span: Span, exc: BaseException) -> str:
     """Mark span failed with a redacted exception event; return the error.type used."""
     kind = error_type(exc)
-    message = redact_exception(exc)
     code = _error_code(exc)
     if code is not None:
         span.set_attribute(DB_RESPONSE_STATUS_CODE, str(code))
     span.set_attribute(ERROR_TYPE, kind)
-    # Frame locations only: source lines can hold literals too.
-    stack = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
-    frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in stack)
-    span.add_event(
-        "exception",
-        {
-            "exception.type": _type_name(exc),
-            "exception.message": message,
-            "exception.stacktrace": f"Traceback (most recent call last):\n{frames}{_type_name(exc)}: {message}",
-        },
-    )
-    span.set_status(Status(StatusCode.ERROR, message[:500]))
+    event = exception_event(exc)
+    span.add_event("exception", event)
+    span.set_status(Status(StatusCode.ERROR, event["exception.message"][:500]))
     return kind
 
 

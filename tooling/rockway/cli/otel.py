@@ -1,14 +1,16 @@
 """OpenTelemetry SDK setup for the CLI: providers, OTLP exporters, bounded shutdown, JSON logs.
 
-The only module that touches the SDK (with its helpers `otel_forward`, `otel_relay`, `otel_wire`). Rules:
-- A TracerProvider is always installed (unless OTEL_SDK_DISABLED=true), so trace ids are real and
-  can be written into history rows even when nothing is exported.
+The only module that touches the SDK (with its helpers `otel_forward`, `otel_relay`, `otel_sdk_forward`,
+`otel_spans`, `otel_wire`). Rules:
+- A tracer provider is always installed (unless OTEL_SDK_DISABLED=true), so trace ids are real and
+  can be written into history rows even when nothing is exported. With the default sampler it records
+  spans as plain data without the SDK (`otel_spans`); any other OTEL_TRACES_SAMPLER gets the SDK's.
 - OTLP exporters exist only for signals that have an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
   OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and
   no second process. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
 - When something is exported, the exporters run in an export relay: a child process
   (`python -m rockway.cli.otel_relay`) started at set-up, which imports the SDK's exporters, encodes
-  and sends while the run goes on. The run creates its spans as usual and forwards every ended span,
+  and sends while the run goes on. The run records its spans and forwards every ended span,
   log record and measurement to it over a pipe, in batches every 0.1 s (`otel_forward`). The relay
   installs exactly what `install_providers` describes below. A run killed by any signal still gets what it had
   forwarded exported: the relay flushes when the pipe closes.
@@ -256,8 +258,11 @@ def setup_telemetry(
         protocols = exported_signals()
         if protocols:
             _install_forwarding(handle, service_version, environment, log_level, protocols, (log_format, log_file))
-        else:
-            install_providers(handle, service_version, environment, log_level, protocols)
+        else:  # nothing leaves the process: spans only for their ids
+            from opentelemetry import trace
+
+            handle.tracer_provider = run_tracer_provider(None)
+            trace.set_tracer_provider(handle.tracer_provider)
         _attach_log_handler(handle, log_level)
     except Exception:
         _log.warning("telemetry disabled: setup failed", exc_info=True)
@@ -274,23 +279,19 @@ def exported_signals() -> dict[str, str]:
 
 def _install_forwarding(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
                         protocols: dict[str, str], logging_options: tuple[str | None, str | None]) -> None:
-    """Install a tracer provider whose spans, logs and metrics go to an export relay process (`otel_relay`).
+    """Start an export relay process (`otel_relay`) and send this run's spans, logs and metrics to it.
 
-    The relay builds the resource and the exporters; this process only creates spans (for real trace ids)
+    The relay builds the resource and the exporters; this process only records spans (for real trace ids)
     and forwards what ends.
     """
     from opentelemetry import trace
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
 
     from rockway import telemetry
 
-    from .otel_forward import Relay, RelayLogHandler, RelaySpanProcessor
+    from .otel_forward import Relay, RelayLogHandler
 
     relay = handle.relay = Relay.start(service_version, environment, protocols, *logging_options)
-    handle.tracer_provider = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
-    if "traces" in protocols:
-        handle.tracer_provider.add_span_processor(RelaySpanProcessor(relay))
+    handle.tracer_provider = run_tracer_provider(relay.send if "traces" in protocols else None)
     if "logs" in protocols:
         handle.log_handler = RelayLogHandler(relay, otlp_safe_record, level=log_level)
     trace.set_tracer_provider(handle.tracer_provider)
@@ -299,11 +300,32 @@ def _install_forwarding(handle: TelemetryHandle, service_version: str, environme
     handle.exporting = protocols
 
 
+def run_tracer_provider(send: Any) -> Any:
+    """The run's tracer provider: ended spans go to send (the relay's), or nowhere when send is None.
+
+    With the default sampler, spans are recorded as plain data (`otel_spans`: no SDK import, a fraction
+    of an SDK span's cost); with any other OTEL_TRACES_SAMPLER, the SDK's TracerProvider decides.
+    """
+    from .otel_spans import ForwardingTracerProvider, supports_sampler
+
+    if supports_sampler():
+        return ForwardingTracerProvider(send)
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
+    if send is not None:
+        from .otel_sdk_forward import RelaySpanProcessor
+
+        provider.add_span_processor(RelaySpanProcessor(send))
+    return provider
+
+
 def install_providers(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
                       protocols: dict[str, str]) -> None:
     """Build every provider (with exporters for protocols) first, then publish them, so a failure leaves no
-    global state behind. The export relay runs this; a run that exports nothing runs it too. The OTLP log
-    handler is built (`handle.log_handler`), not attached: the run attaches it to its logger."""
+    global state behind. The export relay runs this. The OTLP log handler is built (`handle.log_handler`),
+    not attached: the caller attaches it to its logger."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from . import otel_wire
 
@@ -151,39 +150,26 @@ class Relay:
             if not answer:
                 _log.warning("telemetry relay did not answer within %.1f s; some spans, logs or metrics are lost",
                              deadline_s)
-        if not answer:  # nothing to export, or too late: do not wait for the relay
-            self.proc.kill()
         os.close(self._answer_fd)
-        try:
-            self.proc.wait(timeout=EXIT_GRACE_S)
-        except subprocess.TimeoutExpired:
+        if answer:  # the relay exits by itself once it has answered (~3 ms): reaped beside the run's exit
+            threading.Thread(target=_reap, args=(self.proc,), name="rockway-relay-reap", daemon=True).start()
+        else:  # nothing to export, or too late: do not wait for the relay
             self.proc.kill()
-            self.proc.wait()
+            _reap(self.proc)
         return answer == b"1" or not self._sent_any
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for proc to exit (killing it after EXIT_GRACE_S)."""
+    try:
+        proc.wait(timeout=EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _protocol_arg(protocols: Mapping[str, str]) -> str:
     return ",".join(f"{signal}={protocol}" for signal, protocol in protocols.items())
-
-
-class RelaySpanProcessor(SpanProcessor):
-    """Sends every ended, sampled span to the relay."""
-
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if span.context is None or not span.context.trace_flags.sampled:
-            return
-        try:
-            data = otel_wire.span_tuple(span)
-        except Exception:  # noqa: BLE001 - telemetry never fails the run
-            _log.debug("span %r cannot be forwarded", span.name, exc_info=True)
-            return
-        self.relay.send(("span", data))
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True  # nothing is held here
 
 
 class RelayLogHandler(logging.Handler):

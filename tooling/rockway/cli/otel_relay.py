@@ -52,12 +52,14 @@ class Replayer:
         from rockway.cli import otel_wire
 
         self.handle, self._context, self._trace, self._telemetry, self._wire = handle, context, trace, telemetry, otel_wire
-        self._resource = handle.tracer_provider.resource
+        from opentelemetry.sdk.trace import SpanLimits
+
+        self._resource, self._limits = handle.tracer_provider.resource, SpanLimits()
 
     def replay(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "span" and self.handle.span_processor is not None:
-            self.handle.span_processor.on_end(self._wire.readable_span(message[1], self._resource))
+            self.handle.span_processor.on_end(self._wire.readable_span(message[1], self._resource, self._limits))
         elif kind == "log" and self.handle.log_handler is not None:
             self._log(*message[1:])
         elif kind == "metric" and self.handle.meter_provider is not None:

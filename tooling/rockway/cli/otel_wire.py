@@ -4,7 +4,8 @@ A frame is a 4-byte little-endian length and a `marshal` dump of a list of messa
 (no objects are rebuilt on reading), and both ends are the same interpreter (the relay is started with
 `sys.executable`), which is what marshal's format needs. Messages:
 
-    ("span", <span tuple>)                       one ended span (`span_tuple` / `readable_span`)
+    ("span", <span tuple>)                       one ended span (`span_tuple` or `otel_spans.ForwardedSpan`;
+                                                 `readable_span` makes the SDK span of it)
     ("log", <record fields>, trace_id, span_id, trace_flags)
                                                  one log record written inside that span (0s: none)
     ("metric", name, value, attributes)          one measurement (`telemetry.apply_measurement`)
@@ -65,23 +66,33 @@ def span_tuple(span: Any) -> tuple[Any, ...]:
     )
 
 
-def readable_span(data: tuple[Any, ...], resource: Any) -> Any:
-    """The SDK span (ReadableSpan) that `span_tuple` made data of, with the relay's resource."""
-    from opentelemetry.sdk.trace import Event, ReadableSpan
+def readable_span(data: tuple[Any, ...], resource: Any, limits: Any = None) -> Any:
+    """The SDK span (ReadableSpan) that `span_tuple` (or `otel_spans.ForwardedSpan`) made data of, with the relay's
+    resource and the SDK's attribute, event and link limits (`SpanLimits`, from OTEL_SPAN_* / OTEL_ATTRIBUTE_*;
+    default: the environment's)."""
+    from opentelemetry.attributes import BoundedAttributes
+    from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
     (name, trace_id, span_id, flags, parent_id, parent_remote, kind, start, end, attributes, events, links,
      status_code, description, scope_name, scope_version) = data
+    limits = limits if limits is not None else SpanLimits()
+
+    def bounded(values: dict[str, Any], count: int | None) -> BoundedAttributes:
+        return BoundedAttributes(count, values, immutable=True, max_value_len=limits.max_attribute_length)
+
     parent = SpanContext(trace_id, parent_id, parent_remote, TraceFlags(flags)) if parent_id is not None else None
     return ReadableSpan(
         name=name,
         context=SpanContext(trace_id, span_id, False, TraceFlags(flags)),
         parent=parent,
         resource=resource,
-        attributes=attributes,
-        events=tuple(Event(n, a, t) for n, a, t in events),
-        links=tuple(Link(SpanContext(t, s, True, TraceFlags(f)), a) for t, s, f, a in links),
+        attributes=BoundedAttributes(limits.max_span_attributes, attributes, immutable=True,
+                                     max_value_len=limits.max_span_attribute_length),
+        events=tuple(Event(n, bounded(a, limits.max_event_attributes), t) for n, a, t in events[:limits.max_events]),
+        links=tuple(Link(SpanContext(t, s, True, TraceFlags(f)), bounded(a, limits.max_link_attributes))
+                    for t, s, f, a in links[:limits.max_links]),
         kind=SpanKind(kind),
         status=Status(StatusCode(status_code), description),
         start_time=start,
