@@ -10,7 +10,7 @@ order reversed every other repeat; the median of the repeats is reported):
   exported   OTLP/HTTP to a live receiver (tests/otlp_receiver.py, started in this process): traces,
              metrics and logs, with JSON log lines to a file (ROCKWAY_LOG_FILE); the exporters run in the
              export relay process, whose CPU time is counted in the CLI's (it is its child)
-  local      SDK installed but no endpoint: real trace ids for history rows, nothing exported
+  local      telemetry on but no endpoint: spans with real trace ids for history rows, nothing exported
 Reported per variant: the wall time of the whole CLI process, the migration's own time (`--json`
 "seconds", the executor's clock from first to last statement), and the CPU time (user + system) of
 the CLI process, which is where telemetry costs anything and which depends far less than wall time on

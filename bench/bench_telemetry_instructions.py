@@ -4,7 +4,7 @@
 Runs `rockway migrate up` of a one-migration project (CREATE TABLE + one-row INSERTs) under
 `valgrind --tool=callgrind`, once per variant and size, each on a fresh database:
   disabled   OTEL_SDK_DISABLED=true
-  local      SDK installed, no endpoint (nothing exported)
+  local      telemetry on, no endpoint (spans with real ids, nothing exported)
   exported   OTLP/HTTP to a live receiver started in this process (the export relay runs beside the CLI)
 Only the CLI process is counted (the relay is a child valgrind does not follow), so this measures what
 tracing costs the run itself: a fixed part and a part per statement, from two sizes. Counts repeat to 1-2%
