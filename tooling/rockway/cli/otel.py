@@ -182,7 +182,7 @@ class TelemetryHandle:
 
     @property
     def enabled(self) -> bool:
-        """True when an SDK tracer provider is installed."""
+        """True when a tracer provider is installed."""
         return self.tracer_provider is not None
 
     def shutdown(self, deadline_s: float | None = None, *, named_s: float | None = None) -> bool:
