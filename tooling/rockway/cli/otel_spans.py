@@ -49,9 +49,14 @@ _PLAIN = (str, bool, int, float)
 Send = Callable[[tuple[Any, ...]], None]  # the relay's `send`: one message
 
 
+def _sampler() -> str:
+    """The sampler OTEL_TRACES_SAMPLER names (the SDK's default when unset)."""
+    return os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower() or SAMPLERS[0]
+
+
 def supports_sampler() -> bool:
     """True when OTEL_TRACES_SAMPLER is unset or names a sampler these spans implement (`SAMPLERS`)."""
-    return (os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower() or SAMPLERS[0]) in SAMPLERS
+    return _sampler() in SAMPLERS
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +214,7 @@ class ForwardingTracerProvider(trace.TracerProvider):
 
     def __init__(self, send: Send | None) -> None:
         self._send = send
-        self._always_on = os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower() == "always_on"
+        self._always_on = _sampler() == "always_on"
 
     def get_tracer(self, instrumenting_module_name: str, instrumenting_library_version: str | None = None,
                    schema_url: str | None = None, attributes: Any = None) -> trace.Tracer:

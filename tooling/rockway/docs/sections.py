@@ -316,6 +316,7 @@ OTHER_VARIABLES: list[tuple[str, str, str, bool]] = [
     ("ROCKWAY_LOG_FORMAT", "`text`", "`text` (warnings to stderr) or `json` (every line, with run/trace ids)", False),
     ("ROCKWAY_LOG_FILE", "", "Write log lines to this file instead of stderr", False),
     ("OTEL_BSP_SCHEDULE_DELAY", "`100`", "Milliseconds between span exports by the export relay (rockway's default)", False),
+    ("OTEL_TRACES_SAMPLER", "`parentbased_always_on`", "Sampler; the default and `always_on` record spans without the SDK in the run, any other keeps the SDK's tracer", False),
     ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta", "Metric temporality (delta suits SigNoz)", False),
     ("OTEL_SERVICE_NAME", "`rockway`", "Service name of the telemetry", False),
     ("OTEL_RESOURCE_ATTRIBUTES", "", "Extra resource attributes, e.g. `deployment.environment=prod`", False),
