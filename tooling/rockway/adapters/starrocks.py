@@ -51,7 +51,11 @@ def _ignore(_message: str) -> None:
 
 
 def show_text(value: Any) -> str:
-    """A SHOW cell as text: SQL NULL and the literal string NULL (FeConstants.NULL_STRING) become ''."""
+    """A SHOW cell as text: SQL NULL and the text NULL become ''.
+
+    SHOW ALTER prints an unset FinishTime and a Progress outside RUNNING as the text `NULL`
+    (../shared/docs/starrocks-responses.md §2, rows from StarRocks issues #46534 and #40750).
+    """
     if value is None:
         return ""
     if isinstance(value, (bytes, bytearray)):

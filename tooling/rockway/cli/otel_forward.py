@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from opentelemetry import trace
@@ -72,7 +71,7 @@ class Relay:
         the run stays the run's alone.
         """
         env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])  # so the relay imports this same rockway
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this rockway
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         messages_r, messages_w = os.pipe()
         answer_r, answer_w = os.pipe()
@@ -93,6 +92,8 @@ class Relay:
 
     def send(self, message: tuple[Any, ...]) -> None:
         """Queue one message for the relay (written within SEND_INTERVAL_S); after the relay is gone, drop it."""
+        if self._broken:
+            return
         with self._pending_lock:
             self._pending.append(message)
             full = len(self._pending) >= self.BATCH

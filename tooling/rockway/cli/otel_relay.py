@@ -47,14 +47,13 @@ class Replayer:
 
     def __init__(self, handle: Any) -> None:
         from opentelemetry import context, trace
+        from opentelemetry.sdk.trace import SpanLimits
 
         from rockway import telemetry
         from rockway.cli import otel_wire
 
         self.handle, self._context, self._trace, self._telemetry, self._wire = handle, context, trace, telemetry, otel_wire
-        from opentelemetry.sdk.trace import SpanLimits
-
-        self._resource, self._limits = handle.tracer_provider.resource, SpanLimits()
+        self._resource, self._limits = handle.tracer_provider.resource, SpanLimits()  # limits read from OTEL_* once
 
     def replay(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
