@@ -11,6 +11,20 @@ import pytest
 
 DEFAULT_DSN = "mysql://root@127.0.0.1:3306/rockway_test"
 
+# Simulation suites (tests/test_sim_*.py) draw generated scenarios with Hypothesis. CI runs the bounded "ci"
+# profile; a long soak run: HYPOTHESIS_PROFILE=soak python3 -m pytest tests/test_sim_*.py (README, Development).
+from hypothesis import HealthCheck, Verbosity, settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile(
+    "ci", max_examples=40, deadline=None, print_blob=True, derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+hypothesis_settings.register_profile(
+    "soak", max_examples=2000, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+hypothesis_settings.register_profile("debug", parent=hypothesis_settings.get_profile("ci"), max_examples=10,
+                                     verbosity=Verbosity.verbose)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 from rw_helpers import Project, Result, run_cli  # noqa: E402,F401 - re-exported for fixtures
 
 
