@@ -1,4 +1,4 @@
-{#- The dialect differences of the sales warehouse, in one place.
+{#- The dialect differences of the warehouse's scripts, in one place.
 
     Import with {% import 'macros/warehouse.sql' as wh %}. `engine` is 'starrocks' for StarRocks (prod) and
     'mysql' for MySQL/MariaDB (dev rehearsal). Names are passed as written in the script (`db.table`);

@@ -81,6 +81,23 @@ MV_INFO_INACTIVE = ("10598", "mv-10598", "false", "base table schema changed for
 TASK_RUN_COLUMNS = ("QUERY_ID", "TASK_NAME", "STATE", "ERROR_MESSAGE", "PROGRESS")
 MV_QUERY_ID = "019a81bb-475c-74f3-8bd3-846e02380586"
 
+# §5 SHOW BACKENDS column list of 4.1 (BackendsProcDir.java); `Alive` is `true` or `false`.
+BACKENDS_COLUMNS = ("BackendId", "IP", "HeartbeatPort", "BePort", "HttpPort", "BrpcPort", "LastStartTime",
+                    "LastHeartbeat", "Alive", "SystemDecommissioned", "ClusterDecommissioned", "TabletNum",
+                    "DataUsedCapacity", "AvailCapacity", "TotalCapacity", "UsedPct", "MaxDiskUsedPct", "ErrMsg", "Version",
+                    "Status", "DataTotalCapacity", "DataUsedPct", "CpuCores", "MemLimit", "NumRunningQueries",
+                    "MemUsedPct", "CpuUsedPct", "DataCacheMetrics", "Location", "StatusCode")
+
+
+def backend_row(backend_id: int, alive: bool, host: str = "starrocks-be-0") -> tuple:
+    """[INFERRED] one SHOW BACKENDS row; value formats from the documented (older) example rows of §5."""
+    return (str(backend_id), host, "9050", "9060", "8040", "8060", "2026-01-20 12:59:02", "2026-01-21 13:24:20",
+            "true" if alive else "false", "false", "false", "177", "1.456 GB", "420.061 GB", "491.057 GB", "14.46 %",
+            "14.46 %", "" if alive else "java.net.ConnectException: Connection refused", "4.1.0-8ba5c3a",
+            '{"lastSuccessReportTabletsTime":"2026-01-21 13:24:04"}', "421.517 GB", "0.35 %", "8", "20.000 GB", "0",
+            "3.12 %", "0.8 %", "N/A", "", "OK" if alive else "DISCONNECTED")
+
+
 # §8 error texts.
 TABLE_EXISTS_1050 = (1050, "Getting analyzing error. Detail message: Table 'rockway_lock' already exists.")
 # ≤3.2 reported the same condition as 1064 (§8 "Version drift of codes").

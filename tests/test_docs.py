@@ -26,7 +26,8 @@ from rockway.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".import_linter_cache",
-                                ".benchmarks", "*.egg-info", "node_modules", ".venv", "reports", ".rockway")
+                                ".benchmarks", "*.egg-info", "node_modules", ".venv", "reports", ".rockway",
+                                ".hypothesis")
 
 
 @pytest.fixture(scope="module")

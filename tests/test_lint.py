@@ -47,7 +47,8 @@ def build(case: dict[str, Any]) -> tuple[str, list[Statement]]:
 
 def run(case: dict[str, Any]) -> lint.ScriptReport:
     text, statements = build(case)
-    return lint_script("case.sql", Kind(case.get("kind", "V")), text, statements)
+    return lint_script("case.sql", Kind(case.get("kind", "V")), text, statements, raw=case.get("raw"),
+                       backends=case.get("backends"))
 
 
 ALL_CASES = load_cases()

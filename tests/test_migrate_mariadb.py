@@ -101,7 +101,7 @@ def test_rollback_refuses_without_undo_script(project, cli, sql):
     project.migration("U1__create_orders.sql", U1)
     assert cli("migrate", "up").code == 0
     r = cli("migrate", "rollback", "--to", "0")
-    assert r.code == 1 and "no undo script for V2" in r.err
+    assert r.code == 2 and "no undo script for V2" in r.err and "migrations/U2__customers.sql" in r.err
     assert {"orders", "customers"} <= tables(sql)
 
 

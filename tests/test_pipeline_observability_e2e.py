@@ -79,6 +79,8 @@ def _seed(jw: JobsWarehouse) -> None:
     for job, first in (("dim_customer", "2026-01-01"), ("dim_material", "2026-01-01"),
                        ("stg_billing_item", "2026-03-01"), ("fact_sales", "2026-03-01")):
         _ok(jw.cli("job", "backfill", job, "--from", first, "--to", "2026-03-09"), f"backfill {job}")
+    # the customers of 2026-03-10, which the morning's facts wait for (the upstream rule, jobs/upstream.py)
+    _ok(jw.cli("job", "backfill", "dim_customer", "--from", "2026-03-10", "--to", "2026-03-10"), "backfill dim_customer")
     erp.orders(1000, 20, [date(2026, 3, 10)], customers, materials, datetime(2026, 3, 10, 10, 0, 0),
                spread=timedelta(minutes=1))
 

@@ -244,8 +244,9 @@ def cli_logging(tmp_path) -> Iterator[SimpleNamespace]:
     made: list[logging.Handler] = []
 
     def configure(log_format: str | None, log_file: bool = False) -> None:
-        setup_job_logging()
+        # the CLI's order: loading Settings configures the `rockway` handlers, then a job command adds its own
         made.extend(cli_otel.configure_logging(log_format, str(tmp_path / "rockway.jsonl") if log_file else None))
+        setup_job_logging()
 
     yield SimpleNamespace(configure=configure, file=tmp_path / "rockway.jsonl")
     cli_otel.close_logging(made)
@@ -267,8 +268,8 @@ def _job_lines() -> None:
 
 @pytest.mark.parametrize("log_format, log_file, stderr_json, stderr_text", [
     ("json", False, 2, 0),   # the `rockway` JSON handler writes them; the jobs' own handler stays quiet
-    ("json", True, 2, 0),    # JSON into the file; stderr: the jobs' own handler (the CLI's job-event lines)
-    ("text", True, 2, 1),    # JSON from the jobs' handler, the warning as text for people, JSON into the file
+    ("json", True, 0, 0),    # with a log file the JSON lines go into the file only; stderr stays quiet
+    ("text", True, 0, 1),    # JSON into the file only; stderr: the warning once, as text for people
     (None, False, 2, 1),
 ])
 def test_job_lines_reach_the_shared_handlers_once(otel, cli_logging, capsys, log_format, log_file, stderr_json,
@@ -278,7 +279,7 @@ def test_job_lines_reach_the_shared_handlers_once(otel, cli_logging, capsys, log
     jobs = logging.getLogger("rockway.jobs")
     with api.shared_logging():
         _job_lines()
-    assert jobs.propagate is False and not any(h.filters for h in jobs.handlers)  # the CLI's set-up is back
+    assert jobs.propagate is log_file and not any(h.filters for h in jobs.handlers)  # the CLI's set-up is back
     err = capsys.readouterr().err.splitlines()
     lines = [json.loads(line) for line in err if line.startswith("{")]
     assert [line["event"] for line in lines] == ["job_end", "job_retry"][:stderr_json]
@@ -289,7 +290,7 @@ def test_job_lines_reach_the_shared_handlers_once(otel, cli_logging, capsys, log
         written = [json.loads(line) for line in cli_logging.file.read_text(encoding="utf-8").splitlines()]
         assert [(w["event"], w["run_id"], w["logger"]) for w in written] == [
             ("job_end", "job-run-1", "rockway.jobs"), ("job_retry", "job-run-1", "rockway.jobs")]
-        assert written[0]["rows_written"] == 42 and written[0]["trace_id"] == lines[0]["trace_id"]
+        assert written[0]["rows_written"] == 42 and len(written[0]["trace_id"]) == 32
 
 
 def test_job_lines_reach_an_otlp_handler_on_the_rockway_logger(otel, cli_logging) -> None:

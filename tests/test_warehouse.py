@@ -97,9 +97,9 @@ def test_join_indexes_render_for_mariadb() -> None:
 
 def test_replication_num_comes_from_the_environment_variable() -> None:
     r = run_cli(REPO_ROOT, "migrate", "render", "--env", "prod", "V9",
-                env={"ROCKWAY_ENV": "prod", "ROCKWAY_VAR_REPLICATION_NUM": "1"})
+                env={"ROCKWAY_ENV": "prod", "ROCKWAY_VAR_REPLICATION_NUM": "2"})  # prod itself says 1
     assert r.code == 0, r.err
-    assert 'PROPERTIES ("replication_num" = "1")' in r.out
+    assert 'PROPERTIES ("replication_num" = "2")' in r.out
 
 
 def test_every_table_script_has_the_header_block() -> None:

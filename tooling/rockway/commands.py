@@ -20,7 +20,8 @@ from .errors import InputError, MigrationFailed, UsageError, ValidationFailed
 from .executor import EventCallback, Executor, RunContext, RunReport
 from .history import HistoryStore, evolve, now_utc
 from .lock import RunLock, WaitCallback, lock_name
-from .model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowStatus, RowType, Script, State, Statement, Step,
+from .replication import refuse_more_replicas_than_backends
+from .model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowType, Script, State, Statement, Step,
                     Version)
 from . import planner
 
@@ -179,10 +180,45 @@ def add_dependent_repeatables(project: Project, plan: Plan) -> Plan:
     return Plan(plan.steps + tuple(added), plan.infos, plan.blockers, tuple(notes))
 
 
+def refuse_changed_scripts(infos: Sequence[MigrationInfo], command: str) -> None:
+    """Stop when an applied versioned script was edited since it ran (Flyway's validateOnMigrate).
+
+    The database holds what the old text created; running on as if nothing changed would hide that the file no
+    longer describes the schema. Repeatables are exempt: a changed checksum is what makes them re-run.
+    """
+    changed = [i for i in infos if i.kind is Kind.VERSIONED and i.checksum_mismatch and i.script and i.row]
+    if not changed:
+        return
+    lines = "\n".join(f"  - {i.script.name} ({i.label} {i.description}): the history records checksum"  # type: ignore[union-attr]
+                      f" {(i.row.checksum or '')[:12]}…, the file now has {i.script.checksum[:12]}…"  # type: ignore[union-attr]
+                      for i in changed)
+    raise UsageError(f"{command} refused: {len(changed)} applied script(s) changed since they were applied; nothing was"
+                     f" changed\n{lines}",
+                     hint="Restore the applied text, or run `migrate validate` to see every problem and then"
+                          " `migrate repair` to record the files' current checksums as applied (once the database"
+                          " matches them). --no-validate (validate_on_migrate = false) skips this check.")
+
+
+def refuse_empty_scripts(steps: Sequence[Step]) -> None:
+    """A V or U script to run whose text holds no statement at all (say, an untouched `migrate new` scaffold).
+
+    Recording it as applied with 0 statements would hide that its SQL was never written. A script with SQL
+    that renders to nothing for this engine (migrations/V17__dev_join_indexes.sql on StarRocks) is fine.
+    """
+    from .templating import has_sql
+
+    for step in steps:
+        script = step.script
+        if step.action is not Action.CONTINUE and script.kind is not Kind.REPEATABLE and not has_sql(script.source):
+            raise InputError(script.name, "has no statements (only comments and whitespace); nothing was changed",
+                             hint="Write its SQL, or delete the file if the version is not needed.")
+
+
 def _prerender(project: Project, steps: Sequence[Step]) -> None:
     """Render every script of the plan before anything runs, so template errors write nothing."""
     from .extensions import handler_for, is_rockway_statement
 
+    refuse_empty_scripts(steps)
     undo = {s.version: s for s in project.scripts if s.kind is Kind.UNDO}
     checked = [step.script for step in steps]
     # the undo script of every version being applied must render too, or a later rollback would fail
@@ -214,7 +250,8 @@ def parse_version(text: str | None, what: str = "--target") -> Version | None:
         raise UsageError(f"{what}: {exc}") from None
 
 
-def migrate(settings: Settings, *, target: str | None = None, resume: bool = False, dry_run: bool = False,
+def migrate(settings: Settings, *, target: str | None = None, resume: bool = False, auto_resolve: bool = False,
+            dry_run: bool = False,
             rollback_steps: int | None = None, rollback_to: str | None = None, rollback: bool = False,
             on_event: EventCallback | None = None, on_lock_wait: WaitCallback | None = None) -> UpResult:
     """`migrate up` (default) or `migrate rollback`: validate inputs, lock, re-plan, execute."""
@@ -238,9 +275,15 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             project.use_scripts(scripts)
             # Everything that can be wrong with the inputs fails here, before anything is written.
             first = make_plan(session.history.rows())
+            if first.missing_files:  # an input problem (exit 2), not history needing a person
+                raise UsageError("\n\n".join(first.blockers))
+            if settings.validate_on_migrate:
+                refuse_changed_scripts(first.infos, command)
             if not rollback:
                 first = add_dependent_repeatables(project, first)
             _prerender(project, order_steps(project, first.steps))
+            if not rollback and first.steps and session.adapter.capabilities.replicas:
+                refuse_more_replicas_than_backends(settings, session.adapter.alive_backends())
             lock = None
             if not dry_run:
                 lock = RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id),
@@ -251,6 +294,11 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
                 session.history.ensure()
                 rows = session.history.rows()  # again: another run may have finished while we waited
                 plan = make_plan(rows)
+                if plan.blockers and not rollback:  # the catalog may tell whether a pending statement took effect
+                    from .resolve import resolve
+
+                    plan, rows = resolve(session.adapter, session.history, project, plan, rows, make_plan,
+                                         apply=auto_resolve)
                 if plan.blockers:
                     raise MigrationFailed("\n\n".join(plan.blockers))
                 if not rollback:
@@ -335,6 +383,8 @@ def repair(settings: Settings, *, statement_done: str | None = None, dry_run: bo
     scripts = project.scripts
     collected: list[str] = []
     with telemetry.run_span("migrate repair", run_id), open_session(settings, sink=collected.append if dry_run else None) as session:
+        if statement_done is not None:  # a wrong reference is bad input: refuse before the lock writes its owner
+            _interrupted(planner.describe(scripts, session.history.rows()), statement_done)
         with RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id), timeout=settings.lock_timeout,
                      lease=settings.lock_lease, properties=_table_properties(settings)):
             rows = session.history.rows()
@@ -365,25 +415,28 @@ def repair(settings: Settings, *, statement_done: str | None = None, dry_run: bo
     return result
 
 
-def _mark_statement_done(session: Session, project: Project, infos: Sequence[MigrationInfo], ref: str) -> str:
-    """Record the pending (unknown-outcome) statement of one interrupted migration as applied."""
+def _interrupted(infos: Sequence[MigrationInfo], ref: str) -> MigrationInfo:
+    """The interrupted migration `--statement-done REF` names."""
     wanted = [i for i in infos if i.state is State.INTERRUPTED and i.row is not None
               and (str(i.version) == ref.lstrip("VvUu") if i.version is not None else i.description == ref)]
     if not wanted:
-        raise UsageError(f"no interrupted migration matches {ref!r}",
+        raise UsageError(f"--statement-done {ref}: no interrupted migration matches {ref!r}",
                          hint="`migrate info` lists interrupted migrations; --statement-done takes its version (or R description).")
-    i = wanted[0]
+    return wanted[0]
+
+
+def _mark_statement_done(session: Session, project: Project, infos: Sequence[MigrationInfo], ref: str) -> str:
+    """Record the pending (unknown-outcome) statement of one interrupted migration as applied."""
+    i = _interrupted(infos, ref)
     row = i.row
     assert row is not None and i.script is not None
     k = row.pending_statement or row.statements_applied + 1
     statements = project.statements(i.script)
     if k > len(statements):
         raise UsageError(f"{i.label} has no statement {k}")
-    from .executor import statement_hash
+    from .resolve import statement_done
 
-    hashes = row.statement_hashes[: k - 1] + (statement_hash(statements[k - 1].sql),)
-    session.history.write(evolve(row, statements_applied=k, statement_hashes=hashes, pending_statement=None,
-                                 status=RowStatus.RUNNING, error=None, error_statement=None))
+    session.history.write(statement_done(row, statements, k))
     return f"{i.label} {i.description}: statement {k} marked as applied; `migrate up` continues at statement {k + 1}"
 
 
@@ -393,13 +446,12 @@ def baseline(settings: Settings, *, version: str, description: str = "<< baselin
     assert parsed is not None
     run_id = telemetry.new_run_id()
     with telemetry.run_span("migrate baseline", run_id), open_session(settings) as session:
+        _refuse_baseline(session.history.rows(), settings)  # before the lock writes its owner: bad input writes nothing
         with RunLock(session.adapter, lock_name(settings.history_table), LockOwner.here(run_id), timeout=settings.lock_timeout,
                      lease=settings.lock_lease, properties=_table_properties(settings)):
             session.history.ensure()
             rows = session.history.rows()
-            if any(r.type is not RowType.DELETE for r in rows):
-                raise UsageError(f"history table {settings.history_table!r} already has {len(rows)} row(s); baseline only"
-                                 " applies to a database rockway has not migrated yet")
+            _refuse_baseline(rows, settings)  # again: another run may have migrated while we waited
             ctx = run_context(session, run_id)
             row = AppliedRow(installed_rank=session.history.next_rank(rows), version=parsed, description=description,
                              type=RowType.BASELINE, script=description, checksum=None, installed_by=ctx.installed_by,
@@ -410,16 +462,31 @@ def baseline(settings: Settings, *, version: str, description: str = "<< baselin
             return row
 
 
+def _refuse_baseline(rows: Sequence[AppliedRow], settings: Settings) -> None:
+    if any(r.type is not RowType.DELETE for r in rows):
+        raise UsageError(f"history table {settings.history_table!r} already has {len(rows)} row(s); baseline only"
+                         " applies to a database rockway has not migrated yet")
+
+
 def history(settings: Settings) -> list[AppliedRow]:
     """All history rows for auditors."""
     with open_session(settings) as session:
         return session.history.rows()
 
 
-def render(settings: Settings, refs: Sequence[str] = ()) -> list[tuple[Script, list[Statement]]]:
-    """Rendered statements of the named scripts (all when none named)."""
+def render(settings: Settings, refs: Sequence[str] = (), *, undo: bool = False) -> list[tuple[Script, list[Statement]]]:
+    """Rendered statements of the named scripts; with none named, what `migrate up` runs on an empty database,
+    in its order (V by version, then R in dependency order), or with `undo` every U script, newest first."""
     project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
-    scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
+    if refs and undo:
+        raise UsageError("--undo renders every U script in rollback order; to render some, name them without --undo",
+                         hint="e.g. `migrate render U3 U2`")
+    if refs:
+        scripts = [s for ref in refs for s in project.find(ref)]
+    elif undo:
+        scripts = sorted((s for s in project.scripts if s.kind is Kind.UNDO), key=lambda s: s.version, reverse=True)  # type: ignore[arg-type,return-value]
+    else:
+        scripts = [step.script for step in order_steps(project, planner.plan_up(project.scripts, ()).steps)]
     return [(s, project.statements(s)) for s in scripts]
 
 
@@ -525,4 +592,5 @@ def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[
 
     project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
     scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
-    return [lint_script(s.name, s.kind, project.renderer.render(s), project.statements(s)) for s in scripts]
+    return [lint_script(s.name, s.kind, project.renderer.render(s), project.statements(s), raw=s.source,
+                        backends=settings.backends) for s in scripts]

@@ -5,6 +5,7 @@ Secrets (the database password) come only from the environment or the DSN, never
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -13,6 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError
+from .redaction import SECRET_MASK, redact_secrets
 
 try:  # Python 3.11+
     import tomllib
@@ -50,9 +52,14 @@ class Settings:
     read_timeout: float = _setting(1800.0, "ROCKWAY_READ_TIMEOUT", "Seconds to wait for a server reply", kind=float)
     write_timeout: float = _setting(60.0, "ROCKWAY_WRITE_TIMEOUT", "Seconds to send a request", kind=float)
     async_timeout: float = _setting(3600.0, "ROCKWAY_ASYNC_TIMEOUT", "Seconds to wait for a StarRocks ALTER/MV job", kind=float)
-    poll_interval: float = _setting(2.0, "ROCKWAY_POLL_INTERVAL", "Seconds between async job polls", kind=float)
+    poll_interval: float = _setting(1.0, "ROCKWAY_POLL_INTERVAL", "Shortest wait in seconds between two polls of an async"
+                                    " job (later waits grow with the time waited)", kind=float)
     replication_num: int | None = _setting(None, "ROCKWAY_REPLICATION_NUM", "replication_num for rockway's own StarRocks tables", kind=int)
+    backends: int | None = _setting(None, "ROCKWAY_BACKENDS", "StarRocks backends the environment runs; `rockway lint` flags a"
+                                    " replication_num above it (`migrate up` asks the live cluster)", kind=int)
     out_of_order: bool = _setting(False, "ROCKWAY_OUT_OF_ORDER", "Apply versions lower than the newest applied one", kind=bool)
+    validate_on_migrate: bool = _setting(True, "ROCKWAY_VALIDATE_ON_MIGRATE", "Refuse `migrate up`/`rollback` while an applied"
+                                         " versioned script has changed (--no-validate turns it off for one run)", kind=bool)
     clean_enabled: bool = _setting(False, "ROCKWAY_CLEAN_ENABLED", "Allow `migrate clean` in this environment", kind=bool)
     wait_for_mv: bool = _setting(True, "ROCKWAY_WAIT_FOR_MV", "Wait for CREATE/REFRESH MATERIALIZED VIEW to finish", kind=bool)
     create_database: bool = _setting(False, "ROCKWAY_CREATE_DATABASE", "Create the DSN's database if it does not exist", kind=bool)
@@ -111,8 +118,10 @@ def _coerce(name: str, kind: type, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             number = float(value)
-            if number < 0 or (kind is int and not number.is_integer()):
-                raise ValueError(value)
+            if not math.isfinite(number) or number < 0:
+                raise ConfigError(f"{source}: {name} = {value!r} must be a number, zero or positive")
+            if kind is int and not number.is_integer():
+                raise ConfigError(f"{source}: {name} = {value!r} must be a whole number")
             return kind(number)
         if kind is dict:
             if not isinstance(value, Mapping):
@@ -178,9 +187,7 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
             values[key] = _coerce(key, known[key].metadata["kind"], value, f"{path} [rockway]")
     if chosen_env:
         if chosen_env not in envs:
-            where = f"{path}" if path.exists() else f"{path} (missing)"
-            raise ConfigError(f"environment {chosen_env!r} is not defined in {where}",
-                              hint=("Defined: " + ", ".join(sorted(envs))) if envs else "Add an [env.NAME] section.")
+            raise unknown_environment(chosen_env, envs, path)
         for key, value in envs[chosen_env].items():
             if key in EXTENSION_SECTIONS:
                 continue
@@ -207,6 +214,26 @@ def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None,
     settings = Settings(**values)
     validate_identifier(settings.history_table, "history_table")
     return settings
+
+
+def unknown_environment(name: str, envs: Mapping[str, Any], path: Path) -> ConfigError:
+    """The error for an environment that rockway.toml does not define (every command reports it alike)."""
+    where = f"{path}" if path.exists() else f"{path} (missing)"
+    return ConfigError(f"environment {name!r} is not defined in {where}",
+                       hint=("Defined: " + ", ".join(sorted(envs))) if envs else "Add an [env.NAME] section.")
+
+
+def check_environment(name: str, project_dir: Path | str = ".", config_file: Path | str | None = None) -> None:
+    """Raise ConfigError unless rockway.toml defines [env.<name>]; for commands that do not load Settings."""
+    path = Path(config_file) if config_file else Path(project_dir) / CONFIG_FILE
+    envs: Any = {}
+    if path.is_file():
+        try:
+            envs = tomllib.loads(path.read_text(encoding="utf-8")).get("env", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if not isinstance(envs, Mapping) or name not in envs:
+        raise unknown_environment(name, envs if isinstance(envs, Mapping) else {}, path)
 
 
 def validate_identifier(name: str, what: str) -> str:
@@ -247,19 +274,48 @@ _DEFAULT_PORTS = {"starrocks": 9030, "mysql": 3306}
 
 
 def parse_dsn(text: str) -> Dsn:
-    """Parse `starrocks://user[:pw]@host[:port]/db` or `mysql://…` (also `mariadb://`)."""
+    """Parse `starrocks://user[:pw]@host[:port]/db` or `mysql://…` (also `mariadb://`).
+
+    Errors show the DSN with its password masked (`redact_dsn`) and never echo a piece of it that
+    might belong to the password (a port, option or database parsed out of a password holding
+    `/`, `#`, `?` or `@`); such DSNs get a hint to percent-encode the password instead.
+    """
     if not text:
         raise ConfigError("no database given: pass --dsn or set ROCKWAY_DSN (or dsn in rockway.toml)")
     try:
+        dsn = _parse_dsn(text)
+    except (ConfigError, ValueError) as exc:
+        if _password_may_be_split(text):
+            raise ConfigError(f"DSN {redact_dsn(text)!r} cannot be read: a character in the user or password ends"
+                              " that part of the URL early", hint=DSN_ENCODING_HINT) from None
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"DSN {redact_dsn(text)!r} is not a valid URL", hint=DSN_ENCODING_HINT) from None
+    if "#" in text:  # a DSN has no fragment: the `#` is in a password, and the URL parser dropped all after it
+        raise ConfigError(f"DSN {redact_dsn(text)!r} cannot be read: '#' ends the URL", hint=DSN_ENCODING_HINT)
+    return dsn
+
+
+DSN_ENCODING_HINT = ("Percent-encode special characters in the password (e.g. # as %23, @ as %40, / as %2F, ? as %3F,"
+                     " : as %3A), or leave the password out of the DSN and set it in the environment (ROCKWAY_PASSWORD;"
+                     " for a job source ROCKWAY_SOURCE_<NAME>_PASSWORD).")
+_URL_ERRORS = (("could not be cast", "the port is not a number"), ("out of range", "the port is not in 0-65535"),
+               ("IPv6", "the host is not valid ('[' starts an IPv6 address)"))
+
+
+def _parse_dsn(text: str) -> Dsn:
+    try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"DSN {redact_dsn(text)!r} is not a valid URL: {exc}") from None
+    except ValueError as exc:  # its text quotes the port, which may be (part of) the password
+        what = next((said for cause, said in _URL_ERRORS if cause in str(exc)), "it is not a valid URL")
+        raise ConfigError(f"DSN {redact_dsn(text)!r}: {what}", hint=DSN_ENCODING_HINT) from None
     scheme = parts.scheme.lower()
     if scheme == "mariadb":
         scheme = "mysql"
     if scheme not in _DEFAULT_PORTS:
-        raise ConfigError(f"DSN scheme {parts.scheme!r} is not supported; use starrocks:// or mysql://")
+        raise ConfigError(f"DSN scheme {parts.scheme!r} is not supported; use starrocks:// or mysql://"
+                          f" (DSN {redact_dsn(text)!r})")
     if not parts.hostname:
         raise ConfigError(f"DSN {redact_dsn(text)!r} has no host")
     database = unquote(parts.path.lstrip("/")) or None
@@ -282,6 +338,18 @@ def parse_dsn(text: str) -> Dsn:
                             ssl_mode=tls.get("ssl_mode", "preferred").lower(), ssl_ca=tls.get("ssl_ca")))
 
 
+def _password_may_be_split(text: str) -> bool:
+    """True when an `@` follows the end of the URL's host part, or `[`/`]` precede the last `@`.
+
+    A password holding `/`, `?` or `#` ends the host part early, so the real `@host` lands in the
+    path, query or fragment; one holding `[` or `]` reads as an IPv6 address.
+    """
+    rest = text.partition("://")[2] or text
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    at = rest.rfind("@")
+    return at > end or any(c in rest[: max(at, 0)] for c in "[]")
+
+
 SSL_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
 
 
@@ -296,5 +364,28 @@ def _checked_tls(dsn: Dsn) -> Dsn:
 
 
 def redact_dsn(text: str) -> str:
-    """Replace the password in a DSN string with ***."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", text)
+    """text with the password, and anything that may be part of it, replaced by *** (for messages and logs).
+
+    The user part ends at the last `@`, so a password holding `@`, `/` or `#` is masked whole. A port
+    that is not a number may be a password typed where the port goes: it is masked with all after it.
+    """
+    head, sep, rest = text.partition("://")
+    if not sep:
+        head, rest = "", text
+    at = rest.rfind("@")
+    userinfo = ""
+    if at >= 0:
+        user, colon, _ = rest[:at].partition(":")
+        if any(c in user for c in "/?#[]"):  # no user name: a password that ended the URL's user part early
+            user = SECRET_MASK
+        userinfo, rest = f"{user}{':' + SECRET_MASK if colon else ''}@", rest[at + 1:]
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    authority, tail = rest[:end], rest[end:]
+    close = authority.find("]") if authority.startswith("[") else -1
+    host, port = (authority[: close + 1], authority[close + 1:]) if close >= 0 else authority.partition(":")[::2]
+    if close >= 0:
+        port = port[1:] if port.startswith(":") else port
+    if port and not port.isdigit():
+        return f"{head}{sep}{userinfo}{host}:{SECRET_MASK}"
+    tail = tail.split("#", 1)[0] + (f"#{SECRET_MASK}" if "#" in tail else "")  # nothing of a DSN lives in a fragment
+    return redact_secrets(f"{head}{sep}{userinfo}{authority}{tail}")

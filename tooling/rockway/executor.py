@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
@@ -14,7 +13,8 @@ from .config import Settings
 from .errors import DatabaseError, InputError, Interrupted, MigrationFailed, OutcomeUnknown, RockwayError
 from .history import HistoryStore, evolve, now_utc
 from .model import Action, AppliedRow, MigrationInfo, RowStatus, RowType, Script, State, Statement, Step
-from .planner import blocker_message
+from .planner import blocker_message, first_statements
+from .redaction import display_sql, redact_server_message
 
 
 class StatementSource(Protocol):
@@ -77,16 +77,9 @@ def statement_hash(sql: str) -> str:
     return hashlib.sha256(sql.strip().encode("utf-8")).hexdigest()[:16]
 
 
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.|'')*)'|\"((?:[^\"\\]|\\.|\"\")*)\"")
-
-
 def scrub_error(message: str, sql: str) -> str:
-    """Remove any string literal of the statement from a server error message (it may be a secret)."""
-    for match in _QUOTED.finditer(sql):
-        literal = match.group(1) if match.group(1) is not None else match.group(2)
-        if literal and len(literal) >= 3:
-            message = message.replace(literal, "?")
-    return message[:4000]
+    """A server error message about sql, for history and people: the statement's secrets masked (redaction.py)."""
+    return redact_server_message(message, sql)[:4000]
 
 
 class Executor:
@@ -182,7 +175,7 @@ class Executor:
                 raise MigrationFailed(
                     f"{step.script.display}: cannot resume: statement {i + 1} (line {stmt.line}: {stmt.first_line[:80]})"
                     f" was applied and has changed since; applied statements are never re-run",
-                    hint=f"Restore statements 1..{done} of {step.script.name} exactly as applied, then run --resume again;"
+                    hint=f"Restore {first_statements(done)} of {step.script.name} exactly as applied, then run --resume again;"
                          " or undo them by hand and run `migrate repair`.")
 
     def _run_statement(self, script: Script, stmt: Statement, row: AppliedRow, statements: Sequence[Statement],
@@ -203,8 +196,7 @@ class Executor:
                         result = self.adapter.run_statement(stmt.sql, wait=wait, on_progress=progress)
                 result_jobs = result.async_jobs
             except KeyboardInterrupt:
-                raise Interrupted(f"interrupted during statement {stmt.index} of {script.display}",
-                                  hint=self._unknown_hint(script, row, stmt)) from None
+                raise self._interrupted(script, stmt, row) from None
             except OutcomeUnknown as exc:
                 raise MigrationFailed(f"{script.display}: {exc.message} (statement {stmt.index}, line {stmt.line}:"
                                       f" {stmt.first_line[:80]})", hint=self._unknown_hint(script, row, stmt)) from exc
@@ -251,6 +243,22 @@ class Executor:
         info = MigrationInfo(script.kind, script.version, script.description, State.FAILED, script, failed)
         raise MigrationFailed(blocker_message(info)) from exc
 
+    def _interrupted(self, script: Script, stmt: Statement, row: AppliedRow) -> Interrupted:
+        """Ctrl-C while a statement ran: stop it on the server and journal its outcome as unknown."""
+        try:
+            cancelled = self.adapter.cancel_running()
+        except KeyboardInterrupt:  # a second Ctrl-C: leave at once, the journal already shows the statement pending
+            cancelled = False
+        where = (" (cancelled on the server with KILL QUERY)" if cancelled
+                 else " (it could not be cancelled on the server and may still be running: see SHOW PROCESSLIST)")
+        note = f"interrupted while statement {stmt.index} ran{where}; whether it took effect is unknown"
+        try:
+            # still `running` with the statement pending: the planner reads that as "outcome unknown"
+            self._write(evolve(row, pending_statement=stmt.index, statement_sql=describe_statement(stmt), error=note))
+        except (RockwayError, KeyboardInterrupt):
+            pass  # the row written before the statement already shows it pending
+        return Interrupted(f"{script.display}: {note}", hint=self._unknown_hint(script, row, stmt))
+
     def _unknown_hint(self, script: Script, row: AppliedRow, stmt: Statement) -> str:
         interrupted = evolve(row, pending_statement=stmt.index, statements_applied=stmt.index - 1,
                              statement_sql=describe_statement(stmt))
@@ -262,8 +270,21 @@ class Executor:
         row = evolve(row, status=RowStatus.SUCCESS, success=True, pending_statement=None, statement_sql=None,
                      async_jobs=tuple(jobs),
                      execution_time=previous_ms + int((time.monotonic() - started) * 1000))
-        self._deferred = row
+        self._defer(row)
         return row
+
+    def _defer(self, row: AppliedRow) -> None:
+        """Hold a finished row for the next journal write; a row already held for another script goes out now.
+
+        Two finished rows can meet without a journal write in between (a script that renders to no statement,
+        or one resumed past its last statement); dropping the first would leave its last statement "pending".
+        """
+        held = self._deferred
+        if held is not None and held.installed_rank != row.installed_rank:
+            self._deferred = None
+            self.history.write(held, row)
+            return
+        self._deferred = row
 
     def _write(self, row: AppliedRow) -> None:
         """Write a journal row, together with a finished row still waiting to be written (one round trip).
@@ -285,5 +306,5 @@ class Executor:
 
 
 def describe_statement(stmt: Statement) -> str:
-    """`line N: <first line>` with literals redacted, for history and messages."""
-    return f"line {stmt.line}: {telemetry.redact_sql(stmt.first_line)[:200]}"
+    """`line N: <first line>` as written with secrets masked, for history and messages (never blank)."""
+    return f"line {stmt.line}: {display_sql(stmt.sql, 200)}"

@@ -26,7 +26,7 @@ import bisect
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
@@ -37,6 +37,7 @@ from sqlglot.tokens import TokenType
 
 from .extensions import is_rockway_statement
 from .model import Kind, Statement
+from .redaction import redact_secrets
 
 Severity = Literal["error", "warning"]
 Status = Literal["checked", "unverified", "error"]
@@ -56,6 +57,10 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
         return {"rule": self.rule, "severity": self.severity, "message": self.message, "line": self.line}
+
+    def without_secrets(self) -> "Finding":
+        """This finding with values in secret positions of its message masked (redaction.py)."""
+        return replace(self, message=redact_secrets(self.message))
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ class StatementReport:
             "findings": [f.to_dict() for f in self.findings],
         }
 
+    def without_secrets(self) -> "StatementReport":
+        """This report with values in secret positions masked, for output (rockway lint --show-secrets keeps them)."""
+        return replace(self, first_line=redact_secrets(self.first_line), note=redact_secrets(self.note),
+                       findings=tuple(f.without_secrets() for f in self.findings))
+
 
 @dataclass(frozen=True)
 class ScriptReport:
@@ -89,6 +99,11 @@ class ScriptReport:
     kind: Kind
     statements: tuple[StatementReport, ...]
     findings: tuple[Finding, ...] = ()
+
+    def without_secrets(self) -> "ScriptReport":
+        """This report with values in secret positions masked everywhere it quotes SQL."""
+        return replace(self, statements=tuple(s.without_secrets() for s in self.statements),
+                       findings=tuple(f.without_secrets() for f in self.findings))
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -396,6 +411,8 @@ class _Script:
     kind: Kind
     text: str
     stmts: tuple[_Stmt, ...]
+    raw: str | None = None  # the script before rendering, when known
+    backends: int | None = None  # backends the environment declares (Settings.backends); None: not declared
 
 
 @dataclass(frozen=True)
@@ -725,6 +742,23 @@ def _replication_num(st: _Stmt) -> Iterator[tuple[int, str]]:
               "PROPERTIES (\"replication_num\" = \"…\") explicitly (a template variable per environment)")
 
 
+_REPLICATION_PROPERTY = re.compile(r"""["']replication_num["']\s*=\s*["']\s*(\d+)\s*["']""", re.I)
+
+
+def _replication_over_backends(script: _Script) -> Iterator[Hit]:
+    # lint has no server: it compares with the environment's declared `backends` and says nothing without one;
+    # `migrate up` asks the live cluster (replication.py)
+    if script.backends is None:
+        return
+    for st in script.stmts:
+        for m in _REPLICATION_PROPERTY.finditer(st.sql):
+            if int(m.group(1)) > script.backends:
+                yield Hit(f"\"replication_num\" = \"{m.group(1)}\" needs {m.group(1)} backends, but this environment "
+                          f"declares backends = {script.backends}: StarRocks refuses the statement (each replica "
+                          "needs its own backend); lower replication_num for this environment ([env.NAME.vars])",
+                          st.stmt.index, m.start())
+
+
 _MYSQL_TYPES = {"ENUM", "SET", "MEDIUMINT", "YEAR", "BIT", "SERIAL", "REAL", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT",
                 "TINYBLOB", "BLOB", "MEDIUMBLOB", "LONGBLOB", "GEOMETRY", "POINT", "LINESTRING", "POLYGON",
                 "NCHAR", "NVARCHAR"}
@@ -779,6 +813,16 @@ def _mysql_dml(st: _Stmt) -> Iterator[tuple[int, str]]:
             yield 0, "multi-table DELETE t1 FROM … is MySQL; write DELETE FROM t [USING …] WHERE …"
 
 
+def _empty_script(script: _Script) -> Iterator[Hit]:
+    # judged on the raw text: SQL inside `{% if engine == … %}` may render to nothing on purpose
+    # (migrations/V17__dev_join_indexes.sql); `migrate up`/`rollback` refuse such a script (commands.py)
+    from .templating import has_sql
+
+    if script.raw is not None and not has_sql(script.raw):
+        yield Hit("the script has no statements, only comments and whitespace (an unfinished `migrate new` "
+                  "scaffold?): `migrate up`/`rollback` refuse it; write its SQL or delete the file", line=1)
+
+
 RULES: tuple[Rule, ...] = (
     Rule("SR001", "timestamp-type", "error", "TIMESTAMP column or cast type (StarRocks has DATETIME)",
          _each(_timestamp_type)),
@@ -817,6 +861,11 @@ RULES: tuple[Rule, ...] = (
          _each(_mysql_alter)),
     Rule("SR020", "mysql-dml", "error", "MySQL DML (INSERT IGNORE, REPLACE INTO, INSERT … SET, UPDATE/DELETE … LIMIT)",
          _each(_mysql_dml)),
+    Rule("SR021", "empty-script", "error", "V or U script whose text has no statement, only comments (before templating)",
+         _empty_script, frozenset({Kind.VERSIONED, Kind.UNDO})),
+    Rule("SR022", "replication-over-backends", "error",
+         "\"replication_num\" above the environment's declared `backends` (skipped when none is declared)",
+         _replication_over_backends),
 )
 
 
@@ -883,8 +932,9 @@ def sqlglot_verdict(sql: str) -> str:
 
 
 def lint_script(path: str, kind: Kind, text: str, statements: Sequence[Statement],
-                rules: Sequence[Rule] = RULES) -> ScriptReport:
-    """Lint one rendered script: `text` is the rendered script (for text-level rules), may be ''."""
+                rules: Sequence[Rule] = RULES, *, raw: str | None = None, backends: int | None = None) -> ScriptReport:
+    """Lint one rendered script: `text` is the rendered script (for text-level rules), may be '';
+    `raw` is the script before rendering, for rules that judge what was written (SR021)."""
     stmts: list[_Stmt] = []
     cursor = 0
     for s in statements:  # locate each statement in the text for exact line numbers
@@ -893,7 +943,7 @@ def lint_script(path: str, kind: Kind, text: str, statements: Sequence[Statement
             cursor = at + len(s.sql)
         stmts.append(_Stmt(s, text.count("\n", 0, at) + 1 if at >= 0 else None))
     by_index = {st.stmt.index: st for st in stmts}
-    script = _Script(path, kind, text, tuple(stmts))
+    script = _Script(path, kind, text, tuple(stmts), raw, backends)
     per_statement: dict[int, list[Finding]] = {st.stmt.index: [] for st in stmts}
     script_level: list[Finding] = []
     for rule in rules:

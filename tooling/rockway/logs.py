@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from rockway.telemetry import current_run_id, current_span_id, current_trace_id, error_type, redact_exception
+from rockway.telemetry import current_run_id, current_span_id, current_trace_id, error_type, redact_exception, redact_secrets
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is emitted.
 STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -16,8 +16,9 @@ STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: timestamp, level, logger, message, run_id, trace_id, span_id.
 
-    `extra=` fields are added as they are (non-JSON values as text). An attached exception is
-    reported as `error.type` and a redacted `error.message`, never with its raw text.
+    `extra=` fields are added as they are (non-JSON values as text), text with secrets masked like the
+    message. An attached exception is reported as `error.type` and a redacted `error.message`, never
+    with its raw text.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -27,14 +28,14 @@ class JsonFormatter(logging.Formatter):
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_secrets(record.getMessage()),
             "run_id": getattr(record, "run_id", None) or current_run_id(),
             "trace_id": current_trace_id(),
             "span_id": current_span_id(),
         }
         for key, value in vars(record).items():
             if key not in STANDARD_ATTRS and key not in doc:
-                doc[key] = value
+                doc[key] = redact_secrets(value) if isinstance(value, str) else value
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             doc["error.type"] = error_type(exc)
@@ -57,7 +58,7 @@ class TextFormatter(logging.Formatter):
         saved = record.exc_info, record.exc_text
         record.exc_info, record.exc_text = None, None
         try:
-            text = super().format(record)
+            text = redact_secrets(super().format(record))
         finally:
             record.exc_info, record.exc_text = saved
         exc = saved[0][1] if saved[0] else None

@@ -204,3 +204,4 @@ class Plan:
     infos: tuple[MigrationInfo, ...]
     blockers: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    missing_files: tuple[str, ...] = ()  # scripts the plan needs that do not exist: bad input, not history trouble

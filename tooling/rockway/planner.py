@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -152,6 +153,11 @@ def _unfinished_step(info: MigrationInfo, options: Options) -> tuple[Step | None
     return None, blocker_message(info)
 
 
+def first_statements(n: int) -> str:
+    """`statement 1` or `statements 1..n` (n >= 1): never an empty range such as 1..0."""
+    return "statement 1" if n == 1 else f"statements 1..{n}"
+
+
 def blocker_message(info: MigrationInfo) -> str:
     """The recovery message for a failed or interrupted migration."""
     row = info.row
@@ -163,19 +169,22 @@ def blocker_message(info: MigrationInfo) -> str:
     what = f" ({row.statement_sql})" if row.statement_sql else ""
     if info.state is State.FAILED:
         k = row.error_statement or row.statements_applied + 1
-        done = f"statements 1..{k - 1} were applied and stay applied (DDL is not transactional)" if k > 1 \
-            else "no statement of it was applied"
+        done = f"{first_statements(k - 1)} {'was' if k == 2 else 'were'} applied and {'stays' if k == 2 else 'stay'}" \
+               " applied (DDL is not transactional)" if k > 1 else "no statement of it was applied"
+        keep = f"; {first_statements(k - 1)} must stay unchanged" if k > 1 else ""
         return (f"{label} failed at statement {k} of {row.statements_total}{what}: {row.error or 'unknown error'}\n"
                 f"  {done}.\n"
-                f"  Next: fix statement {k} in {file}, then run `{up} --resume` (continues at statement {k};"
-                f" statements 1..{k - 1} must stay unchanged),\n"
+                f"  Next: fix statement {k} in {file}, then run `{up} --resume` (continues at statement {k}{keep}),\n"
                 f"  or undo the applied statements by hand and run `migrate repair` (removes the failed row;"
                 f" the next `{up}` starts it from statement 1).")
     k = row.pending_statement or row.statements_applied + 1
-    ref = info.version if info.version is not None else info.description
+    # a repeatable is named by its description, which may hold spaces: quote it so the command runs as printed
+    ref = info.version if info.version is not None else shlex.quote(info.description)
+    applied = (f"{first_statements(k - 1).capitalize()} {'is' if k == 2 else 'are'} recorded as applied." if k > 1
+               else "No statement of it is recorded as applied.")
     return (f"{label} was interrupted while statement {k} of {row.statements_total}{what} was running;"
             f" whether it took effect is unknown.\n"
-            f"  Statements 1..{k - 1} are recorded as applied.\n"
+            f"  {applied}\n"
             f"  Check the database (e.g. SHOW CREATE TABLE …). If statement {k} did NOT take effect: `{up} --resume`"
             f" (re-runs statement {k}).\n"
             f"  If it DID take effect: `migrate repair --statement-done {ref}`, then `{up}` (continues after statement {k}).")
@@ -219,6 +228,12 @@ def plan_up(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Opti
     return Plan(tuple(steps), tuple(infos), tuple(blockers), tuple(notes))
 
 
+def undo_name(versioned_name: str) -> str:
+    """The U script's path for a V script's path: `migrations/V2__x.sql` -> `migrations/U2__x.sql`."""
+    folder, _, file = versioned_name.rpartition("/")
+    return f"{folder}/U{file[1:]}" if folder else f"U{file[1:]}"
+
+
 def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, steps: int | None = None,
                   to: Version | None = None, resume: bool = False) -> Plan:
     """Steps for `migrate rollback`: U scripts of the newest applied versions, newest first."""
@@ -248,9 +263,10 @@ def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, step
             chosen = []
     missing = [i for i in chosen if i.version not in undo]
     if missing:
-        names = ", ".join(f"U{i.version}__{i.description.replace(' ', '_')}.sql" for i in missing)
-        blockers.append(f"cannot roll back: no undo script for {', '.join(f'V{i.version}' for i in missing)} (expected {names});"
-                        " nothing was changed")
-        return Plan((), tuple(infos), tuple(blockers))
+        names = tuple(undo_name(i.script.name) if i.script else f"U{i.version}__{i.description.replace(' ', '_')}.sql"
+                      for i in missing)
+        blockers.append(f"cannot roll back: no undo script for {', '.join(f'V{i.version}' for i in missing)}"
+                        f" (expected {', '.join(names)}); nothing was changed")
+        return Plan((), tuple(infos), tuple(blockers), missing_files=names)
     plan_steps.extend(Step(Action.UNDO, undo[i.version]) for i in chosen)  # type: ignore[index]
     return Plan(tuple(plan_steps), tuple(infos), ())

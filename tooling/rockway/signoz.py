@@ -438,7 +438,9 @@ class SigNozClient:
     def __init__(self, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigError(f"SIGNOZ_URL {base_url!r} must be an http(s) URL such as http://signoz:8080")
+            from .config import redact_dsn  # a URL may carry user:password@
+
+            raise ConfigError(f"SIGNOZ_URL {redact_dsn(base_url)!r} must be an http(s) URL such as http://signoz:8080")
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = timeout

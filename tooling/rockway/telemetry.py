@@ -62,12 +62,13 @@ from rockway.redaction import (  # re-exported: callers use telemetry.redact_sql
     operation_name,
     redact_exception,
     redact_message,
+    redact_secrets,
     redact_sql,
 )
 
 __all__ = [  # the re-exported redaction helpers, next to everything defined here
     "MAX_QUERY_TEXT_LENGTH", "SqlSummary", "collection_name", "describe_sql", "error_type", "operation_name",
-    "redact_exception", "redact_message", "redact_sql",
+    "redact_exception", "redact_message", "redact_secrets", "redact_sql",
 ]
 
 INSTRUMENTATION_NAME = "rockway"

@@ -15,7 +15,7 @@ from . import sqlsplit
 from .errors import InputError, RockwayError
 from .model import Script, Statement
 
-__all__ = ["Renderer", "referenced_files", "template_search_path", "REFERENCE_DATA_DIR"]
+__all__ = ["Renderer", "has_sql", "referenced_files", "template_search_path", "REFERENCE_DATA_DIR"]
 
 # `-- rockway:key=value` directives a statement may carry, with their allowed values (empty: any value).
 DIRECTIVES: dict[str, frozenset[str]] = {"wait": frozenset({"true", "false"})}
@@ -49,6 +49,21 @@ def _directive_line(text: str, before: int, key: str) -> int:
         if f"rockway:{key}" in lines[number - 1]:
             return number
     return before
+
+
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+
+
+def has_sql(source: str) -> bool:
+    """Whether a script's raw text holds anything besides comments and whitespace, before rendering.
+
+    `{% if engine == 'starrocks' %}CREATE …{% endif %}` has SQL though it may render to nothing;
+    a `migrate new` scaffold nobody filled in has none.
+    """
+    try:
+        return bool(sqlsplit.split(_JINJA_COMMENT.sub("", source)))
+    except sqlsplit.SplitError:
+        return True  # an unclosed quote or comment is text; rendering reports it with its line
 
 
 class Renderer:

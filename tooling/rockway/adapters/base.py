@@ -21,6 +21,7 @@ class Capabilities:
     advisory_lock: bool = False  # GET_LOCK-style session locks
     transactional_dml: bool = True  # BEGIN/COMMIT around DML is safe
     table_swap: bool = False  # ALTER TABLE a SWAP WITH b
+    replicas: bool = False  # tables keep replication_num copies, each on a different backend
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,23 @@ class LockOwner:
         tail = f", lease until {self.expires_at}" if self.expires_at else ""
         since = f" since {self.acquired_at}" if self.acquired_at else ""
         return f"host {self.host}, pid {self.pid}, run {self.run_id}{since}{tail}"
+
+
+@dataclass(frozen=True)
+class CatalogObject:
+    """Something information_schema lists: a database, a table, a view, a materialized view or a column."""
+
+    kind: str  # database | table | view | materialized view | column
+    database: str | None  # None: the connection's database
+    name: str  # the database's own name when kind is database
+    column: str | None = None  # for kind column: the column of table `name`
+
+    def describe(self, default_database: str | None = None) -> str:
+        db = self.database or default_database
+        if self.kind == "database":
+            return f"database {self.name}"
+        where = f"{db}.{self.name}" if db else self.name
+        return f"column {where}.{self.column}" if self.kind == "column" else f"{self.kind} {where}"
 
 
 @dataclass
@@ -155,6 +173,31 @@ class Adapter(abc.ABC):
         """Check the connection is alive."""
         self.execute("SELECT 1")
 
+    def catalog_has(self, obj: CatalogObject) -> bool | None:
+        """Whether the catalog lists obj now; None when the catalog cannot tell yet (or this engine cannot look).
+
+        Tables and views share one namespace, so either kind is looked up among both.
+        """
+        db = obj.database or self.database
+        if obj.kind == "database":
+            sql, params = "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (obj.name,)
+        elif obj.kind in ("table", "view"):
+            sql, params = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s", (db, obj.name)
+        elif obj.kind == "column":
+            sql = ("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+                   " AND LOWER(column_name) = LOWER(%s)")
+            params = (db, obj.name, obj.column)
+        else:
+            return None
+        return bool(self.query(sql, params))
+
+    def cancel_running(self, timeout: float = 5.0) -> bool:
+        """Stop the statement this connection is running (after Ctrl-C), within `timeout` seconds.
+
+        True when the server was told to stop it. Engines without a way to do so answer False.
+        """
+        return False
+
     # --- naming ------------------------------------------------------------------------------
     @staticmethod
     def quote_ident(name: str) -> str:
@@ -191,6 +234,10 @@ class Adapter(abc.ABC):
         """A parameterised statement that inserts `rows` rows, each replacing the row with the same key (one statement)."""
 
     # --- migrations --------------------------------------------------------------------------
+    def alive_backends(self) -> int | None:
+        """Backends that can hold table replicas right now (engines with `replicas`); None when unknown."""
+        return None
+
     def run_statement(self, sql: str, *, wait: bool = True, on_progress: ProgressCallback | None = None) -> StatementResult:
         """Execute one migration statement; engines with async DDL wait for the job here."""
         return self.execute(sql)

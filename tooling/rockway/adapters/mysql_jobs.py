@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -24,6 +23,7 @@ from .base import Adapter
 from .connection import translate
 from .job_ops import (BackupInfo, BackupRequest, Dialect, EventCallback, JobOps, LoadRequest, LoadResult, Step,
                       _ignore)
+from .option_file import write_option_file
 
 # Server errors worth retrying: lock wait timeout, deadlock, statement time limits, too many connections,
 # shutdown in progress, connection killed, idle timeout, lost connection, interrupted query.
@@ -213,12 +213,9 @@ class MySQLJobOps(JobOps):
         binary = self._dump_binary(req.dump_command)
         dsn: Any = getattr(self.a, "dsn")
         made: list[BackupInfo] = []
-        fd, cnf = tempfile.mkstemp(prefix="rockway-dump-", suffix=".cnf")
+        cnf = write_option_file("client", {"host": dsn.host, "port": dsn.port, "user": dsn.user,
+                                           "password": dsn.password or None}, prefix="rockway-dump-")
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"[client]\nhost={dsn.host}\nport={dsn.port}\nuser={dsn.user}\n")
-                if dsn.password:
-                    fh.write(f"password={dsn.password}\n")
             for database in req.databases:
                 name = req.name(database)
                 final = folder / f"{name}.sql"
@@ -239,7 +236,7 @@ class MySQLJobOps(JobOps):
                 part.replace(final)
                 made.append(BackupInfo(name, database, str(final), f"{final.stat().st_size} bytes"))
         finally:
-            Path(cnf).unlink(missing_ok=True)
+            cnf.unlink(missing_ok=True)
         return made
 
     def list_backups(self, req: BackupRequest, database: str) -> list[BackupInfo]:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import pymysql
 
 from ..config import Dsn
+from ..errors import RockwayError
 from .base import Adapter, StatementResult
 from .connection import Timeouts, is_lost, open_connection, translate
 
@@ -71,3 +72,41 @@ class PyMySQLAdapter(Adapter):
     @property
     def connection_id(self) -> int:
         return int(self._conn.thread_id())
+
+    def cancel_running(self, timeout: float = 5.0) -> bool:
+        """KILL QUERY this connection's statement from a second, short-lived connection, then reconnect.
+
+        An interrupted client stops reading, but the server goes on executing the statement. `KILL QUERY <id>`
+        ends the statement and keeps the session (MariaDB and MySQL; StarRocks accepts
+        `KILL [CONNECTION | QUERY] <processlist id>`, the id its handshake sent, as here). This connection is
+        replaced afterwards: the interrupted read left the killed statement's answer unread on it.
+        """
+        try:
+            target = self.connection_id
+        except Exception:  # noqa: BLE001 - no handshake id: nothing we can name
+            return False
+        bounded = Timeouts(connect=min(self.timeouts.connect, timeout), read=timeout, write=timeout)
+        killed = False
+        try:
+            killer = open_connection(self.dsn, bounded, database=self.database)
+        except RockwayError:
+            killer = None
+        if killer is not None:
+            try:
+                with killer.cursor() as cur:
+                    cur.execute(f"KILL QUERY {int(target)}")
+                killed = True
+            except (pymysql.err.MySQLError, OSError):
+                killed = False  # e.g. 1094 unknown thread id: the statement (and its session) already ended
+            finally:
+                killer.close()
+        self._reconnect()
+        return killed
+
+    def _reconnect(self) -> None:
+        """Replace the connection with a fresh one (same settings); keep the old one closed if that fails."""
+        self.close()
+        try:
+            self._conn = open_connection(self.dsn, self.timeouts, database=self.database)
+        except RockwayError:
+            pass  # the next call fails with "connection lost", as it would have

@@ -21,7 +21,9 @@ from typing import Any, Callable, Sequence
 from ..config import Settings, validate_identifier
 from ..errors import AsyncJobFailed, DatabaseError, OutcomeUnknown
 from .. import telemetry
-from .base import Capabilities, Column, LockOwner, LockPrimitive, ProgressCallback, StatementResult, TableSpec
+from .base import (CatalogObject, Capabilities, Column, LockOwner, LockPrimitive, ProgressCallback, StatementResult,
+                   TableSpec)
+from .poll_schedule import PollPlan, PollSchedule, Progress, parse_progress
 from .pymysql_base import PyMySQLAdapter
 from .starrocks_sql import (Classified, JobType, Kind, classify, is_already_exists, is_begin, is_table_busy,
                             quote_ident, sql_quote, sql_string)
@@ -48,6 +50,27 @@ def column_type(portable: str) -> str:
 
 def _ignore(_message: str) -> None:
     return None
+
+
+def _job_progress(jobs: Sequence["_Job"]) -> Progress | None:
+    """The Progress (`done/total`) of unfinished ALTER jobs added up; None unless every one shows it (it is printed
+    only while a job is RUNNING, starrocks-responses.md §2)."""
+    parsed = [parse_progress(j.progress) for j in jobs]
+    if not parsed or any(p is None for p in parsed):
+        return None
+    return Progress(sum(p.done for p in parsed if p), sum(p.total for p in parsed if p))
+
+
+def _run_progress(run: dict[str, Any] | None) -> Progress | None:
+    """A RUNNING task run's PROGRESS (`50%`, starrocks-responses.md §3); None before it runs (a PENDING run's
+    0% says nothing about its rate)."""
+    if run is None or show_text(run.get("state")).upper() != "RUNNING":
+        return None
+    return parse_progress(show_text(run.get("progress")))
+
+
+def _run_id(run: dict[str, Any] | None) -> str:
+    return show_text(run.get("query_id")) if run else ""
 
 
 def show_text(value: Any) -> str:
@@ -92,7 +115,7 @@ class StarRocksAdapter(PyMySQLAdapter):
 
     engine = "starrocks"
     capabilities = Capabilities(async_ddl=True, labels=True, stream_load=True, advisory_lock=False,
-                                transactional_dml=False, table_swap=True)
+                                transactional_dml=False, table_swap=True, replicas=True)
 
     def __init__(self, conn: Any, dsn: Any, timeouts: Any, server_version: str = "") -> None:
         super().__init__(conn, dsn, timeouts, server_version)
@@ -138,6 +161,25 @@ class StarRocksAdapter(PyMySQLAdapter):
         result = self.execute(sql, params)
         names = [c.lower() for c in result.columns]
         return [dict(zip(names, row)) for row in result.rows]
+
+    def alive_backends(self) -> int | None:
+        """Rows of SHOW BACKENDS whose `Alive` is true (starrocks-responses.md §5); read by name, since the column
+        list differs between releases. A shared-data cluster without backends keeps its compute nodes in SHOW
+        COMPUTE NODES. None when the answer has no `Alive` column or the user may not look (SHOW BACKENDS needs
+        the OPERATE privilege)."""
+        try:
+            rows = self._rows("SHOW BACKENDS") or self._rows("SHOW COMPUTE NODES")
+        except OutcomeUnknown:
+            raise  # the connection broke: not a question of privileges
+        except DatabaseError:
+            return None
+        if rows and "alive" not in rows[0]:
+            return None
+        return sum(1 for row in rows if show_text(row["alive"]).strip().lower() == "true")
+
+    def _poll_plan(self) -> PollPlan:
+        """The waits of one wait loop (poll_schedule.py): poll_interval is the shortest wait and the first one."""
+        return PollSchedule.for_interval(self.poll_interval).start(self._clock())
 
     def _db_clause(self, database: str | None) -> str:
         return f" FROM {quote_ident(database)}" if database else ""
@@ -226,9 +268,11 @@ class StarRocksAdapter(PyMySQLAdapter):
           when done, so nothing is polled.
 
         A statement rejected because another job holds the table (schema change, rollup, MV build,
-        backup, restore, insert overwrite) is sent again every poll_interval until async_timeout:
-        it was rejected, so re-sending is safe. Each phase (retrying, waiting) is bounded by
-        async_timeout. With wait=False jobs are identified but not waited for.
+        backup, restore, insert overwrite) is sent again until async_timeout: it was rejected, so
+        re-sending is safe. Retries and polls follow one schedule (poll_schedule.py): poll_interval is
+        the shortest wait, waits grow with the time waited and aim at the finish the job's Progress
+        predicts. Each phase (retrying, waiting) is bounded by async_timeout. With wait=False jobs are
+        identified but not waited for.
         Job ids come back in StatementResult.async_jobs: `column:<JobId>`, `rollup:<JobId>`,
         `optimize:<JobId>`, `task:<task name>` (CREATE async MV not waited for), `task_run:<QUERY_ID>`.
         """
@@ -253,12 +297,17 @@ class StarRocksAdapter(PyMySQLAdapter):
         return result
 
     def _send(self, sql: str, where: str, report: ProgressCallback,
-              snapshot: Callable[[], int] | None = None) -> tuple[StatementResult, int]:
-        """Execute sql, re-sending it while the server says the table is busy; return (result, baseline)."""
+              snapshot: Callable[[], list[_Job]] | None = None) -> tuple[StatementResult, int]:
+        """Execute sql, re-sending it while the server says the table is busy; return (result, baseline).
+
+        `snapshot` lists the table's jobs before each attempt: the newest JobId is the baseline, and the Progress of
+        the newest unfinished one (the job holding the table) guides the wait before the next attempt."""
         deadline = self._clock() + self.async_timeout
+        plan = self._poll_plan()
         attempt = 0
         while True:
-            baseline = snapshot() if snapshot else 0
+            jobs = snapshot() if snapshot else []
+            baseline = max((j.job_id for j in jobs), default=0)
             try:
                 return self.execute(sql), baseline
             except OutcomeUnknown:
@@ -275,8 +324,12 @@ class StarRocksAdapter(PyMySQLAdapter):
                         hint="Another job holds the table. See it with SHOW ALTER TABLE COLUMN / ROLLUP / OPTIMIZE "
                              "(and SHOW BACKUP / SHOW RESTORE); run the migration again when it has finished, or raise "
                              "async_timeout (ROCKWAY_ASYNC_TIMEOUT).") from exc
-                report(f"{where} is busy, retry {attempt} in {self.poll_interval:g}s: {first_line}")
-                self._sleep(self.poll_interval)
+                holder = max((j for j in jobs if j.state not in ("FINISHED", "CANCELLED")), default=None,
+                             key=lambda j: j.job_id)
+                wait = plan.next_wait(self._clock(), _job_progress([holder] if holder else []),
+                                      job=holder.job_id if holder else None, deadline=deadline)
+                report(f"{where} is busy, retry {attempt} in {wait:g}s: {first_line}")
+                self._sleep(wait)
 
     # ALTER-style jobs (SHOW ALTER TABLE … / SHOW ALTER MATERIALIZED VIEW) -------------------
     def _alter_source(self, job_type: JobType, database: str | None, table: str) -> _JobSource:
@@ -324,10 +377,7 @@ class StarRocksAdapter(PyMySQLAdapter):
         return jobs
 
     def _run_with_jobs(self, sql: str, source: _JobSource, wait: bool, report: ProgressCallback) -> StatementResult:
-        def snapshot() -> int:
-            return max((j.job_id for j in self._jobs(source)), default=0)
-
-        result, baseline = self._send(sql, source.where, report, snapshot)
+        result, baseline = self._send(sql, source.where, report, lambda: self._jobs(source))
         with telemetry.async_wait_span(source.label, source.where):
             ids = self._wait_jobs(source, baseline, wait, report)
         result.async_jobs = tuple(f"{source.label}:{i}" for i in ids)
@@ -335,6 +385,7 @@ class StarRocksAdapter(PyMySQLAdapter):
 
     def _wait_jobs(self, source: _JobSource, baseline: int, wait: bool, report: ProgressCallback) -> list[int]:
         deadline = self._clock() + self.async_timeout
+        plan = self._poll_plan()
         seen: list[int] | None = None
         while True:
             jobs = sorted((j for j in self._jobs(source) if j.job_id > baseline), key=lambda j: j.job_id)
@@ -366,7 +417,8 @@ class StarRocksAdapter(PyMySQLAdapter):
                     + f" after {self.async_timeout:g}s; it keeps running on the server",
                     hint=f"Watch it: {source.show_hint} Stop it: {source.cancel_hint} Or raise async_timeout "
                          "(ROCKWAY_ASYNC_TIMEOUT) and run the migration again once it has finished.")
-            self._sleep(self.poll_interval)
+            self._sleep(plan.next_wait(self._clock(), _job_progress(pending), job=tuple(j.job_id for j in pending),
+                                       deadline=deadline))
 
     # Asynchronous materialized views (information_schema.materialized_views / task_runs) ----
     def _mv_info(self, database: str | None, mv: str) -> dict[str, Any] | None:
@@ -417,6 +469,7 @@ class StarRocksAdapter(PyMySQLAdapter):
 
     def _wait_task(self, task: str, where: str, what: str, report: ProgressCallback, deadline: float) -> str:
         """Wait until the newest run of `task` is final; return its QUERY_ID."""
+        plan = self._poll_plan()
         while True:
             run = self._latest_run(task)
             if run is not None:
@@ -429,7 +482,7 @@ class StarRocksAdapter(PyMySQLAdapter):
                 report(f"{what} of {where}: waiting for task {task} to start")
             if self._clock() >= deadline:
                 raise self._mv_timeout(where, what, task)
-            self._sleep(self.poll_interval)
+            self._sleep(plan.next_wait(self._clock(), _run_progress(run), job=_run_id(run), deadline=deadline))
 
     def _follow_new_mv(self, stmt: Classified, wait: bool, report: ProgressCallback) -> tuple[str, ...]:
         assert stmt.table is not None
@@ -439,10 +492,11 @@ class StarRocksAdapter(PyMySQLAdapter):
         task = self._task_name(database, stmt.table.name, where)
         if not wait:
             return (f"task:{task}",) if task else ()
+        plan = self._poll_plan()
         while task is None:  # the MV is registered before CREATE answers; tolerate a lagging view anyway
             if self._clock() >= deadline:
                 raise self._mv_timeout(where, "first refresh", None)
-            self._sleep(self.poll_interval)
+            self._sleep(plan.next_wait(self._clock(), deadline=deadline))
             task = self._task_name(database, stmt.table.name, where)
         query_id = self._wait_task(task, where, "first refresh", report, deadline)
         return (f"task_run:{query_id}",) if query_id else (f"task:{task}",)
@@ -460,6 +514,7 @@ class StarRocksAdapter(PyMySQLAdapter):
         if not wait:
             return jobs
         deadline = self._clock() + self.async_timeout
+        plan = self._poll_plan()
         task: str | None = None
         while query_id:
             run = self._run_by_query_id(query_id)
@@ -473,7 +528,7 @@ class StarRocksAdapter(PyMySQLAdapter):
                 report(f"refresh of {where}: waiting for task run {query_id} to be listed")
             if self._clock() >= deadline:
                 raise self._mv_timeout(where, "refresh", None)
-            self._sleep(self.poll_interval)
+            self._sleep(plan.next_wait(self._clock(), _run_progress(run), job=query_id, deadline=deadline))
         task = task or self._task_name(database, stmt.table.name, where)
         if task:
             # A refresh of many partitions continues in further task runs (partition_refresh_number).
@@ -481,6 +536,25 @@ class StarRocksAdapter(PyMySQLAdapter):
         return jobs
 
     # --- run lock ----------------------------------------------------------------------------
+    # --- the catalog after a statement whose outcome is unknown -----------------------------
+    def catalog_has(self, obj: CatalogObject) -> bool | None:
+        """As the base class, with two StarRocks rules.
+
+        A column is judged only once no schema-change job of its table is still unfinished: ADD/DROP COLUMN
+        is an asynchronous job whose State stays PENDING / WAITING_TXN / RUNNING (FINISHED_REWRITING in
+        shared-data) until FINISHED or CANCELLED (starrocks-responses.md §2, starrocks-facts.md §2).
+        Asynchronous materialized views are listed in information_schema.materialized_views (starrocks-facts.md §4).
+        """
+        db = obj.database or self.database
+        if obj.kind == "column":
+            jobs = self._jobs(self._alter_source(JobType.COLUMN, db, obj.name))
+            if any(job.state not in ("FINISHED", "CANCELLED") for job in jobs):
+                return None
+        if obj.kind == "materialized view":
+            return bool(self.query("SELECT 1 FROM information_schema.materialized_views"
+                                   " WHERE table_schema = %s AND table_name = %s", (db, obj.name)))
+        return super().catalog_has(obj)
+
     def lock_primitive(self, name: str, *, lease_seconds: float, properties: dict[str, str] | None = None) -> LockPrimitive:
         return DdlMutexLock(self, name, lease_seconds=lease_seconds or self.lock_lease, properties=properties)
 

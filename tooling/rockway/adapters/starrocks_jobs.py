@@ -35,6 +35,7 @@ from ..errors import AsyncJobFailed, DatabaseError
 from .base import Adapter
 from .job_ops import (BackupInfo, BackupRequest, Dialect, EventCallback, JobOps, LoadRequest, LoadResult, Step,
                       _ignore)
+from .poll_schedule import PollSchedule, parse_progress
 from .starrocks import column_type, show_text
 from .starrocks_sql import is_table_busy, sql_string
 
@@ -212,6 +213,7 @@ class StarRocksJobOps(JobOps):
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
         deadline = clock() + float(adapter.async_timeout)
+        plan = PollSchedule.for_interval(adapter.poll_interval).start(clock())  # blind: loads shows no usable progress
         while True:
             found = self.label_state(database, lbl)
             if found is None or found[0] not in RUNNING_STATES:
@@ -220,8 +222,9 @@ class StarRocksJobOps(JobOps):
                 raise AsyncJobFailed(f"load {lbl} in {database} is still {found[0]} after {adapter.async_timeout:g}s",
                                      hint=f"Watch it: SELECT STATE, ERROR_MSG FROM information_schema.loads WHERE "
                                           f"LABEL = {sql_string(lbl)}; then run the job again (the label keeps it safe).")
-            on_event(f"load {lbl}: {found[0]}, waiting {adapter.poll_interval:g}s")
-            sleep(float(adapter.poll_interval))
+            wait = plan.next_wait(clock(), deadline=deadline)
+            on_event(f"load {lbl}: {found[0]}, waiting {wait:g}s")
+            sleep(wait)
 
     def execute(self, steps: Sequence[Step], on_event: EventCallback = _ignore) -> LoadResult:
         result = LoadResult()
@@ -324,8 +327,10 @@ class StarRocksJobOps(JobOps):
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
         deadline = clock() + req.timeout
+        plan = PollSchedule.for_interval(req.poll_interval).start(clock())
         name = req.name(database)
         while True:
+            progress, state = None, ""
             rows = [r for r in self.a.query_dicts(f"SHOW BACKUP FROM {self.q(database)}")
                     if show_text(r.get("SnapshotName")) == name]
             if rows:
@@ -339,13 +344,14 @@ class StarRocksJobOps(JobOps):
                                          f"{show_text(row.get('TaskErrMsg'))}".strip(),
                                          hint=f"Inspect: SHOW BACKUP FROM {database}; fix the repository, then run again.")
                 on_event(f"backup {name}: {state} {show_text(row.get('Progress'))}".rstrip())
+                progress = parse_progress(show_text(row.get("Progress")))  # `[taskId: done/total], …` (responses §4)
             else:
                 on_event(f"backup {name}: not listed yet")
             if clock() >= deadline:
                 raise AsyncJobFailed(f"backup {name} of {database} did not finish within {req.timeout:g}s",
                                      hint=f"It keeps running on the server. Watch: SHOW BACKUP FROM {database}; "
                                           f"stop: CANCEL BACKUP FROM {database};")
-            sleep(req.poll_interval)
+            sleep(plan.next_wait(clock(), progress, job=state, deadline=deadline))
 
     def list_backups(self, req: BackupRequest, database: str) -> list[BackupInfo]:
         if not req.repository:

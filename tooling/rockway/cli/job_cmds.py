@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .output import echo_json, echo_table
+from .params import Bounded
 from .run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
 from .state import common_options, state
 
@@ -64,20 +65,21 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def validate_cmd(ctx: click.Context, offline: bool, as_json: bool) -> None:
-    """Check job specs, pipelines.yaml and cron.d/rockway (exit 2 naming file, line and field).
+    """Check jobs.toml, job specs and their SQL, pipelines.yaml, check files and cron.d/rockway (exit 2 naming
+    file, line and field).
 
     \b
     Example:
       rockway job validate
     """
-    from ..jobs.api import validate
     from ..jobs.yamlsrc import SpecError
+    from .preflight import project_problems
 
-    problems = validate(state(ctx).settings(), live=not offline)
+    problems = project_problems(state(ctx), cron=True, live=not offline)
     if as_json:
         echo_json({"problems": [str(p) for p in problems]})
     elif not problems:
-        click.echo("all job specs, pipelines and cron lines are valid")
+        click.echo("all job specs, pipelines, check files and cron lines are valid")
     if problems:
         raise SpecError(problems)
 
@@ -97,8 +99,10 @@ def run_cmd(ctx: click.Context, name: str, as_of: str | None, as_json: bool) -> 
       rockway job run dim_customer --env prod
     """
     from ..jobs.api import load_project, run_one
+    from .preflight import require_valid_project
 
     settings = state(ctx).settings()
+    require_valid_project(state(ctx))
     setup_job_logging()
     verifier = build_verifier(settings, load_project(settings).jobs)
     result = run_one(settings, name, verifier=verifier, as_of=parse_as_of(as_of), on_event=progress_echo)
@@ -126,10 +130,12 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
     """
     from ..jobs.api import backfill, load_project
     from .output import console
+    from .preflight import require_valid_project
 
     settings = state(ctx).settings()
-    setup_job_logging()
     start, end = _date(first, "--from"), _date(last, "--to")
+    require_valid_project(state(ctx))
+    setup_job_logging()
     verifier = build_verifier(settings, load_project(settings).jobs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -174,7 +180,7 @@ def render_cmd(ctx: click.Context, name: str, lo: str | None, hi: str | None, en
 @job_group.command("status", context_settings=CONTEXT)
 @common_options
 @click.argument("name", required=False)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=20, show_default=True, type=Bounded(int, minimum=1, maximum=1000))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status_cmd(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
@@ -233,11 +239,16 @@ def reset_cmd(ctx: click.Context, name: str, value: str, yes: bool) -> None:
     Example:
       rockway job reset-watermark fact_sales --to 2026-11-01
     """
-    from ..jobs.api import reset_watermark
+    import sys
+
+    from ..jobs.api import check_reset, reset_watermark
 
     settings = state(ctx).settings()
-    setup_job_logging()
+    target = check_reset(settings, name, value)  # a bad NAME or --to: exit 2 before anyone is asked
     if not yes:
-        click.confirm(f"Set the watermark of {name} to {value}?", abort=True)
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"no terminal to confirm moving the watermark of {name}: pass --yes")
+        click.confirm(f"Set the watermark of {name} to {target}?", abort=True)
+    setup_job_logging()
     old, new = reset_watermark(settings, name, value)
     click.echo(f"{name}: watermark {old if old is not None else '(none)'} -> {new}")

@@ -15,8 +15,10 @@ from .state import common_options, state
 @click.argument("scripts", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--show-secrets", is_flag=True,
+              help="Print values in secret positions (IDENTIFIED BY '…', \"password\" = \"…\") instead of ***.")
 @click.pass_context
-def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, strict: bool, show_secrets: bool) -> None:
     """Check scripts, rendered for the environment, for SQL StarRocks rejects (exit 1 on errors).
 
     Each statement is reported as checked (parsed by sqlglot's StarRocks dialect and no rule fired),
@@ -30,6 +32,8 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
     from ..commands import lint
 
     reports = lint(state(ctx).settings(), scripts)
+    if not show_secrets:
+        reports = [r.without_secrets() for r in reports]
     from ..lint import summarize
 
     summary = summarize(reports)

@@ -38,6 +38,8 @@ from .run_cmds import run_command, schedule_command  # noqa: E402
 from .verify_cmds import verify_command  # noqa: E402
 from .signoz_cmds import signoz_group  # noqa: E402
 from .docs_cmds import docs_group  # noqa: E402
+from .dev_cmds import dev_group  # noqa: E402
+from .init_cmd import init_command  # noqa: E402
 
 cli.add_command(migrate_group)
 cli.add_command(lock_group)
@@ -49,6 +51,8 @@ cli.add_command(schedule_command)
 cli.add_command(verify_command)
 cli.add_command(signoz_group)
 cli.add_command(docs_group)
+cli.add_command(dev_group)
+cli.add_command(init_command)
 
 
 @click.group(context_settings=CONTEXT, name="migrate")
@@ -111,8 +115,11 @@ def _run(group: click.Group, argv: list[str] | None = None) -> int:
 
 
 def _print_error(exc: "Exception") -> None:
-    message = getattr(exc, "message", str(exc))
-    hint = getattr(exc, "hint", None)
+    from ..redaction import redact_secrets
+
+    # messages quote statements (a changed or failed one): secrets in them are masked here, the last stop
+    message = redact_secrets(getattr(exc, "message", str(exc)))
+    hint = redact_secrets(getattr(exc, "hint", None) or "")
     click.secho(f"error: {message}", fg="red", err=True)
     if hint:
         click.echo(hint, err=True)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .output import echo_csv, echo_json, echo_table, to_jsonable
+from .params import Bounded
 from .state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -39,11 +40,10 @@ class Progress:
             click.secho(f"→ {event.script.display}  [{event.total} statement{'s' if event.total != 1 else ''}]{extra}",
                         err=True, bold=True)
         elif event.kind == "statement":
-            from ..redaction import redact_sql
+            from ..redaction import display_sql
 
-            # literals redacted: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
-            first = redact_sql(event.sql.strip().splitlines()[0])[:100] if event.sql.strip() else ""
-            click.echo(f"  [{event.index}/{event.total}] {first}", err=True)
+            # secrets masked: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
+            click.echo(f"  [{event.index}/{event.total}] {display_sql(event.sql, 100)}", err=True)
         elif event.kind == "progress":
             click.echo(f"      … {event.message}", err=True)
         elif event.kind == "migration_done":
@@ -55,17 +55,42 @@ class Progress:
             click.echo(f"waiting for the run lock held by {who} ({remaining:.0f} s left)", err=True)
 
 
+NO_VALIDATE = click.option(
+    "--no-validate", is_flag=True,
+    help="Run although an applied versioned script has changed since it ran (default: refuse with exit 2;"
+         " validate_on_migrate in rockway.toml, ROCKWAY_VALIDATE_ON_MIGRATE).")
+
+
+def _remember_show_secrets(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta["rockway.show_secrets"] = value
+
+
+def shows_secrets(ctx: click.Context) -> bool:
+    """True when --show-secrets was given: print values in secret positions instead of *** (redaction.py)."""
+    return bool(ctx.meta.get("rockway.show_secrets"))
+
+
+SHOW_SECRETS = click.option(
+    "--show-secrets", is_flag=True, expose_value=False, callback=_remember_show_secrets,
+    help="Print values in secret positions (IDENTIFIED BY '…', \"password\" = \"…\" properties) instead of ***.")
+
+
 @migrate_group.command("up", context_settings=CONTEXT)
 @common_options
 @click.option("--target", help="Apply versions up to and including this one.")
 @click.option("--resume", is_flag=True, help="Continue a failed/interrupted migration at its first unapplied statement.")
+@click.option("--auto-resolve", is_flag=True,
+              help="When an interrupted statement's outcome shows in the catalog (CREATE/DROP, ADD/DROP COLUMN, RENAME),"
+                   " record it as applied or re-run it accordingly, then continue.")
 @click.option("--out-of-order", is_flag=True, default=None, help="Also apply pending versions lower than the newest applied.")
 @click.option("--dry-run", is_flag=True, help="Print rendered statements and history bookkeeping; change nothing, take no lock.")
+@SHOW_SECRETS
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@NO_VALIDATE
 @click.pass_context
-def up(ctx: click.Context, target: str | None, resume: bool, out_of_order: bool | None, dry_run: bool, as_json: bool,
-       quiet: bool) -> None:
+def up(ctx: click.Context, target: str | None, resume: bool, auto_resolve: bool, out_of_order: bool | None, dry_run: bool,
+       as_json: bool, quiet: bool, no_validate: bool) -> None:
     """Apply pending migrations, then changed repeatables in dependency order.
 
     \b
@@ -73,23 +98,32 @@ def up(ctx: click.Context, target: str | None, resume: bool, out_of_order: bool 
       rockway migrate up --env prod
       rockway migrate up --target 1.4 --dry-run
       rockway migrate up --resume
+      rockway migrate up --auto-resolve
     """
+    if resume and auto_resolve:
+        raise click.UsageError("use --resume or --auto-resolve, not both (--resume re-runs the pending statement"
+                               " whatever the catalog shows)")
     _run_migrate(ctx, rollback=False, target=target, resume=resume, out_of_order=out_of_order, dry_run=dry_run,
-                 as_json=as_json, quiet=quiet)
+                 as_json=as_json, quiet=quiet, no_validate=no_validate, auto_resolve=auto_resolve)
 
 
 @migrate_group.command("rollback", context_settings=CONTEXT)
 @common_options
-@click.option("--steps", type=click.IntRange(min=1), help="How many applied versions to undo (default 1).")
+@click.option("--steps", type=Bounded(int, minimum=1), help="How many applied versions to undo (default 1).")
 @click.option("--to", "to_version", help="Undo every applied version above this one.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted undo at its first unapplied statement.")
 @click.option("--dry-run", is_flag=True, help="Print what would run; change nothing, take no lock.")
+@SHOW_SECRETS
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@NO_VALIDATE
 @click.pass_context
 def rollback(ctx: click.Context, steps: int | None, to_version: str | None, resume: bool, dry_run: bool, as_json: bool,
-             quiet: bool) -> None:
+             quiet: bool, no_validate: bool) -> None:
     """Run U scripts of the newest applied versions, newest first.
+
+    Refuses (exit 2) while an applied versioned script has changed since it ran: its U script was written
+    for the old text. A missing U script also exits 2, naming the file expected.
 
     \b
     Examples:
@@ -100,14 +134,16 @@ def rollback(ctx: click.Context, steps: int | None, to_version: str | None, resu
     if steps is not None and to_version is not None:
         raise click.UsageError("use --steps or --to, not both")
     _run_migrate(ctx, rollback=True, rollback_steps=steps, rollback_to=to_version, resume=resume, dry_run=dry_run,
-                 as_json=as_json, quiet=quiet)
+                 as_json=as_json, quiet=quiet, no_validate=no_validate)
 
 
 def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: bool, quiet: bool,
-                 out_of_order: bool | None = None, **kwargs: Any) -> None:
+                 out_of_order: bool | None = None, no_validate: bool = False, **kwargs: Any) -> None:
     from ..commands import migrate
 
-    settings = state(ctx).settings(out_of_order=out_of_order)
+    if shows_secrets(ctx) and not dry_run:
+        raise click.UsageError("--show-secrets applies only with --dry-run (progress lines never show secrets)")
+    settings = state(ctx).settings(out_of_order=out_of_order, validate_on_migrate=False if no_validate else None)
     progress = Progress(quiet=quiet or as_json or dry_run)
     result = migrate(settings, rollback=rollback, dry_run=dry_run, on_event=progress, on_lock_wait=progress.lock_wait,
                      **kwargs)
@@ -142,6 +178,7 @@ def _statements_json(step: Any) -> dict[str, Any]:
 
 def _print_dry_run(ctx: click.Context, result: Any) -> None:
     from ..commands import Project
+    from ..redaction import redact_secrets
 
     settings = state(ctx).settings()
     project = Project(settings)
@@ -156,7 +193,7 @@ def _print_dry_run(ctx: click.Context, result: Any) -> None:
         click.echo(f"\n-- {step.script.display} ({step.script.name}), {step.action.value}"
                    + (f" from statement {step.start_at}" if step.start_at > 1 else ""))
         for stmt in statements[step.start_at - 1:]:
-            click.echo(f"{stmt.sql};")
+            click.echo(f"{stmt.sql if shows_secrets(ctx) else redact_secrets(stmt.sql)};")
     writes = [s for s in result.dry_run_sql if not s.lstrip().upper().startswith("CREATE TABLE")]
     if writes:
         click.echo("\n-- history bookkeeping")
@@ -292,6 +329,8 @@ def history_cmd(ctx: click.Context, as_json: bool, as_csv: bool) -> None:
     """
     from ..commands import history
 
+    if as_json and as_csv:
+        raise click.UsageError("use --json or --csv, not both")
     rows = history(state(ctx).settings())
     if as_json:
         echo_json(rows)
@@ -326,21 +365,32 @@ def new_cmd(ctx: click.Context, description: str) -> None:
 @migrate_group.command("render", context_settings=CONTEXT)
 @common_options
 @click.argument("scripts", nargs=-1)
+@SHOW_SECRETS
+@click.option("--undo", is_flag=True, help="Print every U script instead, in rollback order (newest version first).")
 @click.pass_context
-def render_cmd(ctx: click.Context, scripts: tuple[str, ...]) -> None:
+def render_cmd(ctx: click.Context, scripts: tuple[str, ...], undo: bool) -> None:
     """Print scripts' SQL exactly as it would run for the environment, each statement ending with `;`.
+
+    Values in secret positions (IDENTIFIED BY '…', "password" = "…" properties, …) print as ***
+    unless --show-secrets is given.
+
+    Without SCRIPTS: what `migrate up` runs on an empty database, in its order (V scripts by version, then R
+    scripts in dependency order); no U scripts unless --undo. With SCRIPTS: those scripts, in the order given.
 
     \b
     Examples:
       rockway migrate render --env prod V3
       rockway migrate render repeatable/R__sales_views.sql
+      rockway migrate render --env dev > schema.sql
+      rockway migrate render --undo
     """
     from ..commands import render
+    from ..redaction import redact_secrets
 
-    for script, statements in render(state(ctx).settings(), scripts):
+    for script, statements in render(state(ctx).settings(), scripts, undo=undo):
         click.echo(f"-- {script.name}")
         for stmt in statements:
-            click.echo(f"{stmt.sql};")
+            click.echo(f"{stmt.sql if shows_secrets(ctx) else redact_secrets(stmt.sql)};")
 
 
 @migrate_group.command("clean", context_settings=CONTEXT)

@@ -13,9 +13,13 @@ from typing import Any, Iterable, Sequence
 
 import click
 
+from ..model import Version
+
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, paths and datetimes as plain JSON values."""
+    """Dataclasses, enums, paths and datetimes as plain JSON values; a version as its text, e.g. `1.2`."""
+    if isinstance(value, Version):  # a dataclass too, but people and tools read "1.2", not {"parts": [1, 2]}
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.name not in ("source",)}

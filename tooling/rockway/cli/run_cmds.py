@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import click
 
 from .output import echo_json, echo_table
+from .params import Bounded
 from .state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -20,10 +21,21 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 # --- shared by the job commands ------------------------------------------------------------------
 def setup_job_logging() -> None:
-    """Job events as JSON lines on stderr (rockway.logs.JsonFormatter): start, end, rows, status, run_id, trace_id."""
+    """Job events as JSON lines on stderr (rockway.logs.JsonFormatter): start, end, rows, status, run_id, trace_id.
+
+    With a log file (--log-file, ROCKWAY_LOG_FILE; cli/otel.configure_logging attached it to `rockway`) the JSON
+    lines go to that file only: job records propagate to `rockway`, whose stderr handler shows each message once,
+    for people (text) or not at all (json).
+    """
     from ..logs import JsonFormatter
 
     logger = logging.getLogger("rockway.jobs")
+    if any(isinstance(h, logging.FileHandler) for h in logging.getLogger("rockway").handlers):
+        for handler in [h for h in logger.handlers if getattr(h, "_rockway_jobs", False)]:
+            logger.removeHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = True
+        return
     if not any(getattr(h, "_rockway_jobs", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
@@ -82,7 +94,8 @@ def parse_as_of(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date/time, e.g. 2026-03-02T05:00:00Z") from None
+        raise click.BadParameter(f"{value!r} is not an ISO date/time, e.g. 2026-03-02T05:00:00Z",
+                                 param_hint="--as-of") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
     return parsed
@@ -113,8 +126,10 @@ def run_command(ctx: click.Context, pipeline: str, as_of: str | None, as_json: b
       rockway run morning --as-of 2026-03-02T05:00:00Z
     """
     from ..jobs.api import load_project, run_named_pipeline
+    from .preflight import require_valid_project
 
     settings = state(ctx).settings()
+    require_valid_project(state(ctx))
     setup_job_logging()
     project = load_project(settings)
     verifier, notifier = build_verifier(settings, project.jobs), build_notifier(settings, project.jobs)
@@ -163,7 +178,7 @@ def resolve_command(argv: Sequence[str]) -> str | None:
 
 @click.command("schedule", context_settings=CONTEXT)
 @common_options
-@click.option("--count", default=3, show_default=True, type=click.IntRange(1, 50), help="Next runs per entry.")
+@click.option("--count", default=3, show_default=True, type=Bounded(int, minimum=1, maximum=50), help="Next runs per entry.")
 @click.option("--file", "cron_file", type=click.Path(dir_okay=False), help="cron.d file (default cron.d/rockway).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -177,22 +192,12 @@ def schedule_command(ctx: click.Context, count: int, cron_file: str | None, as_j
     from pathlib import Path
 
     from ..jobs.schedule import describe, load_cron, next_runs
-    from ..jobs.yamlsrc import Problem, SpecError
+    from ..jobs.yamlsrc import SpecError
 
     st = state(ctx)
     project_dir = Path(st.project_dir)
     cron = load_cron(project_dir, Path(cron_file) if cron_file else None)
-    problems = list(cron.problems)
-    pipelines = _pipeline_names(st)
-    for entry in cron.entries:
-        for argv in entry.rockway_commands:
-            why = resolve_command(argv)
-            if why is None and argv[:1] == ("run",) and pipelines is not None:
-                name = next((a for a in argv[1:] if not a.startswith("-")), None)
-                if name is not None and name not in pipelines:
-                    why = f"pipeline {name!r} is not in jobs/pipelines.yaml ({', '.join(sorted(pipelines))})"
-            if why:
-                problems.append(Problem(cron.path, entry.line, "command", why))
+    problems = list(cron.problems) + cron_command_problems(st, cron)
     rows = [{**describe(e), "next_runs": [t.isoformat() for t in next_runs(e, count)]} for e in cron.entries
             if not any(p.line == e.line for p in problems)]
     if as_json:
@@ -203,6 +208,40 @@ def schedule_command(ctx: click.Context, count: int, cron_file: str | None, as_j
                    [(r["line"], r["schedule"], r["user"], r["command"], "\n".join(r["next_runs"])) for r in rows])
     if problems:
         raise SpecError(problems)
+
+
+def cron_command_problems(st: Any, cron: Any) -> list[Any]:
+    """Problems of the rockway calls in cron entries: unknown commands or options, pipelines, environments."""
+    from ..jobs.yamlsrc import Problem
+
+    problems = []
+    pipelines = _pipeline_names(st)
+    for entry in cron.entries:
+        for argv in entry.rockway_commands:
+            why = resolve_command(argv) or _env_problem(st, argv)
+            if why is None and argv[:1] == ("run",) and pipelines is not None:
+                name = next((a for a in argv[1:] if not a.startswith("-")), None)
+                if name is not None and name not in pipelines:
+                    why = f"pipeline {name!r} is not in jobs/pipelines.yaml ({', '.join(sorted(pipelines))})"
+            if why:
+                problems.append(Problem(cron.path, entry.line, "command", why))
+    return problems
+
+
+def _env_problem(st: Any, argv: Sequence[str]) -> str | None:
+    """Why the `--env NAME` of a scheduled call names no [env.NAME] of rockway.toml, else None."""
+    from ..config import check_environment
+    from ..errors import ConfigError
+
+    for i, arg in enumerate(argv):
+        name = argv[i + 1] if arg == "--env" and i + 1 < len(argv) else arg[6:] if arg.startswith("--env=") else None
+        if name is None:
+            continue
+        try:
+            check_environment(name, st.project_dir, st.config_file)
+        except ConfigError as exc:
+            return f"--env {name}: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+    return None
 
 
 def _pipeline_names(st: Any) -> set[str] | None:

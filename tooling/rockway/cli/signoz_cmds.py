@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .output import echo_json
+from .params import Bounded
 from .state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -84,7 +85,7 @@ def check_cmd(ctx: click.Context, folder: str | None) -> None:
 @click.option("--channel", "channels", multiple=True,
               help="SigNoz notification channel for every alert (repeatable; or SIGNOZ_ALERT_CHANNELS, comma-separated). "
                    "Default: the channels written in the files.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+@click.option("--timeout", type=Bounded(float, minimum=0.1, unit="seconds"), default=10.0, show_default=True,
               help="Seconds per HTTP request.")
 @click.option("--dry-run", is_flag=True,
               help="Print the requests instead of sending them (only the listing GETs are sent, and none without "

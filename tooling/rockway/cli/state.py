@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
+
+from .params import SECONDS
 
 
 @dataclass
@@ -90,7 +93,7 @@ COMMON_OPTIONS = [
                  help="Path of rockway.toml."),
     click.option("--history-table", expose_value=False, callback=_store("", "history_table"),
                  help="History table name (default rockway_schema_history)."),
-    click.option("--lock-timeout", type=float, expose_value=False, callback=_store("", "lock_timeout"),
+    click.option("--lock-timeout", type=SECONDS, expose_value=False, callback=_store("", "lock_timeout"),
                  help="Seconds to wait for the run lock (default 60); then exit 4."),
     click.option("--traceback", is_flag=True, expose_value=False, callback=_store("traceback"),
                  help="Show the Python stack on errors."),
@@ -102,8 +105,23 @@ COMMON_OPTIONS = [
 ]
 
 
+def _checks_env(fn):  # type: ignore[no-untyped-def]
+    """fn, first rejecting an --env that rockway.toml does not define (exit 2, naming the defined ones), also in
+    commands that never load Settings (docs, schedule): rockway.config.check_environment is the one check."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        st = state(click.get_current_context())
+        if st.env_name:
+            from ..config import check_environment
+
+            check_environment(st.env_name, st.project_dir, st.config_file)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
 def common_options(fn):  # type: ignore[no-untyped-def]
     """Add the connection/config options to a command or group (usable at any level)."""
+    fn = _checks_env(fn)
     for option in reversed(COMMON_OPTIONS):
         fn = option(fn)
     return fn

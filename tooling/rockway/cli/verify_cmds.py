@@ -23,6 +23,21 @@ def _scope(items: tuple[str, ...]) -> dict[str, str]:
     return scope
 
 
+def _yesterday(settings: Any) -> dict[str, str]:
+    """window_start/window_end of yesterday in [jobs] business_time_zone (jobs/jobs.toml), as the pipelines' verify
+    step passes them (rockway.jobs.pipeline.pipeline_scope); printed on stderr so the default is never silent."""
+    from datetime import datetime, timezone
+
+    from ..jobs.settings import load_jobs_settings
+    from ..jobs.window import previous_business_day
+
+    zone = load_jobs_settings(settings).business_time_zone
+    start, end = previous_business_day(datetime.now(timezone.utc).replace(tzinfo=None), zone)
+    click.echo(f"scope: window_start={start} window_end={end} (yesterday in {zone}; override with --scope "
+               "window_start=YYYY-MM-DD --scope window_end=YYYY-MM-DD)", err=True)
+    return {"window_start": start.isoformat(), "window_end": end.isoformat()}
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return ""
@@ -36,7 +51,8 @@ def _fmt(value: float | None) -> str:
 @click.option("--checks", "refs", multiple=True, metavar="REF",
               help="A check file, FILE#CHECK or a check name (repeatable). Default: every file in the check folders.")
 @click.option("--scope", "scope_items", multiple=True, metavar="KEY=VALUE",
-              help="A scope variable for the checks' filters, e.g. window_start=2026-11-25 (repeatable).")
+              help="A scope variable for the checks' filters, e.g. window_start=2026-11-25 (repeatable). Without "
+                   "window_start and window_end: yesterday in [jobs] business_time_zone.")
 @click.option("--explain", is_flag=True, help="Print the compiled SQL and exit; no database connection.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run (or the plan) as JSON.")
 @click.option("--fail-on", type=click.Choice(["critical", "warning", "info"], case_sensitive=False),
@@ -76,6 +92,8 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
     refs = tuple(part.strip() for ref in refs for part in ref.split(",") if part.strip())
     entries = engine.entries(refs, pipeline=pipeline)
     scope = _scope(scope_items)
+    if "window_start" not in scope and "window_end" not in scope:
+        scope = {**_yesterday(settings), **scope}
     if explain:
         _explain(engine.compile(entries, scope, tables=tables), as_json)
         return

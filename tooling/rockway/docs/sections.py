@@ -149,6 +149,8 @@ SUBFOLDER_PURPOSES: dict[str, str] = {
     "tooling/rockway/cli": "click commands; the only place that imports click/rich and sets up the OpenTelemetry SDK",
     "tooling/rockway/docs": "the README's generated sections (`rockway docs update` / `rockway docs check`)",
     "tooling/rockway/jobs": "job specs, watermarks, runner, pipelines, backups, cron checks",
+    "tooling/rockway/scaffold": "`rockway init`: the templates of a new warehouse project (also the source of "
+                                "this one's deployment files)",
     "tooling/rockway/verify": "data checks: compiler, engine, anomaly detection, notifications",
 }
 FILE_PURPOSES: dict[str, str] = {
@@ -156,6 +158,7 @@ FILE_PURPOSES: dict[str, str] = {
     "docker-compose.yml": "StarRocks FE + BE and the OpenTelemetry Collector for one VM",
     ".env.example": "every variable docker-compose.yml reads, documented",
     "pyproject.toml": "package metadata, dependencies, import-linter contracts",
+    "MANIFEST.in": "what the sdist holds besides the package: the framework only, no warehouse",
     "README.md": "this file; sections between rockway:docs markers are generated",
 }
 _ALWAYS_IGNORED = ("__pycache__", "*.egg-info", "node_modules", "build", "dist", "venv", "reports")
@@ -246,11 +249,13 @@ def setup(ctx: DocsContext) -> str:
         dsn = str(ctx.environments[sr].get("dsn", ""))
         add("Apply the migrations.",
             f"rockway.toml's `{sr}` DSN is `{dsn}`; on the VM itself point `ROCKWAY_DSN` at the local FE. The "
-            "password is read from the environment only. With a single backend, set `replication_num` to 1; on "
-            "the first run let rockway create its history database.\n\n"
+            "password is read from the environment only. Its `replication_num` settings must not exceed the "
+            "backends the cluster runs (the BE services of docker-compose.yml; rockway.toml says how to raise them): `migrate "
+            "up` refuses, naming the setting, when they exceed the alive backends. On the first run let rockway "
+            "create its history database.\n\n"
             + fence("export ROCKWAY_DSN=starrocks://root@127.0.0.1:9030/warehouse\n"
                     "read -rs ROCKWAY_PASSWORD && export ROCKWAY_PASSWORD\n"
-                    "export ROCKWAY_VAR_REPLICATION_NUM=1 ROCKWAY_REPLICATION_NUM=1 ROCKWAY_CREATE_DATABASE=true\n"
+                    "export ROCKWAY_CREATE_DATABASE=true\n"
                     f"rockway migrate validate{env}\n"
                     f"rockway lint{env}\n"
                     f"rockway migrate up{env} --dry-run\n"

@@ -6,7 +6,7 @@ import getpass
 import logging
 import socket
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
@@ -14,7 +14,7 @@ from .. import telemetry
 from ..adapters import connect
 from ..adapters.base import Adapter
 from ..adapters.job_ops import job_ops, offline_ops
-from ..config import Settings, validate_identifier
+from ..config import Settings, parse_dsn, validate_identifier
 from ..contracts import Notifier, Verifier
 from ..errors import InputError, UsageError
 from .pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
@@ -25,7 +25,7 @@ from .settings import JobsSettings, load_jobs_settings
 from .spec import JobSpec, load_specs
 from .sqlgen import JobSql
 from .store import JobRun, Store, WatermarkRow, utcnow, window_key
-from .validate import live_problems, render_problems
+from .validate import live_problems, pipeline_problems, render_problems
 from .window import Window, chunks, format_value, parse_value
 from .yamlsrc import Problem, SpecError
 
@@ -113,11 +113,13 @@ def load_project(settings: Settings, *, strict: bool = True) -> JobsProject:
     return JobsProject(settings, jobs, specs, pipelines, problems)
 
 
-def validate(settings: Settings, *, live: bool = True) -> list[Problem]:
-    """Every problem of specs, pipelines and cron.d (rendered for both engines); live checks when connected."""
+def validate(settings: Settings, *, live: bool = True, cron: bool = True,
+             engines: tuple[str, ...] = ("mysql", "starrocks")) -> list[Problem]:
+    """Every problem of jobs.toml, specs, their SQL, pipelines (the SQL and names their steps render) and, with
+    cron, cron.d's lines, rendered for each engine; live checks against the server when connected."""
     project = load_project(settings, strict=False)
     problems = list(project.problems)
-    for engine in ("mysql", "starrocks"):
+    for engine in engines:
         ops = offline_ops(engine)
         for spec in project.specs.values():
             try:
@@ -126,9 +128,12 @@ def validate(settings: Settings, *, live: bool = True) -> list[Problem]:
             except InputError as exc:
                 found = [spec.problem(exc.message, "extract")]
             problems += [p for p in found if p not in problems]
+        found = pipeline_problems(project.pipelines, project.jobs.jobs_dir, f"{project.jobs.jobs_dir.name}/pipelines.yaml",
+                                  lambda text, what, e=engine: project.renderer(e).render_text(text, what).strip())
+        problems += [p for p in found if p not in problems]
     from .schedule import CRON_FILE
 
-    if (settings.project_dir / CRON_FILE).is_file():
+    if cron and (settings.project_dir / CRON_FILE).is_file():
         problems += load_cron(settings.project_dir).problems
     if live and settings.dsn and not problems:
         adapter = connect(settings)
@@ -152,7 +157,8 @@ class Session:
 
     def env(self, verifier: Verifier | None, pipeline: str | None, as_of: datetime | None,
             on_event: Callable[[str, str], None] | None = None) -> JobEnv:
-        env = JobEnv(self.project.settings, self.project.jobs, self.pool, verifier, self.etl_db, pipeline, as_of)
+        env = JobEnv(self.project.settings, self.project.jobs, self.pool, verifier, self.etl_db, pipeline, as_of,
+                     specs=self.project.specs)
         if on_event is not None:
             env.on_event = on_event
         return env
@@ -209,8 +215,17 @@ def run_named_pipeline(settings: Settings, name: str, *, verifier: Verifier | No
     with shared_logging(), telemetry.run_span(f"run {name}", run_id), open_session(project) as s:
         engine = job_ops(s.control).engine
         backup_dbs = list(project.jobs.backup.databases)
+        spec = rendered_names(spec, lambda text, what: project.name(text, engine, what))
         return run_pipeline(spec, project.specs, s.env(verifier, name, as_of, on_event), s.control, notifier=notifier,
                             render=lambda text, what: project.name(text, engine, what), backup_databases=backup_dbs)
+
+
+def rendered_names(spec: PipelineSpec, render: Callable[[str, str], str]) -> PipelineSpec:
+    """spec with its refresh steps' names rendered (`{{ dw_db }}.mv_sales_daily` -> `sales_dw.mv_sales_daily`), so
+    progress, the summary, spans and etl_job_run show what ran, not the template."""
+    steps = tuple(replace(step, args=[render(name, "refresh") for name in step.args]) if step.kind == "refresh" else step
+                  for step in spec.steps)
+    return replace(spec, steps=steps)
 
 
 @dataclass
@@ -251,6 +266,11 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
     return out
 
 
+def dsn_engine(settings: Settings) -> str:
+    """The engine the DSN's scheme names (starrocks:// or mysql://; StarRocks without a DSN), without connecting."""
+    return parse_dsn(settings.dsn).scheme if settings.dsn else "starrocks"
+
+
 def render_job(settings: Settings, name: str, *, engine: str | None = None, lo: str | None = None,
                hi: str | None = None, as_of: datetime | None = None) -> str:
     """The statements of one run of a job, exactly as they would be sent."""
@@ -267,6 +287,8 @@ def render_job(settings: Settings, name: str, *, engine: str | None = None, lo: 
             window = Window(kind, parse_value(kind, lo), parse_value(kind, hi))
         except ValueError as exc:
             raise UsageError(f"--from/--to must be {kind} values: {exc}") from None
+    if engine is None and window is not None:  # an explicit window needs no server (like `migrate render`)
+        engine = dsn_engine(settings)
     if engine is not None:
         if window is None:
             raise UsageError("rendering without a connection needs the window: --from VALUE --to VALUE")
@@ -318,16 +340,32 @@ def watermarks(settings: Settings) -> list[WatermarkRow]:
         return s.store().watermarks()
 
 
-def reset_watermark(settings: Settings, name: str, value: str, *, who: str | None = None) -> tuple[str | None, str]:
-    """Set a job's watermark to value (any direction); audited as an etl_job_run row with status `reset`."""
-    project = load_project(settings)
+def check_reset(settings: Settings, name: str, value: str) -> str:
+    """The watermark `reset_watermark` would set, or UsageError (unknown job, no watermark, a bad --to): checked
+    before anyone is asked to confirm."""
+    return format_value(_reset_target(load_project(settings), name, value)[1])
+
+
+def _reset_target(project: JobsProject, name: str, value: str) -> tuple[JobSpec, Any]:
     spec = project.spec(name)
     if spec.watermark is None:
         raise UsageError(f"job {name} has no watermark")
     try:
-        new = parse_value(spec.watermark.type, value)
+        return spec, parse_value(spec.watermark.type, value)
     except ValueError:
-        raise UsageError(f"--to {value!r} is not a {spec.watermark.type}") from None
+        raise UsageError(f"--to {value!r} is not a {spec.watermark.type}",
+                         hint=f"e.g. --to {format_value(_example(spec.watermark.type))}") from None
+
+
+def _example(kind: str) -> Any:
+    return {"date": date(2026, 11, 1), "datetime": datetime(2026, 11, 1), "integer": 0}[kind]
+
+
+def reset_watermark(settings: Settings, name: str, value: str, *, who: str | None = None) -> tuple[str | None, str]:
+    """Set a job's watermark to value (any direction); audited as an etl_job_run row with status `reset`."""
+    project = load_project(settings)
+    spec, new = _reset_target(project, name, value)
+    assert spec.watermark is not None
     who = who or getpass.getuser()
     run_id = telemetry.new_run_id()
     with shared_logging(), telemetry.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:

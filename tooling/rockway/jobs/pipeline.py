@@ -406,13 +406,12 @@ def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adap
 
 def pipeline_scope(name: str, env: JobEnv) -> dict[str, Any]:
     """Scope of a pipeline's verify step: the previous business day as [window_start, window_end)."""
-    from datetime import timedelta
-    from zoneinfo import ZoneInfo
+    from .window import previous_business_day
 
     as_of = env.as_of or utcnow()
-    today = as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(env.jobs.business_time_zone)).date()
+    start, end = previous_business_day(as_of, env.jobs.business_time_zone)
     return {"pipeline": name, "as_of": as_of.isoformat(" ", "seconds"),
-            "window_start": (today - timedelta(days=1)).isoformat(), "window_end": today.isoformat()}
+            "window_start": start.isoformat(), "window_end": end.isoformat()}
 
 
 def _notify(result: PipelineResult, notifier: Notifier | None) -> StepResult:

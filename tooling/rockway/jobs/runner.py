@@ -1,14 +1,16 @@
 """Run one job for one window: load (retried on transient errors), verify, then move the watermark.
 
 Order of a run (each attempt is idempotent, so a retry after an ambiguous failure is safe):
-  1. etl_job_run row `running`;
+  1. etl_job_run row `running`; then the upstream rule (jobs/upstream.py): a window that a depends_on job has
+     not completed ends the run `failed` here, before anything is loaded;
   2. per attempt, on a connection from the pool: session settings, work tables and the copy from a
      `dsn` source, then the engine's load plan (one transaction on MySQL/MariaDB, labelled statements on
      StarRocks); a transient error (connection lost, timeout, busy table) discards the connection, kills
      the lost session where the engine can, waits with exponential backoff and jitter, and tries again;
   3. the job's checks through the injected Verifier; a CRITICAL failure ends the run `failed` and the
      watermark stays where it was;
-  4. the watermark advances to the window's end (never backwards);
+  4. the watermark advances to the window's end (never backwards), only when window_done: the load committed
+     and no CRITICAL check failed (the same rule makes the run `success`);
   5. etl_job_run row `success` (or `failed` with the error), and a JSON log line at start and end.
 
 Telemetry: the run is one `job <name>` span (telemetry.job_span; a child of the `pipeline <name>` span when a
@@ -27,7 +29,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .. import telemetry
 from ..adapters import connect_dsn
@@ -35,13 +37,15 @@ from ..adapters.base import Adapter
 from ..adapters.job_ops import JobOps, connection_id, job_ops
 from ..config import Settings, parse_dsn
 from ..contracts import VerificationOutcome, Verifier
-from ..errors import RockwayError, UsageError
+from ..errors import DatabaseUnavailable, RockwayError, UsageError
 from .pool import Pool, statement_numbering
 from .retry import RetryPolicy, retrying
 from .settings import JobsSettings
 from .spec import JobSpec
 from .sqlgen import JobSql
 from .store import JobRun, Store, utcnow
+from .upstream import describe as describe_gaps
+from .upstream import upstream_gaps
 from .window import Window, as_datetime, format_value, job_label, shift
 
 log = logging.getLogger("rockway.jobs")
@@ -64,6 +68,13 @@ class JobResult:
     checks: VerificationOutcome = field(default_factory=VerificationOutcome)
     watermark: tuple[Any, Any] | None = None  # (old, new)
     skipped_labels: list[str] = field(default_factory=list)
+    loaded: bool = False  # the window's load committed (in the latest attempt)
+
+
+def window_done(result: JobResult) -> bool:
+    """The one rule for recording a window done (etl_job_run `success`, the watermark moved): its load committed
+    and no CRITICAL check failed. The upstream rule (jobs/upstream.py) refuses a window before its load."""
+    return result.loaded and not result.checks.blocks
 
 
 @dataclass
@@ -79,6 +90,7 @@ class JobEnv:
     as_of: datetime | None = None  # reference time of window ends (UTC, naive); default now
     sleep: Callable[[float], None] = time.sleep
     on_event: Callable[[str, str], None] = lambda job, message: None
+    specs: Mapping[str, JobSpec] = field(default_factory=dict)  # the project's jobs: depends_on is checked in these
 
 
 def upper_bound(spec: JobSpec, env: JobEnv, adapter: Adapter, ops: JobOps, sql: JobSql) -> Any:
@@ -129,7 +141,12 @@ def _source_adapter(sql: JobSql, env: JobEnv) -> Adapter:
     src = sql.source
     dsn = parse_dsn(src.dsn or "").with_password(src.password)
     s = env.settings
-    return connect_dsn(dsn, Timeouts(s.connect_timeout, s.read_timeout, s.write_timeout))
+    try:
+        return connect_dsn(dsn, Timeouts(s.connect_timeout, s.read_timeout, s.write_timeout))
+    except DatabaseUnavailable as exc:
+        if exc.hint and "ROCKWAY_PASSWORD" in exc.hint:  # the source's own variable, not the warehouse's
+            exc.hint = f"Check the user in the DSN of source {src.name!r} and {src.password_env}."
+        raise
 
 
 def _log(level: int, event: str, **fields: Any) -> None:
@@ -142,7 +159,9 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
 
     advance: `window` moves the watermark to the window's end; `contiguous` (backfill) only when the
     window starts at or before the stored watermark; `never` leaves it alone.
+    A window whose upstream jobs (depends_on) have not completed it is not loaded: the run fails, naming them.
     """
+    explicit = window is not None  # a backfill chunk: recorded done for good, so its upstream days must be whole
     run_id = telemetry.new_run_id()
     started = utcnow()
     clock = time.perf_counter()
@@ -194,28 +213,37 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
             _log(logging.INFO, "job_start", job=spec.name, pipeline=env.pipeline, window=window.describe(),
                  window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger)
             retrying(with_conn(lambda a, o, s: s.record(run)), policy, transient, on_retry=on_retry, sleep=env.sleep)
+            gaps = []
+            if spec.depends_on and not window.empty:
+                loading = window
+
+                def check_upstream(a: Adapter, o: JobOps, s: Store) -> list[Any]:
+                    return upstream_gaps(spec, loading, env.specs, s, whole_days=explicit, env_name=env.settings.env)
+                gaps = retrying(with_conn(check_upstream), policy, transient, on_retry=on_retry, sleep=env.sleep)
             if window.empty or (window.hi is None and not window.full):
                 result.status = "skipped"
                 result.error = "nothing to load: the window is empty"
+            elif gaps:
+                result.status, result.error = "failed", describe_gaps(spec, window, gaps)
+                span.set_attribute("rockway.upstream.incomplete", [g.upstream for g in gaps])
+                env.on_event(spec.name, result.error)
             else:
                 def attempt(n: int) -> None:
-                    result.attempts = n
+                    result.attempts, result.loaded = n, False
                     a = holder["adapter"]
                     o = job_ops(a)
                     job_sql = JobSql(spec, env.settings, env.jobs, o, run_id=run_id, loaded_at=started)
                     _load(job_sql, o, a, env, window, n, result)
-                    outcome = _verify(spec, env, a, window, run_id)
-                    result.checks = outcome
-                    if outcome.blocks:
-                        return
-                    _advance(spec, Store(a, o, env.etl_db), window, result, run_id, advance)
+                    result.checks = _verify(spec, env, a, window, run_id)
+                    if window_done(result):
+                        _advance(spec, Store(a, o, env.etl_db), window, result, run_id, advance)
 
                 retrying(attempt, policy, transient, on_retry=on_retry, sleep=env.sleep)
-                if result.checks.blocks:
+                if window_done(result):
+                    result.status = "success"
+                else:
                     names = ", ".join(c.name for c in result.checks.failed if c.severity.value == "CRITICAL")
                     result.status, result.error = "failed", f"CRITICAL check(s) failed: {names}; watermark not moved"
-                else:
-                    result.status = "success"
         except Exception as exc:  # noqa: BLE001 - recorded, then re-raised for the caller to report
             result.status, result.error = "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
             _finish(run, result, holder, env, policy)
@@ -312,6 +340,7 @@ def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Windo
     result.rows_written = loaded.rows_written
     result.rows_read = rows_read if rows_read is not None else loaded.rows_written
     result.skipped_labels = loaded.skipped_labels
+    result.loaded = True
 
 
 def _verify(spec: JobSpec, env: JobEnv, adapter: Adapter, window: Window, run_id: str) -> VerificationOutcome:

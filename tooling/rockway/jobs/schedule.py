@@ -23,6 +23,10 @@ _ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
 _NICKNAMES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _OPERATORS = {"&&", "||", ";", "|", "&", ">", ">>", "<", ">&", "2>", "2>>", "(", ")"}
+# Words that start a command: in the user field they mean the line has no user (crontab -e syntax), and cron.d
+# would run the rest of the line as that "user". (`rockway` is a user name as well: see _user_is_command.)
+_COMMAND_WORDS = {"cd", "flock", "sh", "bash", "env", "exec", "nice", "ionice", "timeout", "test",
+                  "run-parts", "sudo", "su", "echo", "true", "false", "chronic", "cronic", "python", "python3"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,16 @@ def analyse_command(command: str) -> tuple[list[tuple[str, ...]], str | None, st
     return calls, lock_file, log_file
 
 
+def _user_is_command(user: str, command: str) -> bool:
+    """True when the user field is the first word of the command: the line names no user."""
+    if user in _COMMAND_WORDS:
+        return True
+    try:
+        return not analyse_command(command)[0] and bool(analyse_command(f"{user} {command}")[0])
+    except ValueError:
+        return False
+
+
 def parse_cron(text: str, display: str) -> CronFile:
     """Parse and check a cron.d file; problems name the file, line and field."""
     from croniter import croniter
@@ -141,6 +155,10 @@ def parse_cron(text: str, display: str) -> CronFile:
             out.problems.append(Problem(display, number, "command", "missing user and command"))
             continue
         user, command = rest[0], raw.strip().split(None, (1 if parts[0].startswith("@") else 5) + 1)[-1]
+        if _user_is_command(user, command):
+            out.problems.append(Problem(display, number, "user", f"no user field: {user!r} starts the command; cron.d "
+                                                                  "lines name the user: m h dom mon dow user command"))
+            continue
         if not _USER.match(user):
             out.problems.append(Problem(display, number, "user", f"{user!r} is not a user name (cron.d lines name "
                                                                   "the user after the schedule)"))

@@ -8,7 +8,8 @@ table in jobs/jobs.toml wins over the same table in rockway.toml. Environment va
     ROCKWAY_JOBS_CONCURRENCY          jobs run at once in a pipeline step
     ROCKWAY_SOURCE_<NAME>_DSN         DSN of a `dsn` source (e.g. mysql://etl@erp-db:3306/erp)
     ROCKWAY_SOURCE_<NAME>_PASSWORD    its password (secrets never come from files)
-    ROCKWAY_SOURCE_<NAME>_DATABASE    the source's database (both kinds)
+    ROCKWAY_SOURCE_<NAME>_DATABASE    the source's database (both kinds; a `dsn` source otherwise reads the
+                                      database its DSN names, and `database` only when the DSN names none)
     ROCKWAY_SOURCE_<NAME>_CATALOG     a `catalog` source's StarRocks external catalog
     ROCKWAY_BACKUP_FOLDER             folder of MySQL/MariaDB dump files
 """
@@ -54,6 +55,11 @@ class Source:
     dsn: str | None = None
     password: str | None = field(default=None, repr=False)
     batch_size: int = 5000
+
+    @property
+    def password_env(self) -> str:
+        """The environment variable holding this source's password (never rockway's own ROCKWAY_PASSWORD)."""
+        return f"ROCKWAY_SOURCE_{self.name.upper()}_PASSWORD"
 
     def describe(self) -> str:
         if self.kind == "dsn":
@@ -133,6 +139,18 @@ def _tables(path: Path, env: str | None) -> list[tuple[str, Mapping[str, Any]]]:
     return out
 
 
+def _at(origin: str, key: str) -> str:
+    """`path [table]` as `path:line [table]`, the line being the first `key = …` of the file (when there is one)."""
+    path, sep, table = origin.partition(" [")
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return origin
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    line = next((i for i, text in enumerate(lines, start=1) if pattern.match(text)), None)
+    return f"{path}:{line}{sep}{table}" if line else origin
+
+
 def _number(where: str, key: str, value: Any, kind: type = float, minimum: float = 0) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
         raise ConfigError(f"{where}: {key} = {value!r} must be a number >= {minimum:g}")
@@ -151,7 +169,7 @@ def load_jobs_settings(settings: Settings, environ: Mapping[str, str] | None = N
     for origin, table in _tables(project / "rockway.toml", settings.env) + _tables(jobs_dir / JOBS_FILE, settings.env):
         unknown = set(table) - _TOP_KEYS
         if unknown:
-            raise ConfigError(f"{origin}: unknown setting(s) {', '.join(sorted(unknown))}",
+            raise ConfigError(f"{_at(origin, min(unknown))}: unknown setting(s) {', '.join(sorted(unknown))}",
                               hint="Known: " + ", ".join(sorted(_TOP_KEYS)))
         merged = _merge(merged, table)
     out = JobsSettings(jobs_dir=jobs_dir)
@@ -207,7 +225,7 @@ def _sources(where: str, table: Any, environ: Mapping[str, str], batch_size: int
             raise ConfigError(f"{here}: must be a table")
         unknown = set(spec) - _SOURCE_KEYS
         if unknown:
-            raise ConfigError(f"{here}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SOURCE_KEYS))}")
+            raise ConfigError(f"{_at(here, min(unknown))}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SOURCE_KEYS))}")
         env = f"ROCKWAY_SOURCE_{str(name).upper()}_"
         kind = spec.get("kind", "catalog")
         if kind not in ("catalog", "dsn"):
@@ -219,10 +237,16 @@ def _sources(where: str, table: Any, environ: Mapping[str, str], batch_size: int
         if kind == "dsn":
             if not src.dsn:
                 raise ConfigError(f"{here}: a dsn source needs dsn (or {env}DSN)")
-            dsn = parse_dsn(src.dsn)
+            try:
+                dsn = parse_dsn(src.dsn)
+            except ConfigError as exc:  # name where the DSN came from; the message already masks its password
+                origin = f"{env}DSN" if environ.get(env + "DSN") else f"{here} dsn"
+                raise ConfigError(f"{origin}: {exc.message}", hint=exc.hint) from None
             if dsn.password and "dsn" in spec and not environ.get(env + "DSN"):
                 raise ConfigError(f"{here}: the dsn holds a password; put it in {env}PASSWORD")
-            src = replace(src, database=src.database or dsn.database)
+            # The database the DSN names is the one the connection reads: it wins over a `database` the table
+            # inherits (jobs/jobs.toml's [jobs.sources.erp] names the production catalog's database).
+            src = replace(src, database=environ.get(env + "DATABASE") or dsn.database or src.database)
         if not src.database:
             raise ConfigError(f"{here}: database is required (or {env}DATABASE)")
         out[src.name] = src

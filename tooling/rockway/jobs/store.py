@@ -145,6 +145,14 @@ class Store:
                                   "WHERE job_name = %s AND status = 'success'", (job,))
         return {(_seconds(r[0]), _seconds(r[1])) for r in rows}
 
+    def finished_runs(self, job: str) -> list[tuple[str, datetime | None, datetime | None]]:
+        """(status, window_start, window_end) of every `success` or `failed` run of job, newest first (what the
+        upstream rule of jobs/upstream.py reads)."""
+        rows = self.adapter.query(f"SELECT status, window_start, window_end FROM {self._table(JOB_RUN_TABLE)} "
+                                  "WHERE job_name = %s AND status IN ('success', 'failed') "
+                                  "ORDER BY started_at DESC, ended_at DESC", (job,))
+        return [(str(r[0]), r[1], r[2]) for r in rows]
+
 
 def window_key(lo: Any, hi: Any) -> tuple[datetime | None, datetime | None]:
     """How a window's bounds are stored in etl_job_run (DATETIME, whole seconds)."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..adapters.base import Adapter
 from ..adapters.job_ops import JobOps
-from ..errors import RockwayError
+from ..errors import InputError, RockwayError
 from .spec import JobSpec
+from .pipeline import PipelineSpec
 from .sqlgen import JobSql, split_name
 from .window import Window
 from .yamlsrc import Problem
@@ -117,3 +118,37 @@ def _field_of(spec: JobSpec, column: str) -> tuple[Any, ...]:
         if getattr(ld, key) == column:
             return ("load", key)
     return ("load",)
+
+
+def problem_of(exc: RockwayError, file: str, line: int | None = None, field: str = "", *,
+               own_place: bool = True) -> Problem:
+    """An error as a Problem: an InputError keeps its own file and line (unless own_place is False: the text
+    came from file:line, e.g. a name in pipelines.yaml), anything else is placed at file:line."""
+    hint = f" ({exc.hint})" if exc.hint else ""
+    if isinstance(exc, InputError):
+        location = f"{exc.path}:{exc.line}" if exc.line else exc.path
+        message = exc.message[len(location) + 2:] if exc.message.startswith(location + ": ") else exc.message
+        if own_place:
+            return Problem(exc.path, exc.line, "", message + hint)
+        return Problem(file, line, field, message + hint)
+    return Problem(file, line, field, exc.message + hint)
+
+
+def pipeline_problems(pipelines: Mapping[str, PipelineSpec], jobs_dir: Any, display: str,
+                      render: Callable[[str, str], str]) -> list[Problem]:
+    """Render what the refresh and sql steps will send (the names, the SQL files), as a run would."""
+    problems: list[Problem] = []
+    for pipeline in pipelines.values():
+        for i, step in enumerate(pipeline.steps):
+            where = f"pipelines.{pipeline.name}.steps[{i}].{step.kind}"
+            try:
+                if step.kind == "sql":
+                    render((jobs_dir / step.args).read_text(encoding="utf-8"), f"{jobs_dir.name}/{step.args}")
+                elif step.kind == "refresh":
+                    for name in step.args:
+                        split_name(render(name, "refresh").replace("`", ""), "refresh")
+            except RockwayError as exc:
+                problems.append(problem_of(exc, display, step.line, where, own_place=step.kind == "sql"))
+            except OSError as exc:
+                problems.append(Problem(display, step.line, where, f"cannot read {step.args}: {exc}"))
+    return problems

@@ -37,6 +37,14 @@ def parse_value(kind: str, value: Any) -> Any:
     raise ValueError(f"unknown watermark type {kind!r}")
 
 
+def previous_business_day(as_of: datetime, time_zone: str) -> tuple[date, date]:
+    """[start, end) of the day before as_of (naive UTC) in time_zone ([jobs] business_time_zone): "yesterday"."""
+    from zoneinfo import ZoneInfo
+
+    today = as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(time_zone)).date()
+    return today - timedelta(days=1), today
+
+
 def format_value(value: Any) -> str:
     """The text stored in etl_watermark.watermark_value (microseconds kept)."""
     if isinstance(value, datetime):
@@ -149,3 +157,66 @@ def chunks(kind: str, first: date, last: date, unit: str) -> list[Window]:
             raise ValueError(f"a backfill needs a date or datetime watermark, not {kind}")
         start = end + timedelta(days=1)
     return out
+
+
+# --- comparing windows across watermark kinds (the upstream rule of jobs/upstream.py) ---------------------
+def in_kind(window: Window, kind: str) -> Window | None:
+    """The rows `window` needs, as a window on a `kind` watermark line; None when the kinds cannot be compared.
+
+    Day d of a date window is (d−1 23:59:59, d 23:59:59] on a datetime line (the bounds chunks() gives a
+    backfill day); a datetime window (lo, hi] needs the days lo.date()..hi.date() of a date line."""
+    if window.kind == kind:
+        return window
+    if {window.kind, kind} != {"date", "datetime"}:
+        return None
+    if kind == "datetime":
+        return Window(kind, _day_end(window.lo), _day_end(window.hi))
+    return Window(kind, None if window.lo is None else window.lo.date() - timedelta(days=1),
+                  None if window.hi is None else window.hi.date())
+
+
+def _day_end(day: date | None) -> datetime | None:
+    return None if day is None else datetime(day.year, day.month, day.day) + timedelta(days=1, seconds=-1)
+
+
+def stored_bound(kind: str, value: datetime | None) -> Any:
+    """A window bound as etl_job_run stores it (DATETIME) back as a `kind` value (None for integer windows)."""
+    return None if value is None or kind == "integer" else parse_value(kind, value)
+
+
+def reaches(kind: str, value: Any, window: Window, *, whole_days: bool) -> bool | None:
+    """Whether a `kind` watermark at value has reached the end of window; None when the kinds cannot be compared.
+
+    whole_days False: the last day of a date window counts as reached once a datetime watermark is inside that
+    day (value.date() >= hi) rather than at its last second."""
+    need = in_kind(window, kind)
+    if need is None or need.hi is None:
+        return None
+    if value is None:
+        return False
+    if not whole_days and kind == "datetime" and window.kind == "date":
+        return bool(value.date() >= window.hi)
+    return bool(value >= need.hi)
+
+
+def overlap(a: Any, b: Any, lo: Any, hi: Any) -> tuple[Any, Any] | None:
+    """(a, b] ∩ (lo, hi] as (start, end), None when empty; None bounds are open ends."""
+    start = a if lo is None else lo if a is None else max(a, lo)
+    end = b if hi is None else hi if b is None else min(b, hi)
+    return None if start is not None and end is not None and end <= start else (start, end)
+
+
+def covers(spans: Any, lo: Any, hi: Any) -> bool:
+    """Whether the union of the (a, b] spans covers (lo, hi]. From the beginning (lo None) or to the end
+    (hi None) is never covered: runs record bounded windows."""
+    if lo is None or hi is None:
+        return False
+    reach = lo
+    for a, b in sorted(((a, b) for a, b in spans if b is not None),
+                       key=lambda s: (s[0] is not None, s[0] if s[0] is not None else 0)):
+        if a is not None and a > reach:
+            break  # spans are in start order: nothing later closes this hole
+        reach = max(reach, b)
+        if reach >= hi:
+            return True
+    return bool(reach >= hi)
