@@ -55,7 +55,13 @@ def run_cli(project: Project | Path, *args: str, env: dict[str, str] | None = No
 
 # The StarRocks image of the testcontainers suite: the release line of docker-compose.yml (STARROCKS_VERSION);
 # the warehouse's prod rendering assumes starrocks_version 3.5.0 (CREATE VIEW … SECURITY NONE needs 3.4.1).
-STARROCKS_IMAGE = os.environ.get("ROCKWAY_STARROCKS_IMAGE", "starrocks/allin1-ubuntu:3.5.3")
+def _default_image() -> str:
+    from rockway.rehearse.container import DEFAULT_IMAGE  # one pin for the suite and `rehearse --start-starrocks`
+
+    return DEFAULT_IMAGE
+
+
+STARROCKS_IMAGE = os.environ.get("ROCKWAY_STARROCKS_IMAGE") or _default_image()
 
 
 def docker_problem() -> str | None:

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 import pymysql
 
+from starrocks_replay import MV_INFO_COLUMNS
 from starrocks_replay import (BACKENDS_COLUMNS, BUSY_SCHEMA_CHANGE_3X, COLUMN_JOB_COLUMNS, TABLE_EXISTS_1050,
                               UNKNOWN_COLUMN, UNKNOWN_TABLE, VERSION_3_1_5, FakeClock, backend_row, column_job,
                               pymysql_error)
@@ -74,12 +75,13 @@ class FaultPlan:
 class FaultyConnection:
     """Wraps a pymysql-like connection; fires the plan's faults around the statements it forwards."""
 
-    def __init__(self, inner: Any, plan: FaultPlan, on_dead: Any = None) -> None:
+    def __init__(self, inner: Any, plan: FaultPlan, on_dead: Any = None, on_send: Any = None) -> None:
         self.inner = inner
         self.plan = plan
         self.dead = False
         self.crashed = False
         self.on_dead = on_dead or (lambda conn: None)
+        self.on_send = on_send or (lambda sql: None)  # sees each statement before the server does
 
     def _die(self) -> None:
         self.dead = True
@@ -107,6 +109,7 @@ class FaultyConnection:
         kind = self.plan.take("before")
         if kind is not None:
             self._fire(kind)
+        self.on_send(sql)
         result = cur.execute(sql, args)
         kind = self.plan.take("after")
         if kind is not None:
@@ -252,6 +255,13 @@ class StarRocksModel:
         if text.startswith("SELECT TABLE_COMMENT FROM information_schema.tables"):
             meta = self.meta.get(args[1])
             return ("TABLE_COMMENT",), [(meta.comment,)] if meta else []
+        if text == ("SELECT column_name FROM information_schema.columns WHERE table_schema = 'information_schema'"
+                    " AND table_name = 'materialized_views'"):
+            # columns every release has (starrocks-responses.md §3; the replay's MV_INFO_COLUMNS)
+            return ("column_name",), [(c,) for c in ("TABLE_SCHEMA", "TABLE_NAME", *MV_INFO_COLUMNS)]
+        m = re.fullmatch(r"SELECT (.+) FROM information_schema\.materialized_views\b.*", text)
+        if m:  # the model holds no materialized views
+            return tuple(c.strip() for c in m.group(1).split(",")), []
         if text.startswith("SELECT 1 FROM information_schema.columns") and "LOWER(column_name)" in text:
             cols = self.tables.get(args[1], [])
             return ("1",), [(1,)] if args[2].lower() in cols else []
@@ -485,6 +495,21 @@ def op_in_effect(schema: dict[str, frozenset[str]], op: Op) -> bool:
     return op.table not in schema
 
 
+_OP_PATTERNS = ((re.compile(r"CREATE TABLE (t\d+_\d+) \("), "create"),
+                (re.compile(r"ALTER TABLE (t\d+_\d+) ADD COLUMN (\w+)"), "add"),
+                (re.compile(r"ALTER TABLE (t\d+_\d+) DROP COLUMN (\w+)"), "drop_column"),
+                (re.compile(r"DROP TABLE (t\d+_\d+)\s*$"), "drop_table"))
+
+
+def parse_op(sql: str) -> Op | None:
+    """The generated statement's Op, or None for any other SQL."""
+    for pattern, action in _OP_PATTERNS:
+        m = pattern.match(sql.strip())
+        if m:
+            return Op(action, m.group(1), m.group(2) if m.lastindex and m.lastindex > 1 else "")
+    return None
+
+
 def op_sql(op: Op, dialect: str) -> str:
     if op.action == "create":
         if dialect == "starrocks":
@@ -505,6 +530,11 @@ class VScript:
     hidden: bool = False  # rendered away by {% if false %}
     undo: bool = False
     note: int = 0  # edits of an applied script that leave its statements alone bump this comment
+    slug: str = ""  # the file's description part; renames change it
+
+    @property
+    def file_name(self) -> str:
+        return f"V{self.version}__{self.slug or f'step_{self.version}'}.sql"
 
     @property
     def effective_ops(self) -> list[Op]:
@@ -551,9 +581,12 @@ class SimProject:
         (root / "repeatable").mkdir(parents=True, exist_ok=True)
 
     def v_path(self, v: int) -> Path:
-        return self.root / "migrations" / f"V{v}__step_{v}.sql"
+        return self.root / "migrations" / self.versions[v].file_name
 
     def write(self, script: VScript) -> None:
+        old = self.versions.get(script.version)
+        if old is not None and old is not script and old.file_name != script.file_name:
+            self.v_path(script.version).unlink(missing_ok=True)
         self.versions[script.version] = script
         text = v_text(script, self.dialect)
         self.v_path(script.version).write_text(text, encoding="utf-8")
@@ -565,6 +598,12 @@ class SimProject:
             undo.write_text(u_text(script, self.dialect), encoding="utf-8")
         elif undo.exists():
             undo.unlink()
+
+    def rename(self, version: int, slug: str) -> None:
+        """Rename a V file (its description); its text stays as it is."""
+        self.v_path(version).unlink()
+        self.versions[version].slug = slug
+        self.write(self.versions[version])
 
     def revert(self, version: int, checksum: str) -> None:
         """Put back the text a version had when it was applied (edits only ever change its comment line)."""

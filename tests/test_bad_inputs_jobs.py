@@ -31,7 +31,8 @@ class Bad:
 
     edits: tuple[tuple[str, str | None, str], ...]
     args: tuple[str, ...]
-    expect: tuple[str, ...]  # all in stderr; the first names the file (and line) or the setting
+    expect: tuple[str, ...]  # all in stderr; the first names the file (and line) or the setting; AT_EDIT:
+    # the first edited file and the line its new text starts on
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,17 +105,17 @@ CASES = [
          "'filter'"),
     # --- pipelines.yaml ---------------------------------------------------------------------------------------
     case("pipeline-unknown-step", [pipelines("      - sql: sql/dim_sales_group.sql", "      - email: {}")], RUN,
-         "jobs/pipelines.yaml:17", "unknown step 'email'"),
+         "AT_EDIT", "unknown step 'email'"),
     case("pipeline-unknown-job", [pipelines("jobs: [stg_billing_item, fact_sales]", "jobs: [stg_billing_item, fact_salez]")],
-         RUN, "jobs/pipelines.yaml:15", "fact_salez"),
+         RUN, "AT_EDIT", "fact_salez"),
     case("pipeline-sql-file-missing", [pipelines("sql: sql/dim_sales_group.sql", "sql: sql/nope.sql")], RUN,
-         "jobs/pipelines.yaml:17", "sql/nope.sql"),
+         "AT_EDIT", "sql/nope.sql"),
     case("pipeline-refresh-undefined-variable", [pipelines('"{{ dw_db }}.mv_sales_daily"', '"{{ dwh_db }}.mv_sales_daily"')],
-         RUN, "jobs/pipelines.yaml:16", "dwh_db"),
+         RUN, "AT_EDIT", "dwh_db"),
     case("pipeline-sql-template-error", [("jobs/sql/dim_sales_group.sql", None, "\n{% if %}\n")], RUN,
          "jobs/sql/dim_sales_group.sql", "template syntax error"),
     case("pipeline-unknown-check", [pipelines("verify: [fact_sales_unique_items,", "verify: [fact_sales_uniqe,")], RUN,
-         "jobs/pipelines.yaml:18", "fact_sales_uniqe"),
+         "AT_EDIT", "fact_sales_uniqe"),
     # --- jobs.toml --------------------------------------------------------------------------------------------
     case("toml-unknown-setting", [toml("concurrency = 2", "concurency = 2")], RUN, "jobs/jobs.toml:3 [jobs]",
          "concurency"),
@@ -201,6 +202,11 @@ def test_bad_input_exits_2_and_writes_nothing(bad: Bad, warehouse: JobsWarehouse
             assert old in text, f"{relative} no longer contains {old!r}: update the case"
             text = text.replace(old, new, 1)
         path.write_text(text, encoding="utf-8")
+    expect = list(bad.expect)
+    if "AT_EDIT" in expect:
+        relative, _, new = bad.edits[0]
+        at_edit = f"{relative}:{_line_of(root / relative, new.strip().splitlines()[0])}"
+        expect = [at_edit if text == "AT_EDIT" else text for text in expect]
     before = _state(warehouse)
     assert before[1:] == (0, 0, 0)
     result = run_cli(root, *bad.args, env=warehouse.env(**bad.env))
@@ -209,8 +215,12 @@ def test_bad_input_exits_2_and_writes_nothing(bad: Bad, warehouse: JobsWarehouse
         _clean(warehouse, before[0])
     assert after == before, "the bad input led to writes"
     assert result.code == 2, f"exit {result.code}\nstdout: {result.out}\nstderr: {result.err}"
-    for text in bad.expect:
+    for text in expect:
         assert text in result.err, f"{text!r} missing from stderr:\n{result.err}"
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if text in line)
 
 
 def _clean(w: JobsWarehouse, tables: tuple[tuple[str, str], ...]) -> None:

@@ -73,7 +73,8 @@ def test_history_then_incremental_days_match_the_source(jw: JobsWarehouse) -> No
 
     evening = jw.cli("run", "evening", "--as-of", "2026-03-10T20:00:00Z", "--json")
     _ok(evening, "evening")
-    assert [s["status"] for s in json.loads(evening.out)["steps"]] == ["success", "success", "success"]
+    assert [(s["kind"], s["status"]) for s in json.loads(evening.out)["steps"]] == [
+        ("backup", "success"), ("jobs", "success"), ("drift", "success"), ("mv", "success"), ("notify", "success")]
     morning = jw.cli("run", "morning", "--as-of", "2026-03-11T06:00:00Z", "--json")
     _ok(morning, "morning 2")
     result = json.loads(morning.out)

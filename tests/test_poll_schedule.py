@@ -13,7 +13,7 @@ import math
 from typing import Any, Callable, Iterator
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from rockway.adapters import Timeouts
 from rockway.adapters.poll_schedule import DEFAULT_CAP, LATENESS, PollPlan, PollSchedule, Progress, parse_progress
@@ -65,7 +65,6 @@ observations = st.lists(st.tuples(st.floats(0.0, 5000.0), st.one_of(st.none(), s
                                   st.sampled_from([None, 1, 2])), max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
 @given(floor=floors, cap=st.floats(2.0, 900.0), steps=observations, deadline=st.one_of(st.none(), st.floats(0.0, 9000.0)))
 def test_waits_stay_within_floor_cap_and_deadline(floor: float, cap: float, steps: list[Any],
                                                   deadline: float | None) -> None:
@@ -80,7 +79,6 @@ def test_waits_stay_within_floor_cap_and_deadline(floor: float, cap: float, step
             assert wait <= max(floor, deadline - now)
 
 
-@settings(max_examples=300, deadline=None)
 @given(floor=floors, duration=st.floats(0.5, 6 * HOUR))
 def test_blind_backoff_notices_within_the_lateness_and_polls_logarithmically(floor: float, duration: float) -> None:
     polls, delay = run_job(PollSchedule(floor=floor).start(0.0), duration, lambda now: None)
@@ -88,7 +86,6 @@ def test_blind_backoff_notices_within_the_lateness_and_polls_logarithmically(flo
     assert polls <= blind_polls_bound(duration, floor)
 
 
-@settings(max_examples=400, deadline=None)
 @given(floor=floors, duration=st.floats(0.5, 6 * HOUR), tablets=st.integers(1, 2000),
        waiting_share=st.floats(0.0, 1.0))
 def test_linear_progress_is_noticed_within_max_floor_or_5_percent(floor: float, duration: float, tablets: int,
@@ -99,7 +96,6 @@ def test_linear_progress_is_noticed_within_max_floor_or_5_percent(floor: float, 
     assert polls <= blind_polls_bound(duration, floor) + 12  # guidance never costs much more than the blind way
 
 
-@settings(max_examples=100, deadline=None)
 @given(duration=st.floats(0.9 * HOUR, 1.05 * HOUR), tablets=st.integers(48, 5000))
 def test_an_hour_of_linear_progress_takes_about_60_polls(duration: float, tablets: int) -> None:
     polls, delay = run_job(PollSchedule().start(0.0), duration, linear_job(duration, tablets, 2.0))

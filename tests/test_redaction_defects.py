@@ -156,6 +156,16 @@ def test_server_message_masks_the_literals_of_a_secret_bearing_statement() -> No
     assert SECRET not in scrubbed and "near '***' at line 1" in scrubbed
 
 
+def test_starrocks_syntax_errors_keep_their_text_and_lose_secrets() -> None:
+    # the parser's message shape, starrocks-responses.md §8 ("syntax (parser; always 1064 / HY000)")
+    recorded = ("(1064) Getting syntax error at line 1, column 23. Detail message: Unexpected input 'if', the most"
+                " similar input is {<EOF>, ';'}.")
+    assert scrub_error(recorded, "drop table site_access if exists") == recorded
+    echoed = recorded.replace("'if'", f"'{SECRET}'")
+    scrubbed = scrub_error(echoed, f"CREATE USER 'u'@'%' IDENTIFIED BY {SECRET}")
+    assert SECRET not in scrubbed and "Unexpected input '***'" in scrubbed
+
+
 def test_progress_history_and_errors_keep_numbers_and_literals(project: Project, cli, sql) -> None:
     project.migration("V1__t.sql", "CREATE TABLE t (name VARCHAR(255) PRIMARY KEY);\n"
                                    "INSERT INTO t VALUES ('abcdef');\nINSERT INTO t VALUES ('abcdef');\n")
@@ -255,3 +265,15 @@ def test_error_output_masks_secrets_quoted_in_messages(project: Project, cli) ->
     r = cli("migrate", "up", "--resume")
     assert r.code == 1
     assert "IDENTIFIED BY ***" in r.err and SECRET not in r.out + r.err
+
+
+def test_exported_log_records_mask_secrets_in_messages_and_attributes() -> None:
+    from rockway.cli.otel import otlp_safe_record
+
+    record = _record("statement failed: %s", f"CREATE USER u IDENTIFIED BY {SECRET}")
+    record.__dict__["rockway.statement"] = f"SET PASSWORD = '{SECRET}'"
+    exported = otlp_safe_record(record)
+    assert exported.getMessage() == "statement failed: CREATE USER u IDENTIFIED BY ***"
+    assert exported.__dict__["rockway.statement"] == "SET PASSWORD = '***'"
+    plain = _record("run started: %s", "migrate up")
+    assert otlp_safe_record(plain) is plain  # nothing to mask: the record goes out as it is

@@ -28,7 +28,7 @@ def test_the_expected_assets_exist():
     assert kinds == {
         ("dashboard", "pipeline-health"), ("dashboard", "migrations"), ("dashboard", "data-quality"),
         ("alert", "job-failed"), ("alert", "critical-check-failed"), ("alert", "morning-pipeline-sla"),
-        ("alert", "freshness"), ("downtime", "morning-pipeline-sla-quiet-hours"),
+        ("alert", "freshness"), ("alert", "mv-inactive"), ("downtime", "morning-pipeline-sla-quiet-hours"),
     }
     assert len(BY_TITLE) == len(ASSETS), "titles must be unique: push matches by title"
 
@@ -203,3 +203,14 @@ def test_downtime_check_refuses_a_window_that_would_silence_everything():
     body = copy.deepcopy(_asset("downtime", "morning-pipeline-sla-quiet-hours").body)
     body["scope"] = ""
     assert any("silence every alert" in p for p in check_downtime(body))
+
+
+def test_the_mv_inactive_alert_fires_on_the_newest_reading_of_the_metric_every_reading_sets():
+    from rockway.telemetry import EMITTED_METRICS
+
+    rule = json.loads(_asset("alert", "mv-inactive").path.read_text(encoding="utf-8"))
+    query = rule["condition"]["compositeQuery"]["queries"][0]["spec"]
+    assert query["aggregations"][0]["metricName"] == "rockway.mv.inactive" in EMITTED_METRICS
+    [threshold] = rule["condition"]["thresholds"]["spec"]
+    assert (threshold["op"], threshold["matchType"], threshold["target"]) == ("above", "last", 0)
+    assert {g["name"] for g in query["groupBy"]} == {"db.collection.name", "deployment.environment"}

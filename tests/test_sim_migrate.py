@@ -27,6 +27,9 @@ class ModelWorld(World):
 
     dialect = "starrocks"
     dsn = SIM_DSN
+    # The schema snapshot after `migrate up` reads StarRocks introspection the model does not interpret; it never
+    # fails a migration (tooling/rockway/schema/api.py record_after_migrate), so the simulation leaves it out.
+    patches = {"rockway.schema.api.record_after_migrate": lambda *args, **kwargs: None}
 
     def __init__(self) -> None:
         self.model = StarRocksModel()
@@ -70,4 +73,4 @@ class StarRocksModelMachine(MigrationMachine):
 
 
 def test_migration_engine_against_the_starrocks_model() -> None:
-    run_state_machine_as_test(StarRocksModelMachine, settings=settings(stateful_step_count=12))
+    run_state_machine_as_test(StarRocksModelMachine, settings=settings(stateful_step_count=20))

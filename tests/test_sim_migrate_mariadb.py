@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from rockway.config import parse_dsn
-from sim_engine import FaultPlan, FaultyConnection
+from sim_engine import FaultPlan, FaultyConnection, op_in_effect, parse_op
 from sim_machine import MigrationMachine, World, plain_faults
 
 
@@ -33,6 +33,7 @@ class MariaDBWorld(World):
         self.admin = pymysql.connect(host=p.host, port=p.port, user=p.user, password=p.password or "",
                                      database=p.database, autocommit=True)
         self.plan = FaultPlan()
+        self.seen_twice: list[str] = []
         self._empty()
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -57,8 +58,17 @@ class MariaDBWorld(World):
             except Exception:  # noqa: BLE001
                 pass
 
-        adapter._conn = FaultyConnection(adapter._conn, self.plan, on_dead=close_session)
+        adapter._conn = FaultyConnection(adapter._conn, self.plan, on_dead=close_session, on_send=self._check_not_done)
         return adapter
+
+    def _check_not_done(self, sql: str) -> None:
+        """A generated statement sent while its effect is already in place would be running a second time."""
+        op = parse_op(sql)
+        if op is not None and op.action != "drop_table" and op_in_effect(self.schema(), op):
+            self.seen_twice.append(f"executed again while in effect: {sql.strip()[:120]}")
+
+    def violations(self) -> list[str]:
+        return list(self.seen_twice)
 
     def arm(self, plan: FaultPlan) -> None:
         self.plan = plan

@@ -108,7 +108,7 @@ def test_connect_dsn_rejects_starrocks_scheme_on_mysql(monkeypatch: pytest.Monke
 def test_defaults_without_settings() -> None:
     adapter = StarRocksAdapter(ReplayConnection([]), parse_dsn("starrocks://root@h:9030/db"), Timeouts(), "3.3.5-abc1234")
     assert (adapter.async_timeout, adapter.poll_interval, adapter.replication_num, adapter.wait_for_mv,
-            adapter.lock_lease) == (3600.0, 2.0, None, True, 900.0)
+            adapter.lock_lease) == (3600.0, 1.0, None, True, 900.0)  # poll_interval: the poll schedule's floor
     assert adapter.engine == "starrocks"
 
 

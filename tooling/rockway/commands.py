@@ -20,6 +20,8 @@ from .errors import InputError, MigrationFailed, UsageError, ValidationFailed
 from .executor import EventCallback, Executor, RunContext, RunReport
 from .history import HistoryStore, evolve, now_utc
 from .lock import RunLock, WaitCallback, lock_name
+from .mv_health import MvHealthCheck, MvHealthReport, finish_mv_health
+from .unchanged_repeatables import note_unchanged, record_unchanged, skip_unchanged
 from .replication import refuse_more_replicas_than_backends
 from .model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowType, Script, State, Statement, Step,
                     Version)
@@ -239,6 +241,8 @@ class UpResult:
     plan: Plan
     report: RunReport | None = None
     dry_run_sql: list[str] = field(default_factory=list)
+    snapshot_problem: str | None = None  # the schema snapshot (schema/drift.py) could not be recorded
+    mv_health: MvHealthReport | None = None  # MVs the run made inactive (mv_health.py); None when not checked
 
 
 def parse_version(text: str | None, what: str = "--target") -> Version | None:
@@ -269,7 +273,7 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
         return planner.plan_up(scripts, rows, planner.Options(target=target_version, out_of_order=settings.out_of_order,
                                                               resume=resume))
 
-    with telemetry.run_span(command, run_id, **{"rockway.dry_run": dry_run}):
+    with telemetry.run_span(command, run_id, **{"rockway.dry_run": dry_run}) as run_span:
         with open_session(settings, sink=sink) as session:
             project = session.project
             project.use_scripts(scripts)
@@ -280,7 +284,7 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             if settings.validate_on_migrate:
                 refuse_changed_scripts(first.infos, command)
             if not rollback:
-                first = add_dependent_repeatables(project, first)
+                first = add_dependent_repeatables(project, skip_unchanged(first, project.statements))
             _prerender(project, order_steps(project, first.steps))
             if not rollback and first.steps and session.adapter.capabilities.replicas:
                 refuse_more_replicas_than_backends(settings, session.adapter.alive_backends())
@@ -302,14 +306,22 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
                 if plan.blockers:
                     raise MigrationFailed("\n\n".join(plan.blockers))
                 if not rollback:
-                    plan = add_dependent_repeatables(project, plan)
+                    plan = add_dependent_repeatables(project, skip_unchanged(plan, project.statements))
                 steps = order_steps(project, plan.steps)
                 _prerender(project, steps)
                 plan = Plan(tuple(steps), plan.infos, plan.blockers, plan.notes)
                 executor = Executor(session.adapter, session.history, project, run_context(session, run_id),
                                     on_event=on_event, lock=lock, settings=settings)
+                record_unchanged(session.history, plan)  # repeatables that render as applied: new checksum only
+                health = MvHealthCheck(session.adapter, settings.mv_health) if steps and not dry_run else None
                 report = executor.run(steps, rows)
-                return UpResult(plan, report, collected)
+                mv_health = finish_mv_health(health, session, run_span, run_id) if health is not None else None
+                problem = None
+                if not dry_run:  # record the schema the migrations left, for `rockway drift`
+                    from .schema.api import record_after_migrate
+
+                    problem = record_after_migrate(session.adapter, settings, project, run_id)
+                return UpResult(plan, report, collected, problem, mv_health=mv_health)
             finally:
                 if lock is not None:
                     lock.release()
@@ -320,7 +332,10 @@ def info(settings: Settings, *, target: str | None = None, project: Project | No
     scripts = (project or Project(settings)).scripts
     with open_session(settings) as session:
         rows = session.history.rows()
-    return planner.describe(scripts, rows, planner.Options(target=parse_version(target), out_of_order=settings.out_of_order))
+        session.project.use_scripts(scripts)  # rendered for the connected engine, as `migrate up` renders them
+        infos = planner.describe(scripts, rows, planner.Options(target=parse_version(target),
+                                                                out_of_order=settings.out_of_order))
+        return note_unchanged(infos, session.project.statements)
 
 
 @dataclass(frozen=True)
@@ -565,6 +580,12 @@ def clean(settings: Settings, *, dry_run: bool = False) -> list[str]:
                 dropped.append(sql)
                 if not dry_run:
                     session.adapter.execute(sql)
+            from .schema.drift import SNAPSHOT_TABLE
+
+            sql = f"DROP TABLE IF EXISTS {session.adapter.qualified(SNAPSHOT_TABLE)}"
+            dropped.append(sql)
+            if not dry_run:
+                session.adapter.execute(sql)
             sql = f"DROP TABLE IF EXISTS {session.adapter.qualified(settings.history_table)}"
             dropped.append(sql)
             if not dry_run:
@@ -594,3 +615,106 @@ def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[
     scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
     return [lint_script(s.name, s.kind, project.renderer.render(s), project.statements(s), raw=s.source,
                         backends=settings.backends) for s in scripts]
+
+
+@dataclass(frozen=True)
+class ScriptFix:
+    """Merges `lint --fix` makes (or, with --check, would make) in one versioned script; `diff` is unified."""
+
+    script: Script
+    merges: tuple  # type: ignore[type-arg]  # rewrites.Merge
+    kept: tuple  # type: ignore[type-arg]  # rewrites.Kept
+    diff: str
+
+
+@dataclass(frozen=True)
+class ReleaseRewrites:
+    """The table rewrites of a release (rewrites.py) and the fixes merging would make."""
+
+    scripts: tuple[str, ...]  # the release: script names, in the order migrate up runs them
+    rewrites: tuple  # type: ignore[type-arg]  # rewrites.Rewrite, in release order
+    repeated: dict  # type: ignore[type-arg]  # table -> the rewrites of tables rewritten more than once
+    fixes: tuple[ScriptFix, ...] = ()
+    written: bool = False  # the fixes were written to the scripts
+
+    def to_dict(self) -> dict:  # type: ignore[type-arg]
+        """Plain data for --json."""
+        return {"scripts": list(self.scripts), "rewrites": len(self.rewrites),
+                "tables_rewritten_more_than_once": {t: [r.to_dict() for r in found]
+                                                    for t, found in self.repeated.items()},
+                "fixes": [{"script": f.script.name, "merges": [m.to_dict() for m in f.merges],
+                           "kept": [k.to_dict() for k in f.kept], "diff": f.diff} for f in self.fixes],
+                "written": self.written}
+
+
+def release_rewrites(settings: Settings, refs: Sequence[str] = (), *, pending: bool = False,
+                     fix: bool = False, write: bool = False, assume_pending: bool = False) -> ReleaseRewrites:
+    """Table rewrites across a release: with `pending`, the scripts the environment's history has not applied
+    (V pending, R pending or changed); otherwise the named scripts, or every V script.
+
+    With `fix`, merge adjacent column changes in the release's versioned scripts that are certainly not applied:
+    pending in the history (`pending`), or vouched for by the caller (`assume_pending`); with `write`, save them.
+    """
+    from . import rewrites
+
+    if fix and not (pending or assume_pending):
+        raise UsageError("--fix/--check edit versioned scripts, and an applied script must never change (its checksum "
+                         "is history)", hint="Add --pending (reads the environment's history) or --assume-pending "
+                                             "(you vouch that the scripts linted were never applied anywhere).")
+    project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+    named = [s for ref in refs for s in project.find(ref)] if refs else None
+    if pending:
+        infos = info(settings, project=project)
+        chosen = [i.script for i in infos
+                  if i.script is not None and i.state in (State.PENDING, State.OUTDATED) and i.kind is not Kind.UNDO]
+        scripts = [s for s in chosen if named is None or s in named]
+    else:
+        scripts = named if named is not None else [s for s in project.scripts if s.kind is Kind.VERSIONED]
+        scripts = [s for s in scripts if s.kind is not Kind.UNDO]
+    versioned = sorted((s for s in scripts if s.kind is Kind.VERSIONED),
+                       key=lambda s: s.version)  # type: ignore[arg-type,return-value]
+    scripts = versioned + [s for s in scripts if s.kind is Kind.REPEATABLE]
+    fixes: list[ScriptFix] = []
+    if fix:
+        for script in versioned:
+            result = rewrites.merge_column_changes(script.source)
+            if result.changed or result.kept:
+                diff = rewrites.unified_diff(script.name, script.source, result.text) if result.changed else ""
+                fixes.append(ScriptFix(script, result.merges, result.kept, diff))
+        if write:
+            for item in fixes:
+                if item.merges:
+                    _write_script(item.script, rewrites.merge_column_changes(item.script.source).text)
+            project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+            by_name = {s.name: s for s in project.scripts}
+            scripts = [by_name[s.name] for s in scripts]
+    found = [r for s in scripts for r in rewrites.script_rewrites(s.name, project.statements(s))]
+    return ReleaseRewrites(tuple(s.name for s in scripts), tuple(found), rewrites.repeated_rewrites(found),
+                           tuple(fixes), write and any(f.merges for f in fixes))
+
+
+def _write_script(script: Script, text: str) -> None:
+    """Save a script's new text, keeping its byte-order mark and line endings (discovery reads LF, BOM-less)."""
+    raw = script.path.read_bytes()
+    body = text.replace("\n", "\r\n") if b"\r\n" in raw else text
+    script.path.write_bytes((b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b"") + body.encode("utf-8"))
+
+
+def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict[str, list]:  # type: ignore[type-arg]
+    """Rewrites each pending migration of `migrate info` starts, by script name (rendered like `migrate up`).
+
+    A script that does not render is left out: `migrate info` must still show the states; `migrate validate`
+    and `lint` report the template error.
+    """
+    from .rewrites import script_rewrites
+
+    project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+    out: dict[str, list] = {}  # type: ignore[type-arg]
+    for i in infos:
+        if i.script is None or i.state not in (State.PENDING, State.OUTDATED) or i.kind is Kind.UNDO:
+            continue
+        try:
+            out[i.script.name] = script_rewrites(i.script.name, project.statements(i.script))
+        except InputError:
+            continue
+    return out

@@ -23,9 +23,10 @@ except ModuleNotFoundError:  # pragma: no cover
 
 CONFIG_FILE = "rockway.toml"
 # Tables read by other parts of rockway (verification, jobs) from [NAME] and [env.<env>.NAME]; not Settings.
-EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz")
+EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz", "schema")
 VAR_PREFIX = "ROCKWAY_VAR_"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
+MV_HEALTH_MODES = ("warn", "fail", "activate")  # mv_health.py
 
 
 def _setting(default: Any, env: str | None, doc: str, *, secret: bool = False, kind: type = str) -> Any:
@@ -62,6 +63,9 @@ class Settings:
                                          " versioned script has changed (--no-validate turns it off for one run)", kind=bool)
     clean_enabled: bool = _setting(False, "ROCKWAY_CLEAN_ENABLED", "Allow `migrate clean` in this environment", kind=bool)
     wait_for_mv: bool = _setting(True, "ROCKWAY_WAIT_FOR_MV", "Wait for CREATE/REFRESH MATERIALIZED VIEW to finish", kind=bool)
+    mv_health: str = _setting("warn", "ROCKWAY_MV_HEALTH", "After `migrate up`/`rollback`, materialized views the run made"
+                              " inactive (or whose refresh failed): warn (report), fail (report, exit 1) or activate"
+                              " (ALTER … ACTIVE them, report what stays inactive)")
     create_database: bool = _setting(False, "ROCKWAY_CREATE_DATABASE", "Create the DSN's database if it does not exist", kind=bool)
     installed_by: str | None = _setting(None, "ROCKWAY_INSTALLED_BY", "Name recorded as installed_by (default: the database user)")
     vars: Mapping[str, Any] = field(default_factory=dict, metadata={"env": VAR_PREFIX + "<NAME>", "doc": "Template variable NAME (lower-cased)", "secret": False, "kind": dict})
@@ -130,6 +134,10 @@ def _coerce(name: str, kind: type, value: Any, source: str) -> Any:
         text = str(value)
         if name == "history_table":
             validate_identifier(text, f"{source}: history_table")
+        elif name == "mv_health" and text.strip().lower() not in MV_HEALTH_MODES:
+            raise ConfigError(f"{source}: mv_health = {value!r} must be one of {', '.join(MV_HEALTH_MODES)}")
+        elif name == "mv_health":
+            return text.strip().lower()
         elif name == "dsn" and text:
             try:
                 parse_dsn(text)

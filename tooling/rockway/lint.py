@@ -724,7 +724,8 @@ def _repeated_alter(script: _Script) -> Iterator[Hit]:
             yield Hit(f"schema change on {name} again (first at statement {first.index}, line {first.line}): "
                       "StarRocks runs one schema change per table at a time, so rockway waits for the earlier "
                       "job to finish before sending this one; they stay separate jobs, each rewriting the table. "
-                      "Combine them into one ALTER TABLE where you can (e.g. ADD COLUMN (a INT, b INT)); "
+                      "Combine them into one ALTER TABLE where you can (e.g. ADD COLUMN (a INT, b INT); "
+                      "`rockway lint --fix` merges adjacent column changes); "
                       "column, partition and rollup changes cannot share one ALTER", st.stmt.index)
         else:
             seen[key] = st

@@ -14,9 +14,9 @@ repeatable script that owns an MV renders, every time it runs:
 
 Any step can be re-run after a failure. Swapping makes MVs built on top of `mv` inactive ("base-table swapped",
 StarRocks test_mv_swap), and grants are bound to objects, so grant MVs per database (ON ALL MATERIALIZED VIEWS
-IN DATABASE), not per MV, and run `rockway mv activate` after a deployment that swapped a base MV. MariaDB has
-no MVs: the same call renders a plain view with the same name and columns (always fresh), so the warehouse's
-queries and RLS views run unchanged in the dev rehearsal.
+IN DATABASE), not per MV; `migrate up` reports the MVs a run made inactive and how to fix each (mv_health.py),
+and `rockway mv activate` re-activates them. MariaDB has no MVs: the same call renders a plain view with the
+same name and columns (always fresh), so the warehouse's queries and RLS views run unchanged in the dev rehearsal.
 
 Freshness limits are declared in the macro call (`max_staleness='2h'`), next to the refresh scheme, and travel
 with the rendered SQL as the directive `-- rockway:mv_max_staleness=<seconds>` on the first statement;
@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from . import telemetry
 from .adapters import Adapter, connect
@@ -46,7 +46,7 @@ from .errors import DatabaseError, UsageError
 
 __all__ = ["materialized_view_sql", "parse_duration", "format_duration", "declared_limits", "MvStatus",
            "StatusReport", "ActivationReport", "evaluate", "collect_status", "activate_inactive", "status",
-           "activate", "STALENESS_DIRECTIVE", "NEW_SUFFIX"]
+           "activate", "record_inactive", "STALENESS_DIRECTIVE", "NEW_SUFFIX"]
 
 STALENESS_DIRECTIVE = "mv_max_staleness"
 NEW_SUFFIX = "__new"
@@ -305,6 +305,7 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
         return StatusReport(engine=adapter.engine, supported=False)
     limits = {(db or adapter.database, name): s for (db, name), s in (limits or {}).items()}
     rows = catalog.list(databases)
+    record_inactive(rows)
     now = _time(catalog.now())
     report = StatusReport(engine=adapter.engine, supported=True, server_time=now)
     seen: set[tuple[str | None, str]] = set()
@@ -326,6 +327,14 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
     return report
 
 
+def record_inactive(rows: Iterable[Mapping[str, Any]]) -> None:
+    """Record each MV of a catalog reading as rockway.mv.inactive 1 (inactive) or 0: one reading for `mv status`,
+    the pipeline's `mv` step and the check after `migrate up` (mv_health.py), which the SigNoz alert watches."""
+    for row in rows:
+        name = f"{row.get('TABLE_SCHEMA')}.{row.get('TABLE_NAME')}" if row.get("TABLE_SCHEMA") else str(row.get("TABLE_NAME"))
+        telemetry.record_mv_inactive(name, not _bool(row.get("IS_ACTIVE")))
+
+
 @dataclass
 class ActivationReport:
     """What `rockway mv activate` did."""
@@ -341,16 +350,23 @@ class ActivationReport:
         return not self.failed
 
 
-def activate_inactive(adapter: Adapter, databases: Sequence[str] = (), *, refresh: bool = False) -> ActivationReport:
-    """ALTER … ACTIVE every inactive MV; repeat over the failures while a pass activates any (MVs on MVs)."""
+def activate_inactive(adapter: Adapter, databases: Sequence[str] = (), *, refresh: bool = False,
+                      only: Collection[str] | None = None, catalog: Any = None) -> ActivationReport:
+    """ALTER … ACTIVE every inactive MV; repeat over the failures while a pass activates any (MVs on MVs).
+
+    `only`: just these `db.mv` labels (mv_health.py re-activates what a migration run deactivated); `catalog`:
+    an already probed catalog of the adapter (no second column probe).
+    """
     from .adapters.starrocks_mv import materialized_views
 
-    catalog = materialized_views(adapter)
+    catalog = catalog if catalog is not None else materialized_views(adapter)
     if catalog is None:
         return ActivationReport(engine=adapter.engine, supported=False)
     report = ActivationReport(engine=adapter.engine, supported=True)
     pending = [(r.get("TABLE_SCHEMA"), str(r.get("TABLE_NAME"))) for r in catalog.list(databases)
                if not _bool(r.get("IS_ACTIVE"))]
+    if only is not None:
+        pending = [(db, name) for db, name in pending if (f"{db}.{name}" if db else name) in only]
     while pending:
         still: list[tuple[Any, str]] = []
         for db, name in pending:
@@ -410,3 +426,35 @@ def activate(settings: Settings, databases: Sequence[str] = (), *, refresh: bool
         return activate_inactive(adapter, databases, refresh=refresh)
     finally:
         adapter.close()
+
+
+# --- the pipeline's `mv` step ---------------------------------------------------------------------------
+
+MV_CHECK = "mv_health"
+MV_CHECK_SEVERITIES = ("warning", "critical")
+
+
+def status_check(adapter: Adapter, settings: Settings, severity: str = "warning") -> tuple[Any, bool, str]:
+    """A pipeline's `mv` step: `rockway mv status`'s reading (collect_status, which also sets rockway.mv.inactive
+    for the SigNoz alert) as a check named `mv_health` for the notifier; (check, whether the step fails, detail).
+
+    An inactive MV, or one staler than its declared limit, fails the check; the step fails only at severity
+    critical (at warning the notification lists it and the pipeline's outcome stands).
+    """
+    from .adapters.starrocks_mv import materialized_views
+    from .contracts import CheckSummary, Severity
+
+    level = Severity.CRITICAL if severity == "critical" else Severity.WARNING
+    if materialized_views(adapter) is None:
+        text = f"{adapter.engine}: no materialized views on this engine; nothing to check"
+        return CheckSummary(MV_CHECK, None, level, "pass", message=text), False, text
+    report = collect_status(adapter, project_limits(settings, adapter.engine, adapter.database))
+    problems = [f"{v.database}.{v.name}: {p}" for v in report.views for p in v.problems]
+    problems += [f"{name}: a staleness limit is declared but no such materialized view exists" for name in report.undeclared]
+    names = ", ".join(f"{v.database}.{v.name}" for v in report.views if v.problems) or None
+    text = f"{len(report.views)} materialized view(s): " + ("; ".join(problems) if problems else "all active and fresh")
+    if any(not v.active for v in report.views):
+        text += " (fix: `rockway mv activate`, or re-run the repeatable script that defines it)"
+    check = CheckSummary(MV_CHECK, names, level, "fail" if problems else "pass", value=float(len(problems)),
+                         bounds="[0, 0]", message=text)
+    return check, bool(problems) and level is Severity.CRITICAL, text

@@ -26,6 +26,7 @@ Metrics (instruments are created lazily on first use; registry: `EMITTED_METRICS
     rockway.check.results         counter        record_check(severity, status, check=None, table=None)
     rockway.freshness.lag         gauge, s       record_freshness(table, lag_s)
     rockway.mv.staleness          gauge, s       record_mv_staleness(mv, staleness_s)
+    rockway.mv.inactive           gauge, {mv}    record_mv_inactive(mv, inactive)  1 inactive, 0 active
 `forward_measurements(sink)` sends every measurement to sink instead (the CLI's export relay records them
 there with `apply_measurement`).
 
@@ -379,6 +380,8 @@ EMITTED_METRICS: Mapping[str, MetricSpec] = {
                    (DB_COLLECTION_NAME,)),
         MetricSpec("rockway.mv.staleness", "gauge", "s", "Time since a materialized view was last refreshed",
                    (DB_COLLECTION_NAME,)),
+        MetricSpec("rockway.mv.inactive", "gauge", "{mv}", "1 while a materialized view is inactive (no refresh, no"
+                   " query rewrite), 0 when active; set by every reading of the MV catalog", (DB_COLLECTION_NAME,)),
     )
 }
 
@@ -401,6 +404,7 @@ ATTRIBUTES = frozenset(
         SERVER_ADDRESS, SERVER_PORT, ERROR_TYPE, RUN_ID, COMMAND, STATEMENT_INDEX, MIGRATION, ASYNC_JOB, STATUS,
         JOB, PIPELINE, CHECK_NAME, CHECK_SEVERITY, CHECK_STATUS, "rockway.script", "rockway.action",
         "rockway.statements.total", "rockway.statements.start_at", "rockway.dry_run",
+        "rockway.mv.health", "rockway.mv.checked", "rockway.mv.unhealthy", "rockway.mv.activated", "rockway.mv.findings",
     }
 )
 
@@ -533,3 +537,8 @@ def record_freshness(table: str, lag_s: float) -> None:
 def record_mv_staleness(mv: str, staleness_s: float) -> None:
     """Record how long ago materialized view mv was last refreshed, in seconds (rockway.mv.staleness)."""
     _instrument("rockway.mv.staleness").set(float(staleness_s), {DB_COLLECTION_NAME: mv})
+
+
+def record_mv_inactive(mv: str, inactive: bool) -> None:
+    """Record whether materialized view mv is inactive: 1 or 0 (rockway.mv.inactive)."""
+    _instrument("rockway.mv.inactive").set(1.0 if inactive else 0.0, {DB_COLLECTION_NAME: mv})

@@ -3,15 +3,18 @@
 Every wait loop of the StarRocks adapter (`starrocks.py`, `starrocks_jobs.py`) starts a `PollPlan` when it begins
 waiting and, after each answer, asks it how long to sleep before the next poll:
 
-- **blind** (the answer carries no usable progress: the job is PENDING / WAITING_TXN, Progress is `NULL`, the
-  statement was refused because the table is busy, or the progress has not moved since the last poll): wait
-  `max(floor, 5% of the time waited so far)`. A job that ends at D seconds is then seen at most max(floor, 5% D)
-  late, at the cost of about 1/5% + ln(D / 20 floor) / ln(1.05) polls (~126 for an hour with a 1 s floor).
+- **blind** (the answer carries no usable progress: the job is PENDING / WAITING_TXN, Progress is `NULL` or
+  `0/N`, the statement was refused because the table is busy, or the progress is a whole step later than
+  estimated): wait `max(floor, 5% of the time waited so far)`. A job that ends at D seconds is then seen at most
+  max(floor, 5% D) late, at the cost of about 1/5% + ln(D / 20 floor) / ln(1.05) polls (~126 for an hour with a
+  1 s floor).
 - **guided** (the progress advanced: SHOW ALTER TABLE's `done/total`, task_runs' `NN%`, SHOW BACKUP's
   `[taskId: done/total], …`; starrocks-responses.md §2, §3, §4): the rate since the job was last seen without
   progress gives an estimated finish. When it is within the allowed lateness the next poll is aimed at it;
-  otherwise the plan waits half of the estimated remaining time (never longer than the time waited so far), so
-  an estimate that is wrong costs a poll, not a late notice. An hour of linear progress takes ~40 polls.
+  otherwise the plan waits half of the estimated remaining time, never longer than the time waited so far. An
+  estimate that is too late costs a poll; progress that promises more time than the job needs can make the
+  notice late by up to the last wait. An hour of linear progress over 48 tablets takes ~60 polls (most of them
+  before the first tablet is done), over 1,000 tablets ~22.
 
 Every wait is within [floor, cap] and, when a deadline is given, ends at the deadline at the latest (but is never
 shorter than the floor). bench/bench_poll_schedule.py measures notice delays and poll counts.
@@ -24,8 +27,8 @@ from dataclasses import dataclass
 
 # The target: notice a finished job within max(floor, LATENESS × its duration).
 LATENESS = 0.05
-# Longest wait between two polls, whatever the progress says: bounds how late a failure or a job that ends far
-# earlier than its progress promised is seen, and how far a wait overshoots a clock jump.
+# Longest wait between two polls, whatever the progress says: bounds how late a failure (CANCELLED, FAILED) or a
+# job that ends far earlier than its progress promised is seen.
 DEFAULT_CAP = 600.0
 
 _FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
@@ -111,8 +114,8 @@ class PollPlan:
         s = self.schedule
         elapsed = max(0.0, now - self.started)
         blind = max(s.floor, s.lateness * elapsed)
-        if job != self._job:
-            self._job, self._anchor, self._seen = job, self._previous, 0.0
+        if job != self._job:  # it appeared after the previous poll
+            self._job, self._anchor, self._seen, self._step_due = job, self._previous, 0.0, 0.0
         wait = blind
         if progress is None:
             self._anchor, self._seen, self._step_due = now, 0.0, 0.0  # it runs (and has a rate) only after now

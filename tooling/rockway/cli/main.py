@@ -40,6 +40,8 @@ from .signoz_cmds import signoz_group  # noqa: E402
 from .docs_cmds import docs_group  # noqa: E402
 from .dev_cmds import dev_group  # noqa: E402
 from .init_cmd import init_command  # noqa: E402
+from .schema_cmds import drift_command, schema_group  # noqa: E402
+from .rehearse_cmd import rehearse_command  # noqa: E402
 
 cli.add_command(migrate_group)
 cli.add_command(lock_group)
@@ -53,6 +55,9 @@ cli.add_command(signoz_group)
 cli.add_command(docs_group)
 cli.add_command(dev_group)
 cli.add_command(init_command)
+cli.add_command(schema_group)
+cli.add_command(drift_command)
+cli.add_command(rehearse_command)
 
 
 @click.group(context_settings=CONTEXT, name="migrate")

@@ -75,6 +75,13 @@ SHOW_SECRETS = click.option(
     help="Print values in secret positions (IDENTIFIED BY '…', \"password\" = \"…\" properties) instead of ***.")
 
 
+MV_HEALTH = click.option(
+    "--mv-health", type=click.Choice(["warn", "fail", "activate"]), default=None,
+    help="Materialized views this run made inactive (or whose refresh failed): warn (report), fail (report, exit 1)"
+         " or activate (ALTER … ACTIVE them, report what stays inactive). Default: mv_health in rockway.toml,"
+         " ROCKWAY_MV_HEALTH, else warn.")
+
+
 @migrate_group.command("up", context_settings=CONTEXT)
 @common_options
 @click.option("--target", help="Apply versions up to and including this one.")
@@ -88,9 +95,10 @@ SHOW_SECRETS = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @NO_VALIDATE
+@MV_HEALTH
 @click.pass_context
 def up(ctx: click.Context, target: str | None, resume: bool, auto_resolve: bool, out_of_order: bool | None, dry_run: bool,
-       as_json: bool, quiet: bool, no_validate: bool) -> None:
+       as_json: bool, quiet: bool, no_validate: bool, mv_health: str | None) -> None:
     """Apply pending migrations, then changed repeatables in dependency order.
 
     \b
@@ -104,7 +112,7 @@ def up(ctx: click.Context, target: str | None, resume: bool, auto_resolve: bool,
         raise click.UsageError("use --resume or --auto-resolve, not both (--resume re-runs the pending statement"
                                " whatever the catalog shows)")
     _run_migrate(ctx, rollback=False, target=target, resume=resume, out_of_order=out_of_order, dry_run=dry_run,
-                 as_json=as_json, quiet=quiet, no_validate=no_validate, auto_resolve=auto_resolve)
+                 as_json=as_json, quiet=quiet, no_validate=no_validate, auto_resolve=auto_resolve, mv_health=mv_health)
 
 
 @migrate_group.command("rollback", context_settings=CONTEXT)
@@ -138,16 +146,20 @@ def rollback(ctx: click.Context, steps: int | None, to_version: str | None, resu
 
 
 def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: bool, quiet: bool,
-                 out_of_order: bool | None = None, no_validate: bool = False, **kwargs: Any) -> None:
+                 out_of_order: bool | None = None, no_validate: bool = False, mv_health: str | None = None,
+                 **kwargs: Any) -> None:
     from ..commands import migrate
 
     if shows_secrets(ctx) and not dry_run:
         raise click.UsageError("--show-secrets applies only with --dry-run (progress lines never show secrets)")
-    settings = state(ctx).settings(out_of_order=out_of_order, validate_on_migrate=False if no_validate else None)
+    settings = state(ctx).settings(out_of_order=out_of_order, validate_on_migrate=False if no_validate else None,
+                                   mv_health=mv_health)
     progress = Progress(quiet=quiet or as_json or dry_run)
     result = migrate(settings, rollback=rollback, dry_run=dry_run, on_event=progress, on_lock_wait=progress.lock_wait,
                      **kwargs)
     report = result.report
+    if result.snapshot_problem:  # the migration succeeded; `rockway drift` compares with the previous record
+        click.echo(f"warning: {result.snapshot_problem}", err=True)
     if as_json:
         echo_json({
             "dry_run": dry_run, "run_id": report.run_id if report else None, "trace_id": report.trace_id if report else None,
@@ -156,8 +168,12 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
                          "statements": a.statements_run, "seconds": round(a.seconds, 3), "async_jobs": list(a.async_jobs)}
                         for a in (report.applied if report else [])],
             "statements": [_statements_json(s) for s in result.plan.steps] if dry_run else None,
+            "rewrites": _dry_run_rewrites(ctx, result.plan.steps) if dry_run else None,
             "bookkeeping": result.dry_run_sql if dry_run else None,
+            "mv_health": result.mv_health,
         })
+        if result.mv_health is not None and result.mv_health.fails_run:
+            ctx.exit(1)
         return
     for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
@@ -170,6 +186,36 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
         click.echo("Nothing to do: the database is up to date." if not rollback else "Nothing to roll back.")
     else:
         click.echo(f"{verb} {n} script{'s' if n != 1 else ''} (run {report.run_id}, trace {report.trace_id})")
+    if result.mv_health is not None:
+        _print_mv_health(ctx, result.mv_health)
+
+
+def _print_mv_health(ctx: click.Context, health: Any) -> None:
+    """The MVs the run left inactive or failed to refresh, each with its fix (mv_health.py); exit 1 in mode fail."""
+    for f in health.activated:
+        click.echo(f"materialized view {f.label} was made inactive by this run ({f.reason}); re-activated", err=True)
+    for f in health.problems:
+        level = "error" if health.mode == "fail" else "warning"
+        click.echo(f"{level}: materialized view {f.label}: {f.problem}: {f.reason}", err=True)
+        if f.activation_error:
+            click.echo(f"  ALTER MATERIALIZED VIEW … ACTIVE failed: {f.activation_error}", err=True)
+        click.echo(f"  fix: {f.fix}", err=True)
+    if health.already_inactive:
+        click.echo(f"note: {len(health.already_inactive)} materialized view(s) were inactive before this run already"
+                   f" ({', '.join(health.already_inactive)}): see `rockway mv status`", err=True)
+    if health.fails_run:
+        ctx.exit(1)
+
+
+def _dry_run_rewrites(ctx: click.Context, steps: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per script of the plan, the table rewrites its statements from `start_at` on would start."""
+    from ..commands import Project
+    from ..rewrites import script_rewrites
+
+    project = Project(state(ctx).settings())
+    return {step.script.name: [r.to_dict() for r in script_rewrites(step.script.name,
+                                                                    project.statements(step.script)[step.start_at - 1:])]
+            for step in steps}
 
 
 def _statements_json(step: Any) -> dict[str, Any]:
@@ -179,6 +225,7 @@ def _statements_json(step: Any) -> dict[str, Any]:
 def _print_dry_run(ctx: click.Context, result: Any) -> None:
     from ..commands import Project
     from ..redaction import redact_secrets
+    from ..rewrites import script_rewrites
 
     settings = state(ctx).settings()
     project = Project(settings)
@@ -192,6 +239,9 @@ def _print_dry_run(ctx: click.Context, result: Any) -> None:
         statements = project.statements(step.script)
         click.echo(f"\n-- {step.script.display} ({step.script.name}), {step.action.value}"
                    + (f" from statement {step.start_at}" if step.start_at > 1 else ""))
+        found = script_rewrites(step.script.name, statements[step.start_at - 1:])
+        if found:
+            click.echo(f"-- table rewrites: {_rewrite_summary(found)}")
         for stmt in statements[step.start_at - 1:]:
             click.echo(f"{stmt.sql if shows_secrets(ctx) else redact_secrets(stmt.sql)};")
     writes = [s for s in result.dry_run_sql if not s.lstrip().upper().startswith("CREATE TABLE")]
@@ -214,11 +264,14 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
       rockway migrate info
       rockway migrate info --json | jq '.[] | select(.state=="pending")'
     """
-    from ..commands import info
+    from ..commands import info, pending_rewrites
 
-    infos = info(state(ctx).settings(), target=target)
+    settings = state(ctx).settings()
+    infos = info(settings, target=target)
+    rewrites = pending_rewrites(settings, infos)
     if as_json:
-        echo_json([_info_json(i) for i in infos])
+        echo_json([_info_json(i) | ({"rewrites": [r.to_dict() for r in rewrites[i.script.name]]}
+                                    if i.script and i.script.name in rewrites else {}) for i in infos])
         return
     rows = []
     for i in infos:
@@ -228,6 +281,25 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
             i.description, row.type.value if row else "", row.installed_on.strftime("%Y-%m-%d %H:%M:%S") if row and row.installed_on else "",
             i.state.value, i.note))
     echo_table("Migrations", ("Category", "Version", "Description", "Type", "Installed on (UTC)", "State", "Note"), rows)
+    _print_rewrites([(i.script.display, rewrites[i.script.name]) for i in infos
+                     if i.script and rewrites.get(i.script.name)])
+
+
+def _rewrite_summary(found: Any) -> str:
+    """`orders COLUMN (statements 1, 2); dim ROLLUP (statement 4)` for a list of rewrites.Rewrite."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for r in found:
+        groups.setdefault((r.table, r.job.value), []).append(r.statement)
+    return "; ".join(f"{table} {job} ×{len(idx)} (statement{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))})"
+                     for (table, job), idx in groups.items())
+
+
+def _print_rewrites(per_script: list[tuple[str, Any]]) -> None:
+    if not per_script:
+        return
+    click.echo("Table rewrites the pending migrations start (on StarRocks each is a job that rewrites the table):")
+    for label, found in per_script:
+        click.echo(f"  {label}: {_rewrite_summary(found)}")
 
 
 def _info_json(i: Any) -> dict[str, Any]:

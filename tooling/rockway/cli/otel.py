@@ -379,11 +379,22 @@ def otlp_safe_record(record: logging.LogRecord) -> logging.LogRecord:
 
     The stock OTLP handler copies `str(exc)` and a full traceback (with source lines) into the record's
     attributes; either can hold a literal from SQL or a server message. Here an attached exception
-    becomes `exception.type`, `error.type` and a redacted `exception.message` only.
+    becomes `exception.type`, `error.type` and a redacted `exception.message` only; values in secret
+    positions of the message and of text attributes are masked as in the log file (rockway.logs).
     """
-    from rockway.telemetry import RUN_ID, current_run_id, error_type, redact_exception
+    from rockway.logs import STANDARD_ATTRS
+    from rockway.telemetry import RUN_ID, current_run_id, error_type, redact_exception, redact_secrets
 
     extra: dict[str, Any] = {}
+    message = record.getMessage()
+    masked = redact_secrets(message)
+    if masked != message:
+        extra.update(msg=masked, args=None)
+    for key, value in record.__dict__.items():
+        if key not in STANDARD_ATTRS and isinstance(value, str):
+            masked = redact_secrets(value)
+            if masked != value:
+                extra[key] = masked
     run_id = getattr(record, "run_id", None) or current_run_id()
     if run_id and RUN_ID not in record.__dict__:
         extra[RUN_ID] = run_id

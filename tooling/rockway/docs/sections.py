@@ -129,6 +129,7 @@ FOLDER_PURPOSES: dict[str, str] = {
     "observability": "SigNoz dashboards, alert rules and downtime windows as JSON (`rockway signoz push`)",
     "reference-data": "CSV reference data with YAML manifests, loaded by R scripts",
     "repeatable": "repeatable R scripts: views, materialized views, row-level-security views",
+    "schema": "schema files, one per table, view and materialized view (`rockway schema dump`, `schema diff`)",
     "scripts": "helper shell scripts (ensure-mariadb.sh)",
     "templates": "Jinja templates included by scripts",
     "tests": "unit tests, MariaDB integration and reliability tests, recorded StarRocks responses",
@@ -149,8 +150,11 @@ SUBFOLDER_PURPOSES: dict[str, str] = {
     "tooling/rockway/cli": "click commands; the only place that imports click/rich and sets up the OpenTelemetry SDK",
     "tooling/rockway/docs": "the README's generated sections (`rockway docs update` / `rockway docs check`)",
     "tooling/rockway/jobs": "job specs, watermarks, runner, pipelines, backups, cron checks",
+    "tooling/rockway/rehearse": "`rockway rehearse`: migrations, undo round trip, checks and job SQL on a throwaway "
+                                "schema; JUnit XML and Markdown",
     "tooling/rockway/scaffold": "`rockway init`: the templates of a new warehouse project (also the source of "
                                 "this one's deployment files)",
+    "tooling/rockway/schema": "schema files per object (`schema dump`, `schema diff`) and drift (`rockway drift`)",
     "tooling/rockway/verify": "data checks: compiler, engine, anomaly detection, notifications",
 }
 FILE_PURPOSES: dict[str, str] = {

@@ -12,6 +12,8 @@
           - refresh: ["{{ dw_db }}.mv_sales_daily"]   # StarRocks: REFRESH … WITH SYNC MODE; MySQL: nothing
           - sql: sql/dim_sales_group.sql        # business-logic statements (templates)
           - verify: [fact_sales_reconciles]     # checks through the Verifier; CRITICAL failure fails the run
+          - drift: {severity: warning}          # schema changed outside migrations (schema/api.py drift_check)
+          - mv: {severity: warning}             # inactive or stale MVs, as `rockway mv status` reads them (mv.py)
           - notify: {}                          # RunSummary to the Notifier (runs even after a failure)
 
 A step after a failed one is skipped (notify still runs). Each job runs under its own lock as well, so a
@@ -51,7 +53,7 @@ from .yamlsrc import Doc, Problem, load_doc
 
 log = logging.getLogger("rockway.jobs")
 T = TypeVar("T")
-STEP_KINDS = ("backup", "jobs", "refresh", "sql", "verify", "notify")
+STEP_KINDS = ("backup", "jobs", "refresh", "sql", "verify", "drift", "mv", "notify")
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,39 @@ def parse_pipelines(doc: Doc, specs: Mapping[str, JobSpec], jobs_dir: Path) -> t
                 if bad:
                     problems.append(doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: retain, databases)",
                                                 *path, kind))
-            steps.append(PipelineStep(kind, args or ({} if kind in ("backup", "notify") else args), doc.line(*path)))
+            elif kind == "drift" and args:
+                problems += _drift_problems(doc, args, path)
+            elif kind == "mv" and args:
+                problems += _mv_problems(doc, args, path)
+            steps.append(PipelineStep(kind, args or ({} if kind in ("backup", "drift", "notify") else args), doc.line(*path)))
         out[str(name)] = PipelineSpec(str(name), tuple(steps), str(body.get("description") or ""))
     return out, problems
+
+
+def _drift_problems(doc: Doc, args: dict[str, Any], path: tuple[Any, ...]) -> list[Problem]:
+    """`drift: {severity: warning|critical}` (schema/api.py drift_check)."""
+    from ..schema.api import DRIFT_SEVERITIES
+
+    bad = set(args) - {"severity"}
+    if bad:
+        return [doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: severity)", *path, "drift")]
+    if "severity" in args and str(args["severity"]).lower() not in DRIFT_SEVERITIES:
+        return [doc.problem(f"severity must be one of {', '.join(DRIFT_SEVERITIES)}", *path, "drift", "severity")]
+    return []
+
+
+def _mv_problems(doc: Doc, args: Any, path: tuple[Any, ...]) -> list[Problem]:
+    """`mv: {severity: warning|critical}` (mv.py status_check)."""
+    from ..mv import MV_CHECK_SEVERITIES
+
+    if not isinstance(args, dict):
+        return [doc.problem("mv takes {severity: warning|critical} or {}", *path, "mv")]
+    bad = set(args) - {"severity"}
+    if bad:
+        return [doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: severity)", *path, "mv")]
+    if "severity" in args and str(args["severity"]).lower() not in MV_CHECK_SEVERITIES:
+        return [doc.problem(f"severity must be one of {', '.join(MV_CHECK_SEVERITIES)}", *path, "mv", "severity")]
+    return []
 
 
 def load_pipelines(jobs_dir: Path, specs: Mapping[str, JobSpec], display: str) -> tuple[dict[str, PipelineSpec], list[Problem]]:
@@ -389,6 +421,20 @@ def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adap
                 a.run_statement(statement.sql)
             return f"{len(statements)} statement(s) from {step.args}"
         return on_connection(env, run_sql)
+    if step.kind == "drift":  # schema drift, reported to the notifier like a failed check
+        from ..schema.api import drift_check
+
+        severity = str((step.args or {}).get("severity", "warning")).lower()
+        check, fails, detail = on_connection(env, lambda a: drift_check(a, env.settings, severity))
+        result.checks = VerificationOutcome(result.checks.results + (check,))
+        return f"FAILED: {detail}" if fails else detail
+    if step.kind == "mv":  # materialized-view health: the reading of `rockway mv status` (mv.py status_check)
+        from ..mv import status_check
+
+        severity = str((step.args or {}).get("severity", "warning")).lower()
+        check, fails, detail = on_connection(env, lambda a: status_check(a, env.settings, severity))
+        result.checks = VerificationOutcome(result.checks.results + (check,))
+        return f"FAILED: {detail}" if fails else detail
     if step.kind == "verify":
         verifier = env.verifier
         if verifier is None:
@@ -396,7 +442,7 @@ def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adap
         outcome = on_connection(env, lambda a: verifier.verify(a, checks=list(step.args),
                                                                scope=pipeline_scope(spec.name, env),
                                                                run_id=result.run_id, pipeline=spec.name))
-        result.checks = outcome
+        result.checks = VerificationOutcome(result.checks.results + outcome.results)  # a drift step's check stays
         failed = ", ".join(f"{c.name} ({c.severity.value})" for c in outcome.failed)
         if outcome.blocks:
             return f"FAILED: CRITICAL check(s) failed: {failed}"
