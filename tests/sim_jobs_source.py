@@ -82,11 +82,9 @@ class History:
 class ErpWriter:
     """Business activity on the ERP tables, at whole-second change times."""
 
-    def __init__(self, run: Callable[[str, Sequence[Any] | None, bool], None], rng: random.Random,
-                 first_day: date) -> None:
+    def __init__(self, run: Callable[[str, Sequence[Any] | None, bool], None], rng: random.Random) -> None:
         self._run = run
         self.rng = rng
-        self.first_day = first_day
         self.next_order = 1
         self.next_customer = 1
         self.orders: dict[str, tuple[date, datetime]] = {}  # order_id -> (billing date, header updated_at)

@@ -330,7 +330,8 @@ class MigrationMachine(RuleBasedStateMachine):
         for _ in range(20):
             if self._recover_once():
                 return
-        raise AssertionError("following rockway's recovery messages did not converge in 20 steps")
+        code, out = self.cli("up")
+        raise AssertionError(f"following rockway's recovery messages did not converge in 20 steps; now (exit {code}):\n{out}")
 
     # invariants --------------------------------------------------------------------------------
     @invariant()

@@ -178,17 +178,22 @@ def test_the_report_goes_on_the_span() -> None:
 
 # --- `migrate up` end to end: the migration on MariaDB, the MV catalog from recorded StarRocks answers ----------
 
-def migrate_up(tmp_path: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-               steps: list[Step], *args: str) -> tuple[int, str, str, ReplayConnection]:
-    import rockway.adapters.starrocks_mv as starrocks_mv
-    from rockway.cli.main import _run, cli
-
+def write_project(tmp_path: Path) -> None:
+    """A table and an MV over it (on MariaDB the MV macro renders a plain view of the same name)."""
     (tmp_path / "migrations").mkdir(exist_ok=True)
     (tmp_path / "repeatable").mkdir(exist_ok=True)
     (tmp_path / "migrations" / "V1__sales.sql").write_text("CREATE TABLE sales (id INT, amount INT);\n", encoding="utf-8")
     (tmp_path / "repeatable" / "R__mv_sales_daily.sql").write_text(
         "{% call mv.materialized_view(name='mv_sales_daily', distributed_by=['id']) %}\n"
         "SELECT id, SUM(amount) AS amount FROM sales GROUP BY id\n{% endcall %}\n", encoding="utf-8")
+
+
+def migrate_up(tmp_path: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+               steps: list[Step], *args: str) -> tuple[int, str, str, ReplayConnection]:
+    import rockway.adapters.starrocks_mv as starrocks_mv
+    from rockway.cli.main import _run, cli
+
+    write_project(tmp_path)
     replay, conn = adapter_for(steps)
     catalog = StarRocksMaterializedViews(replay)
     monkeypatch.setattr(starrocks_mv, "materialized_views", lambda adapter: catalog)
@@ -303,3 +308,47 @@ def test_an_mv_step_with_an_unknown_severity_is_bad_input(jw) -> None:  # type: 
     result = jw.cli("job", "validate", "--offline")
     assert result.code == 2, result.err + result.out
     assert "pipelines.yaml" in result.err + result.out and "severity must be one of warning, critical" in result.err + result.out
+
+
+def test_the_run_span_carries_the_findings(tmp_path: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otlp_receiver import isolated_telemetry
+    from rockway.commands import migrate
+    from rockway.config import load_settings
+
+    with isolated_telemetry(monkeypatch):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        steps = [probe(COLUMNS_4X), listing(mv_row()),
+                 listing(mv_row(is_active="false", inactive_reason=BASE_VIEW_CHANGED))]
+        write_project(tmp_path)
+        replay, conn = adapter_for(steps)
+        catalog = StarRocksMaterializedViews(replay)
+        monkeypatch.setattr("rockway.adapters.starrocks_mv.materialized_views", lambda adapter: catalog)
+        result = migrate(load_settings(tmp_path, overrides={"dsn": db_dsn}))
+        conn.assert_done()
+        assert result.mv_health is not None and len(result.mv_health.problems) == 1
+        [run] = [s for s in exporter.get_finished_spans() if s.name == "rockway migrate up"]
+        assert (run.attributes["rockway.mv.health"], run.attributes["rockway.mv.unhealthy"],
+                run.attributes["rockway.mv.activated"]) == ("warn", 1, 0)
+        assert run.attributes["rockway.mv.findings"][0].startswith(
+            "sales_dw.mv_sales_daily: inactive (base-view changed: v_sales_enriched); fix: rockway mv activate")
+
+
+def test_an_unreadable_catalog_never_keeps_the_migration_from_running(tmp_path: Path, db_dsn: str, sql: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # a server whose information_schema.materialized_views lacks IS_ACTIVE: the reader refuses (starrocks_mv.py)
+    steps = [probe(tuple(c for c in COLUMNS_4X if c != "IS_ACTIVE"))]
+    code, out, err, conn = migrate_up(tmp_path, db_dsn, monkeypatch, capsys, steps, "--mv-health", "fail")
+    conn.assert_done()
+    assert code == 0 and "applied 2 scripts" in out
+    assert "warning: the materialized views could not be read before the run: information_schema.materialized_views" \
+           " has no column(s) IS_ACTIVE; `rockway mv status` shows their state" in err
+    assert [r[0] for r in sql("SELECT status FROM rockway_schema_history")] == ["success", "success"]

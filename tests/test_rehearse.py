@@ -454,3 +454,16 @@ def test_a_failing_migration_names_script_statement_and_next_command(mariadb_ser
     assert "V2 (customers) failed at statement 2 of 2" in text and "INTEGRE" in text
     assert "Next: fix statement 2 in migrations/V2__customers.sql, then run `migrate up --resume`" in text
     assert not any(suite == "round trip" for suite, _ in cases)  # nothing to round-trip after a failed up
+
+
+@pytest.mark.mariadb
+def test_a_project_from_rockway_init_rehearses_under_the_prefix(mariadb_server: str, tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "init", "shop").code == 0
+    root = tmp_path / "shop"
+    result = rehearse(root, "--dsn", server_dsn(mariadb_server, "shop_rockway"), "--junit", str(tmp_path / "r.xml"))
+    assert result.code == 0, result.out + result.err
+    prefix = prefix_of(result)
+    assert leftovers(mariadb_server, prefix) == []
+    assert "warning: database" not in result.err  # every database it creates is named through a `*_db` variable
+    cases = junit_cases(tmp_path / "r.xml")
+    assert failed(cases) == {} and any(suite == "jobs" for suite, _ in cases)

@@ -94,6 +94,10 @@ def test_check_prints_the_diff_and_exits_1_then_fix_writes_it(release: Project) 
     assert "merged statements 1, 2, 3 on customer" in r.out
     assert (release.root / "migrations/V3__contacts.sql").read_text() == V3_MERGED
     assert run_cli(release, "lint", "--check", "--assume-pending", "V3").code == 0
+    before = json.loads(run_cli(release, "lint", "--json", "V2").out)["summary"]
+    after = json.loads(run_cli(release, "lint", "--json", "V3").out)["summary"]
+    assert before["warnings"] == 1  # SR016: the unmerged V2 alters customer twice
+    assert (after["statements"], after["errors"], after["warnings"]) == (1, 0, 0)  # renders, passes the rules
 
 
 def test_lint_reports_tables_rewritten_more_than_once_across_scripts(release: Project) -> None:
@@ -164,3 +168,11 @@ def test_templated_statements_are_left_alone_with_the_reason(project: Project) -
     r = run_cli(project, "lint", "--check", "--assume-pending")
     assert r.code == 0, r
     assert "statement 2 stays apart: it contains template syntax" in r.out
+
+
+def test_fix_keeps_the_byte_order_mark_and_crlf_line_endings(project: Project) -> None:
+    path = project.root / "migrations/V1__t.sql"
+    path.write_bytes(b"\xef\xbb\xbfALTER TABLE t ADD COLUMN a INT;\r\nALTER TABLE t ADD COLUMN b INT AFTER a;\r\n")
+    r = run_cli(project, "lint", "--fix", "--assume-pending")
+    assert r.code == 0, r
+    assert path.read_bytes() == b"\xef\xbb\xbfALTER TABLE t ADD COLUMN a INT,\r\n    ADD COLUMN b INT AFTER a;\r\n"

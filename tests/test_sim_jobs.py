@@ -199,14 +199,13 @@ class JobsSimulation(RuleBasedStateMachine):
         self.now = START
         self.seq = 0
         self.history = History()
-        self.writer = ErpWriter(s.erp, self.rng, FIRST_DAY)
+        self.writer = ErpWriter(s.erp, self.rng)
         # fact day -> (source write before its last successful load, the newest change time that load was due)
         self.cover: dict[date, tuple[int, datetime]] = {}
-        self.seen_runs: set[str] = set()
         for job, value in (("stg_billing_item", "2026-03-02 00:00:00"), ("dim_customer", "2026-03-02 00:00:00"),
                            ("dim_material", "2026-03-02 00:00:00"), ("fact_sales", "2026-03-01")):
             reset_watermark(s.settings, job, value, who="simulation")
-        self.seen_runs = {r[0] for r in s.query(f"SELECT run_id FROM {s.etl}.etl_job_run")}
+        self.seen_runs: set[str] = {r[0] for r in s.query(f"SELECT run_id FROM {s.etl}.etl_job_run")}
         for _ in range(3):
             self.writer.new_customer(self.writer.when(START - timedelta(hours=1), START))
         self._snapshot()
@@ -232,7 +231,8 @@ class JobsSimulation(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 30), orders=st.integers(0, 5), changes=st.integers(0, 3),
           customer_changes=st.integers(0, 2), new_customer=st.booleans())
     def business(self, hours: int, orders: int, changes: int, customer_changes: int, new_customer: bool) -> None:
-        """Time passes; orders billed today or on the two days before, changes inside fact_sales' lookback."""
+        """Time passes: orders billed on their change day or up to two days before, order changes billed no
+        earlier (inside fact_sales' 3-day lookback, so a later run rewrites their day), customer changes."""
         w, lo = self.writer, self.now
         hi = self.now + timedelta(hours=hours)
         today = hi.date()

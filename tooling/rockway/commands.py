@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from . import __version__, telemetry
 from .adapters import Adapter, LockOwner, connect
@@ -617,13 +617,17 @@ def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[
                         backends=settings.backends) for s in scripts]
 
 
+if TYPE_CHECKING:
+    from .rewrites import Kept, Merge, Rewrite
+
+
 @dataclass(frozen=True)
 class ScriptFix:
     """Merges `lint --fix` makes (or, with --check, would make) in one versioned script; `diff` is unified."""
 
     script: Script
-    merges: tuple  # type: ignore[type-arg]  # rewrites.Merge
-    kept: tuple  # type: ignore[type-arg]  # rewrites.Kept
+    merges: tuple[Merge, ...]
+    kept: tuple[Kept, ...]
     diff: str
 
 
@@ -632,12 +636,12 @@ class ReleaseRewrites:
     """The table rewrites of a release (rewrites.py) and the fixes merging would make."""
 
     scripts: tuple[str, ...]  # the release: script names, in the order migrate up runs them
-    rewrites: tuple  # type: ignore[type-arg]  # rewrites.Rewrite, in release order
-    repeated: dict  # type: ignore[type-arg]  # table -> the rewrites of tables rewritten more than once
+    rewrites: tuple[Rewrite, ...]  # in release order
+    repeated: dict[str, list[Rewrite]]  # table -> its rewrites, for tables rewritten more than once
     fixes: tuple[ScriptFix, ...] = ()
     written: bool = False  # the fixes were written to the scripts
 
-    def to_dict(self) -> dict:  # type: ignore[type-arg]
+    def to_dict(self) -> dict[str, object]:
         """Plain data for --json."""
         return {"scripts": list(self.scripts), "rewrites": len(self.rewrites),
                 "tables_rewritten_more_than_once": {t: [r.to_dict() for r in found]
@@ -700,7 +704,7 @@ def _write_script(script: Script, text: str) -> None:
     script.path.write_bytes((b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b"") + body.encode("utf-8"))
 
 
-def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict[str, list]:  # type: ignore[type-arg]
+def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict[str, list[Rewrite]]:
     """Rewrites each pending migration of `migrate info` starts, by script name (rendered like `migrate up`).
 
     A script that does not render is left out: `migrate info` must still show the states; `migrate validate`
@@ -709,7 +713,7 @@ def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict
     from .rewrites import script_rewrites
 
     project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
-    out: dict[str, list] = {}  # type: ignore[type-arg]
+    out: dict[str, list[Rewrite]] = {}
     for i in infos:
         if i.script is None or i.state not in (State.PENDING, State.OUTDATED) or i.kind is Kind.UNDO:
             continue

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from . import telemetry
 from .adapters import Adapter
 from .adapters.base import CatalogObject
+from .errors import RockwayError
 from .model import Kind, Script
 
 __all__ = ["MvFinding", "MvHealthReport", "MvHealthCheck", "compare", "defining_scripts", "record_on_span",
@@ -78,6 +79,7 @@ class MvHealthReport:
     checked: int = 0  # MVs on the server after the run
     findings: list[MvFinding] = field(default_factory=list)
     already_inactive: list[str] = field(default_factory=list)  # inactive before the run too: not this run's doing
+    error: str | None = None  # the catalog could not be read (the run itself is not affected)
 
     @property
     def problems(self) -> list[MvFinding]:
@@ -95,6 +97,10 @@ class MvHealthReport:
     def summary(self) -> str:
         """One text for the history row: every finding, '; '-separated."""
         return "mv health after this run: " + "; ".join(f.describe() for f in self.findings)
+
+
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, RockwayError) else str(exc)
 
 
 def _label(key: Key) -> str:
@@ -166,7 +172,13 @@ class MvHealthCheck:
         self.adapter = adapter
         self.mode = mode
         self.catalog = materialized_views(adapter)
-        self.before: dict[Key, dict[str, Any]] | None = self._read() if self.catalog is not None else None
+        self.before: dict[Key, dict[str, Any]] | None = None
+        self.error: str | None = None
+        if self.catalog is not None:  # a health reading must never keep the migration from running
+            try:
+                self.before = self._read()
+            except (RockwayError, ValueError) as exc:
+                self.error = f"the materialized views could not be read before the run: {_message(exc)}"
 
     def _read(self) -> dict[Key, dict[str, Any]]:
         assert self.catalog is not None
@@ -178,9 +190,15 @@ class MvHealthCheck:
 
     def finish(self, scripts: Sequence[Script], statements: Any) -> MvHealthReport:
         """Compare with the reading before the run; name fixes and scripts; re-activate in mode `activate`."""
-        if self.catalog is None or self.before is None:
+        if self.catalog is None:
             return MvHealthReport(self.mode, supported=False)
-        after = self._read()
+        if self.before is None:
+            return MvHealthReport(self.mode, supported=True, error=self.error)
+        try:
+            after = self._read()
+        except (RockwayError, ValueError) as exc:
+            return MvHealthReport(self.mode, supported=True,
+                                  error=f"the materialized views could not be read after the run: {_message(exc)}")
         findings, already = compare(self.before, after)
         report = MvHealthReport(self.mode, supported=True, checked=len(after), findings=findings,
                                 already_inactive=already)
@@ -188,13 +206,19 @@ class MvHealthCheck:
             return report
         owners = defining_scripts(scripts, statements)
         if self.mode == "activate":
-            self._activate(report)
+            try:
+                self._activate(report)
+            except (RockwayError, ValueError) as exc:  # the findings stay problems, with their advice
+                report.error = f"re-activation stopped: {_message(exc)}"
         for f in report.problems:
             f.script = owners.get(f.name.lower())
             dropped = _DROPPED.search(f.reason)
             exists = None
             if dropped and f.problem == "inactive":
-                exists = self.adapter.catalog_has(CatalogObject("table", f.database or None, dropped.group(1)))
+                try:
+                    exists = self.adapter.catalog_has(CatalogObject("table", f.database or None, dropped.group(1)))
+                except RockwayError:
+                    exists = None  # unknown: the advice names both ways
             f.fix = _fix(f, f.script, exists)
         return report
 

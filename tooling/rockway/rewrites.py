@@ -1,9 +1,9 @@
 """Table rewrites a release starts on StarRocks, and merging a script's consecutive column changes into one ALTER.
 
 On StarRocks a column, bucket or rollup change is an asynchronous job that rewrites the table's data, and a
-table runs one such job at a time (README, "StarRocks"). Which job a statement starts is decided in one place,
-statement_kinds.py; this module adds up those jobs per table across the scripts of a release, and rewrites
-the text of a script so that adjacent `ALTER TABLE t <column clauses>` statements become one statement.
+table runs one such job at a time (README, "StarRocks specifics"). Which job a statement starts is decided in
+one place, statement_kinds.py; this module adds up those jobs per table across the scripts of a release, and
+rewrites the text of a script so that adjacent `ALTER TABLE t <column clauses>` statements become one statement.
 
 The merge relies on how StarRocks applies one ALTER TABLE: its FE applies the clauses in order to one working
 copy of the table's schema and submits one schema-change job for the result (fe SchemaChangeHandler: every

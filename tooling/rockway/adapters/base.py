@@ -22,6 +22,7 @@ class Capabilities:
     transactional_dml: bool = True  # BEGIN/COMMIT around DML is safe
     table_swap: bool = False  # ALTER TABLE a SWAP WITH b
     replicas: bool = False  # tables keep replication_num copies, each on a different backend
+    materialized_views: bool = False  # asynchronous MVs with a state (active/inactive) in the catalog (starrocks_mv.py)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class StarRocksAdapter(PyMySQLAdapter):
 
     engine = "starrocks"
     capabilities = Capabilities(async_ddl=True, labels=True, stream_load=True, advisory_lock=False,
-                                transactional_dml=False, table_swap=True, replicas=True)
+                                transactional_dml=False, table_swap=True, replicas=True, materialized_views=True)
 
     def __init__(self, conn: Any, dsn: Any, timeouts: Any, server_version: str = "") -> None:
         super().__init__(conn, dsn, timeouts, server_version)

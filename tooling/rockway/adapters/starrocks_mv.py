@@ -98,7 +98,7 @@ class StarRocksMaterializedViews:
 
 
 def materialized_views(adapter: Adapter) -> StarRocksMaterializedViews | None:
-    """The adapter's materialized views, or None when its engine has none (MySQL/MariaDB)."""
-    if isinstance(adapter, StarRocksAdapter):
+    """The adapter's materialized views, or None when its engine has none (MySQL/MariaDB): no query is sent."""
+    if adapter.capabilities.materialized_views and isinstance(adapter, StarRocksAdapter):
         return StarRocksMaterializedViews(adapter)
     return None

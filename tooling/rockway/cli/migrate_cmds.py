@@ -192,6 +192,8 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
 
 def _print_mv_health(ctx: click.Context, health: Any) -> None:
     """The MVs the run left inactive or failed to refresh, each with its fix (mv_health.py); exit 1 in mode fail."""
+    if health.error:
+        click.echo(f"warning: {health.error}; `rockway mv status` shows their state", err=True)
     for f in health.activated:
         click.echo(f"materialized view {f.label} was made inactive by this run ({f.reason}); re-activated", err=True)
     for f in health.problems:
