@@ -5,9 +5,9 @@ Runs `rockway migrate up` of a one-migration project (CREATE TABLE + one-row INS
 `valgrind --tool=callgrind`, once per variant and size, each on a fresh database:
   disabled   OTEL_SDK_DISABLED=true
   local      telemetry on, no endpoint (spans with real ids, nothing exported)
-  exported   OTLP/HTTP to a live receiver started in this process (the export relay runs beside the CLI)
-Only the CLI process is counted (the relay is a child valgrind does not follow), so this measures what
-tracing costs the run itself: a fixed part and a part per statement, from two sizes. Counts repeat to 1-2%
+  exported   OTLP/HTTP to a live receiver started in this process (the SDK's exporters in the CLI process)
+Only the CLI process is counted, which is where tracing costs anything: a fixed part and a part per statement,
+from two sizes. Counts repeat to 1-2%
 from run to run (timing-dependent paths: background threads, waits), whatever else the machine is doing.
 
     python bench/bench_telemetry_instructions.py [--server mysql://root@127.0.0.1:3306] [--sizes 100 500]

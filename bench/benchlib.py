@@ -83,7 +83,7 @@ _subreaper = False
 
 
 def _become_subreaper() -> None:
-    """Have processes orphaned by our children (a CLI's export relay exiting just after the CLI) re-parented to this
+    """Have processes orphaned by our children (a process a CLI started that exits just after it) re-parented to this
     process instead of init, so that `run_measured` can collect their CPU time. Linux; elsewhere they go uncounted."""
     global _subreaper
     if not _subreaper and sys.platform.startswith("linux"):

@@ -108,5 +108,5 @@ def run_after_init(run: Callable[..., Step], *, jobs: bool = True) -> dict[tuple
 
 def lint_summary(step: Step) -> dict[str, int]:
     """`rockway lint`'s closing line, e.g. scripts=3 statements=12 checked=12 … errors=0, as numbers."""
-    last = step.out.strip().splitlines()[-1]
-    return {k: int(v) for k, v in (pair.split("=", 1) for pair in last.split())}
+    line = next(text for text in reversed(step.out.strip().splitlines()) if text.startswith("scripts="))
+    return {k: int(v) for k, v in (pair.split("=", 1) for pair in line.split())}

@@ -39,7 +39,8 @@ class Version:
     row: tuple[Any, ...]        # item: the 17 STG_COLUMNS; customer: id, 6 attributes, changed_at
     seq: int                    # the source write that committed it
     late: bool                  # committed with changed_at <= the job's watermark
-    settled: int | None = None  # from which source write on a successful run must have read it
+    settled: int | None = None  # from which operation on a run covering its change time must read it
+    read: int | None = None     # the first operation whose successful run read it (current at its start)
 
     @property
     def changed_at(self) -> datetime:
@@ -72,11 +73,12 @@ class History:
         return {k: v[-1] for k, v in self.customers.items()}
 
     def settle(self, store: str, lo: datetime, hi: datetime, started_seq: int) -> None:
-        """A successful run that started after source write `started_seq` read the window (lo, hi]."""
+        """A successful run of operation `started_seq` read the window (lo, hi] of the then current versions."""
         for versions in getattr(self, store).values():
             v = versions[-1]
-            if v.settled is None and v.seq <= started_seq and lo < v.changed_at <= hi:
-                v.settled = started_seq
+            if v.seq <= started_seq and lo < v.changed_at <= hi:
+                v.settled = started_seq if v.settled is None else v.settled
+                v.read = started_seq if v.read is None else v.read
 
 
 class ErpWriter:

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from rockway.errors import ConfigError
-from rockway.history import COLUMN_NAMES, HistoryStore, evolve
+from rockway.history import COLUMN_NAMES, KEY, HistoryStore, evolve
 from rockway.model import AppliedRow, RowStatus, RowType, Version
 
 from sim_engine import StarRocksModel, model_adapter
@@ -75,6 +75,29 @@ def test_several_rows_go_out_in_one_statement() -> None:
     history.write(row(1), row(2), row(3))
     assert len([t for t in model.log if t.startswith("INSERT")]) == 1
     assert [r.installed_rank for r in history.rows()] == [1, 2, 3]
+
+
+def test_evolve_changes_only_the_named_fields_and_refuses_unknown_names() -> None:
+    before = row(1)
+    after = evolve(before, status=RowStatus.SUCCESS, pending_statement=None)
+    assert (after.status, after.pending_statement, after.statement_sql) == (RowStatus.SUCCESS, None, before.statement_sql)
+    with pytest.raises(TypeError, match="unknown AppliedRow fields: {'statement'}"):
+        evolve(before, statement="x", status=RowStatus.FAILED)
+
+
+def test_each_write_uses_the_upsert_for_its_number_of_rows_whatever_came_before() -> None:
+    model = StarRocksModel()
+    history = store(model)
+    history.ensure()
+    sent: list[str] = []
+    execute = history.adapter.execute
+    history.adapter.execute = lambda sql, params=None: (sent.append(sql), execute(sql, params))[1]  # type: ignore[method-assign]
+    batches = [[1], [1, 2], [3, 4, 5], [2, 3], [6], [4, 6]]
+    for ranks in batches:
+        history.write(*(row(r, execution_time=len(sent)) for r in ranks))
+    assert sent == [history.adapter.upsert_sql(TABLE, COLUMN_NAMES, KEY, rows=len(ranks)) for ranks in batches]
+    assert [(r.installed_rank, r.execution_time) for r in history.rows()] == [(1, 1), (2, 3), (3, 3), (4, 5), (5, 2),
+                                                                                 (6, 5)]
 
 
 def test_delete_removes_one_row() -> None:

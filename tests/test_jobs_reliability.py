@@ -122,6 +122,7 @@ def test_failed_backup_stops_the_dimension_loads_and_retention_keeps_n(jw: JobsW
     assert evening.code == 1, evening.out + evening.err
     result = json.loads(evening.out)
     assert [(s["kind"], s["status"]) for s in result["steps"]] == [("backup", "failed"), ("jobs", "skipped"),
+                                                                    ("drift", "skipped"), ("mv", "skipped"),
                                                                     ("notify", "success")]
     assert "backup of " in result["steps"][0]["detail"] and "failed (exit 1)" in result["steps"][0]["detail"]
     assert jw.query(f"SELECT COUNT(*) FROM {jw.db('dw')}.dim_customer")[0][0] == 0

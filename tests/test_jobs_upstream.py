@@ -45,7 +45,7 @@ def _seed(jw: JobsWarehouse, dimensions_to: str = "2026-03-31") -> None:
 
 def _runs(jw: JobsWarehouse, job: str) -> list[tuple[Any, ...]]:
     return jw.query(f"SELECT status, window_start, window_end, error_message FROM {jw.db('etl')}.etl_job_run "
-                    "WHERE job_name = %s ORDER BY started_at, ended_at", (job,))
+                    "WHERE job_name = %s ORDER BY started_at, ended_at, window_start", (job,))  # chunks of one second
 
 
 def _staged_items(jw: JobsWarehouse) -> int:

@@ -277,3 +277,60 @@ def test_exported_log_records_mask_secrets_in_messages_and_attributes() -> None:
     assert exported.__dict__["rockway.statement"] == "SET PASSWORD = '***'"
     plain = _record("run started: %s", "migrate up")
     assert otlp_safe_record(plain) is plain  # nothing to mask: the record goes out as it is
+
+
+# --- shortcuts that must not change a result -------------------------------------------------------------
+_SQL_PIECES = st.sampled_from([
+    "CREATE TABLE ", "t_1", " (", ")", "id INT", " PRIMARY KEY", " DUPLICATE KEY(k)", "VARCHAR(20)", "'abc'", '"x"',
+    "`q`", " = ", "=", "password", "'s3cret'", " IDENTIFIED BY ", "PASSWORD(", "mysql://u:p@h", "?token=", "&pwd=v",
+    ";", ", ", "-- c\n", "/* c */", "/*! x */", "\n", " ", "1.5", "key", '"secret_key"', " PROPERTIES ", "\\", "'",
+    '"', "SET ", "REPLACE ", "#", "x'AB'",
+])
+_SQL = st.lists(_SQL_PIECES | st.text(st.characters(codec="ascii"), max_size=4), max_size=14).map("".join)
+
+
+@given(text=_SQL)
+def test_secret_rules_skipped_by_their_word_tests_would_have_found_nothing(text: str, monkeypatch) -> None:
+    from rockway import redaction
+
+    gated = redaction._secret_spans(text)
+    with monkeypatch.context() as m:  # every rule on every text: no word test, no `=` test
+        m.setattr(redaction, "_SECRET_RULES", tuple((rule, ("",)) for rule, _ in redaction._SECRET_RULES))
+        assert redaction._secret_spans(text) == gated
+
+
+def _tokens(tokenize, sql: str) -> list[tuple[object, ...]] | str:
+    try:
+        return [(t.token_type, t.text, t.start, t.end, t.line) for t in tokenize(sql)]
+    except Exception as exc:  # noqa: BLE001 - the same failure is expected from both
+        return type(exc).__name__
+
+
+@given(sql=_SQL)
+def test_the_reused_tokenizer_tokenizes_as_a_new_one(sql: str) -> None:
+    from sqlglot.dialects.starrocks import StarRocks
+
+    from rockway import redaction
+
+    assert _tokens(redaction._tokenize, sql) == _tokens(lambda s: StarRocks().tokenize(s), sql)
+
+
+def test_each_thread_tokenizes_with_its_own_tokenizer() -> None:
+    import threading
+
+    from rockway import redaction
+
+    texts = [f"INSERT INTO t_{i} VALUES ({i}, '{'x' * i}') -- {i}" for i in range(1, 40)]
+    expected = {sql: _tokens(redaction._tokenize, sql) for sql in texts}
+    wrong: list[str] = []
+
+    def work(order: list[str]) -> None:
+        for _ in range(20):
+            wrong.extend(sql for sql in order if _tokens(redaction._tokenize, sql) != expected[sql])
+
+    threads = [threading.Thread(target=work, args=(texts[::step],)) for step in (1, -1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -167,6 +167,9 @@ def test_migrate_up_cli_exits_2_naming_the_setting(tmp_path: Path, monkeypatch: 
 def test_migrate_up_runs_when_the_backends_suffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = BackendsModel(ONE_OF_THREE_ALIVE)
     wire(monkeypatch, model)
+    # the model answers no catalog introspection; the schema record after `up` never fails a migration
+    # (tooling/rockway/schema/api.py record_after_migrate), so it is left out here as in tests/test_sim_migrate.py
+    monkeypatch.setattr("rockway.schema.api.record_after_migrate", lambda *args, **kwargs: None)
     result = commands.migrate(load_settings(sim_project(tmp_path, own=1, tables=1), env_name="prod"))
     assert result.report is not None and len(result.report.applied) == 1
     assert "t1" in model.tables

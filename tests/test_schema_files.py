@@ -166,3 +166,21 @@ def test_secrets_in_ddl_are_masked_in_files_and_the_snapshot(project: Project, c
     text = next(out.rglob("t.sql")).read_text(encoding="utf-8")
     assert "hunter2" not in text and "mysql://etl:***@erp:3306/db" in text
     assert [r for r in sql("SELECT ddl FROM rockway_schema_snapshot") if "hunter2" in r[0]] == []
+
+
+def test_aliases_write_the_files_of_the_real_databases_from_prefixed_ones(jw: JobsWarehouse, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rehearsal on prefixed databases compares with the repository's files through aliases."""
+    from rockway.schema.api import diff, dump
+
+    jw.apply_env(monkeypatch)
+    aliases = {jw.db(part): f"sales_{part}" for part in TABLES}
+    out = tmp_path / "schema"
+    result = dump(jw.settings(), out, aliases=aliases)
+    assert _files(out) == {f"sales_{part}/{name}.sql" for part in TABLES for name in TABLES[part] | VIEWS[part]}
+    text = (out / "sales_secure" / "v_sales.sql").read_text(encoding="utf-8")
+    assert text.startswith("-- Secure view: sales_secure.v_sales\n") and "`sales_dw`.`v_sales_enriched`" in text
+    dumped = "".join(f.text for f in result.files)
+    assert not [part for part in TABLES if jw.db(part) in dumped]  # roles keep their own prefix: not databases
+    assert diff(jw.settings(), out, aliases=aliases).differences == []
+    assert {d.status for d in diff(jw.settings(), out).differences} == {"missing"}  # without them: other names

@@ -199,3 +199,41 @@ def test_the_snapshot_table_is_a_primary_key_table_like_the_history_table() -> N
         "COMMENT \"rockway schema snapshot: normalised DDL of each managed object after the last migration\"\n"
         "DISTRIBUTED BY HASH(`object_name`)\n"
         "PROPERTIES (\n\"replication_num\" = \"1\"\n)")
+
+
+def test_recording_on_starrocks_sends_create_insert_and_a_keyed_delete() -> None:
+    """The snapshot is written with statements a Primary Key table accepts: INSERT of every column (an existing key
+    is replaced) and DELETE with a WHERE on the key for objects gone since the last record."""
+    from datetime import datetime
+
+    from rockway.schema.drift import record_snapshot, snapshot_spec
+    from rockway.schema.scope import Scope
+
+    conn = ReplayConnection([])
+    adapter = _adapter(conn)
+    create = adapter.create_table_sql(snapshot_spec())
+    normalised = normalize_starrocks_ddl("table", PK_TABLE)
+    conn.steps = [
+        q(create),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.materialized_views WHERE TABLE_SCHEMA IN ('dw')",
+          ("TABLE_SCHEMA", "TABLE_NAME"), []),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT FROM information_schema.tables"
+          " WHERE TABLE_SCHEMA IN ('dw')", ("TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "TABLE_COMMENT"),
+          [("dw", "t", "BASE TABLE", ""), ("dw", "rockway_job_lock", "BASE TABLE", "")]),
+        q("SHOW CREATE TABLE `dw`.`t`", ("Table", "Create Table"), [("t", PK_TABLE)]),
+        q(adapter.literal_sql(
+            "INSERT INTO `warehouse`.`rockway_schema_snapshot` (`object_name`, `object_kind`, `ddl`, `ddl_hash`,"
+            " `run_id`, `recorded_at`) VALUES (%s, %s, %s, %s, %s, %s)",
+            ["dw.t", "table", normalised, ddl_hash(normalised), "run-2", datetime(2026, 3, 1, 12, 0, 0)])),
+        q("SELECT 1 FROM information_schema.tables WHERE table_schema = 'warehouse' AND table_name ="
+          " 'rockway_schema_snapshot'", ("1",), [("1",)]),
+        q("SELECT `object_name`, `object_kind`, `ddl`, `ddl_hash`, `run_id` FROM"
+          " `warehouse`.`rockway_schema_snapshot` ORDER BY object_name",
+          ("object_name", "object_kind", "ddl", "ddl_hash", "run_id"),
+          [("dw.gone", "table", "CREATE TABLE `gone` (\n)", "x", "run-1"), ("dw.t", "table", normalised,
+                                                                            ddl_hash(normalised), "run-2")]),
+        q("DELETE FROM `warehouse`.`rockway_schema_snapshot` WHERE object_name IN ('dw.gone')"),
+    ]
+    scope = Scope(("dw",), ("rockway_schema_history", "rockway_*", "rw_*"))
+    assert record_snapshot(adapter, scope, "run-2", recorded_at=datetime(2026, 3, 1, 12, 0, 0)) == 1
+    conn.assert_done()

@@ -13,12 +13,13 @@ CI runs the "ci" Hypothesis profile (tests/conftest.py); a long run: HYPOTHESIS_
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from sim_engine import FaultPlan, StarRocksModel, model_adapter, SIM_DSN
+from sim_engine import FaultPlan, Op, StarRocksModel, VScript, model_adapter, SIM_DSN
 from sim_machine import LEASE, MigrationMachine, World
 
 
@@ -74,3 +75,55 @@ class StarRocksModelMachine(MigrationMachine):
 
 def test_migration_engine_against_the_starrocks_model() -> None:
     run_state_machine_as_test(StarRocksModelMachine, settings=settings(stateful_step_count=20))
+
+
+def test_a_rollback_interrupted_after_its_last_drop_finishes_after_statement_done() -> None:
+    """Found by the simulation: the U statement marked done must be the U script's, and rollback must go on."""
+    machine = StarRocksModelMachine()
+    try:
+        machine.project.write(VScript(1, [Op("create", "t1_0"), Op("create", "t1_1")], undo=True))
+        assert machine.cli("up")[0] == 0
+        # rollback sends: … W (U1 pending 1), DROP t1_1, W (pending 2), DROP t1_0 <- the process dies right after it
+        code, out = machine.cli("rollback", plan=FaultPlan(at={n: "crash_after" for n in range(1, 60)
+                                                               if n == _drop_index(machine, "t1_0")}))
+        assert code is None and "t1_0" not in machine.world.schema()
+        code, out = machine.cli("up")
+        assert code == 1 and "`migrate repair --statement-done 1`" in out, out
+        code, out = machine.cli("repair", "--statement-done", "1")
+        assert code == 0 and "`migrate rollback`" in out, out
+        code, out = machine.cli("rollback")
+        assert code == 0, out
+        assert machine.world.schema() == {} and machine.world.violations() == []
+        rows = machine.world.history_rows()
+        assert rows[-1].type.value == "UNDO_SQL" and rows[-1].status.value == "success"
+    finally:
+        machine.world.close()
+
+
+def _drop_index(machine: StarRocksModelMachine, table: str) -> int:
+    """The number of the statement `DROP TABLE <table>` would be in a fault-free `migrate rollback` (dry count)."""
+    probe = ModelWorld()
+    probe.model.meta = copy.deepcopy(machine.world.model.meta)
+    probe.model.tables = copy.deepcopy(machine.world.model.tables)
+    world, machine.world = machine.world, probe
+    try:
+        machine.cli("rollback")
+    finally:
+        machine.world = world
+    return next(i for i, text in enumerate(probe.model.log, 1) if text == f"DROP TABLE {table}")
+
+
+def test_statement_done_for_a_rollback_whose_undo_script_is_gone_is_refused_and_writes_nothing() -> None:
+    machine = StarRocksModelMachine()
+    try:
+        machine.project.write(VScript(1, [Op("create", "t1_0")], undo=True))
+        assert machine.cli("up")[0] == 0
+        code, _ = machine.cli("rollback", plan=FaultPlan(at={_drop_index(machine, "t1_0"): "crash_after"}))
+        assert code is None
+        before = machine.world.history_rows()
+        (machine.project.root / "migrations" / "U1__step_1.sql").unlink()
+        code, out = machine.cli("repair", "--statement-done", "1")
+        assert code == 2 and "U1" in out and "undo script" in out, out
+        assert machine.world.history_rows() == before
+    finally:
+        machine.world.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from opentelemetry import trace
 
-from otlp_receiver import OtlpReceiver, SilentServer, refused_port, isolated_telemetry
+from otlp_receiver import OtlpReceiver, SilentServer, refused_port, isolated_telemetry, reset_otel_globals
 from rockway import telemetry
 from rockway.cli import otel
 from rockway.errors import DatabaseError
@@ -170,6 +170,76 @@ def test_helpers_are_noops_without_sdk_and_exceptions_propagate():
             with statement_span(FakeAdapter(), 1, "SELECT 1"):
                 raise DatabaseError("boom", errno=1064)
     assert telemetry.current_run_id() is None
+
+
+# --- a statement is described (redacted, named) only when something can read it ----------------
+CREATE_ORDERS = "CREATE TABLE dw.orders (id INT, note VARCHAR(20) DEFAULT 's3cr3t')"
+
+
+def _described(monkeypatch) -> list[str]:
+    """The statements statement_span describes from now on."""
+    seen: list[str] = []
+    real = telemetry.describe_sql
+    monkeypatch.setattr(telemetry, "describe_sql", lambda sql: (seen.append(sql), real(sql))[1])
+    return seen
+
+
+def test_statements_are_not_described_when_nothing_reads_spans_or_metrics(monkeypatch):
+    seen = _described(monkeypatch)
+    with statement_span(FakeAdapter(), 1, CREATE_ORDERS) as bare:  # no provider set: the API's no-op
+        assert not bare.is_recording()
+    handle = otel.setup_telemetry("1.0.0", None)  # the CLI without an endpoint: ids-only spans, no meter provider
+    with run_span("migrate up", "run-1"):
+        with pytest.raises(DatabaseError), statement_span(FakeAdapter(), 1, CREATE_ORDERS):
+            assert current_span_id() is not None  # the span still has its ids, for history rows and log lines
+            raise DatabaseError("boom", errno=1064)
+    assert handle.shutdown(deadline_s=0.1) is True
+    assert seen == []
+
+
+def test_statements_are_described_for_a_measurement_sink(monkeypatch):
+    seen = _described(monkeypatch)
+    points: list[tuple[str, dict]] = []
+    telemetry.forward_measurements(lambda name, value, attributes: points.append((name, dict(attributes))))
+    with statement_span(FakeAdapter(), 1, CREATE_ORDERS):
+        pass
+    assert seen == [CREATE_ORDERS]
+    (name, attributes), = points
+    assert name == "db.client.operation.duration"
+    assert (attributes["db.operation.name"], attributes["db.collection.name"]) == ("CREATE TABLE", "dw.orders")
+
+
+def test_statements_are_described_for_an_sdk_tracer_or_meter(monkeypatch):
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    seen = _described(monkeypatch)
+    trace.set_tracer_provider(otel.IdsOnlyTracerProvider())  # spans unread, but a meter provider reads the metric
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    with statement_span(FakeAdapter(), 1, CREATE_ORDERS):
+        pass
+    assert seen == [CREATE_ORDERS]
+    (point,) = [p for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+                if m.name == "db.client.operation.duration" for p in m.data.data_points]
+    assert point.attributes["db.collection.name"] == "dw.orders"
+
+    reset_otel_globals()  # now an SDK tracer and no meter provider
+    seen.clear()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    with statement_span(FakeAdapter(), 1, CREATE_ORDERS):
+        pass
+    assert seen == [CREATE_ORDERS]
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "CREATE TABLE dw.orders"
+    assert span.attributes["db.query.text"] == "CREATE TABLE dw.orders (id INT, note VARCHAR(?) DEFAULT ?)"
 
 
 # --- export over OTLP ---------------------------------------------------------------------------
@@ -363,9 +433,13 @@ def test_sdk_disabled_installs_nothing(monkeypatch):
     assert handle.shutdown(deadline_s=0.1) is True
 
 
-def test_a_relay_that_cannot_start_disables_telemetry(monkeypatch, receiver, caplog):
+def test_setup_failure_disables_telemetry(monkeypatch, receiver, caplog):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
-    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
+
+    def broken(signal, protocol):
+        raise RuntimeError("exporter cannot be built")
+
+    monkeypatch.setattr(otel, "_exporter", broken)
     with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
         handle = otel.setup_telemetry("1.0.0", None)
     assert not handle.enabled
@@ -376,23 +450,83 @@ def test_a_relay_that_cannot_start_disables_telemetry(monkeypatch, receiver, cap
     assert handle.shutdown(deadline_s=0.1) is True
 
 
-def test_a_relay_whose_exporters_fail_reports_it_and_answers_not_exported(monkeypatch, caplog):
-    """The relay's own loop, run here: it keeps draining the pipe, says why, and answers "0" at close."""
-    from rockway.cli import otel_relay, otel_wire
+_IMPORTS = r"""
+import sys
+sys.path.insert(0, {tests!r})
+from otlp_receiver import OtlpReceiver
+from rockway.cli import otel
+from rockway import telemetry
+with OtlpReceiver() as receiver:
+    import os
+    if {exported!r}:
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.http_endpoint
+    handle = otel.setup_telemetry("1.0.0", None)
+    with telemetry.run_span("migrate up", "r"):
+        trace_id = telemetry.current_trace_id()
+    handle.shutdown(deadline_s=5)
+    loaded = {{m.split(".")[2] for m in sys.modules if m.startswith(("opentelemetry.sdk.", "opentelemetry.exporter."))}}
+    print(trace_id, sorted(loaded))
+"""
 
-    def broken(signal, protocol):
-        raise RuntimeError("exporter cannot be built")
 
-    monkeypatch.setattr(otel, "_exporter", broken)
-    stream = io.BytesIO(otel_wire.frame([("metric", "rockway.errors", 1, {"error.type": "x"})])
-                        + otel_wire.frame([("close", time.monotonic() + 1, 1.0)]))
-    answer_read, answer_write = os.pipe()
-    with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
-        finished = otel_relay.run("1.0.0", None, {"traces": "http/protobuf", "metrics": "http/protobuf"}, stream,
-                                  answer_write)
-    assert finished is False and os.read(answer_read, 1) == b"0"
-    assert "relay could not set up its exporters" in caplog.text
-    os.close(answer_read), os.close(answer_write)
+@pytest.mark.parametrize("exported", [False, True])
+def test_the_sdk_is_imported_only_when_something_is_exported(exported):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    code = _IMPORTS.format(tests=os.path.dirname(os.path.abspath(__file__)), exported=exported)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    trace_id, modules = proc.stdout.split(maxsplit=1)
+    assert len(trace_id) == 32 and int(trace_id, 16) != 0
+    if exported:
+        assert "trace" in modules and "otlp" in modules
+    else:
+        assert modules.strip() == "[]"
+
+
+def test_spans_of_a_run_that_exports_no_traces_have_real_distinct_ids(monkeypatch):
+    handle = otel.setup_telemetry("1.0.0", None)
+    assert isinstance(trace.get_tracer_provider(), otel.IdsOnlyTracerProvider)
+    with telemetry.span("outer") as outer:
+        outer_ids = (current_trace_id(), current_span_id())
+        with statement_span(FakeAdapter(), 1, "SELECT 1") as inner:
+            inner_ids = (current_trace_id(), current_span_id())
+    with telemetry.span("another run"):
+        other_trace = current_trace_id()
+    assert not outer.is_recording() and not inner.is_recording()
+    assert outer_ids[0] == inner_ids[0] == format(outer.get_span_context().trace_id, "032x")
+    assert outer_ids[1] == format(outer.get_span_context().span_id, "016x") != inner_ids[1]
+    assert other_trace not in (None, outer_ids[0])
+    assert current_trace_id() is None  # both ended, nothing current
+    assert handle.shutdown(deadline_s=0.1) is True
+
+
+@pytest.mark.parametrize("sampler, arg, exported", [
+    (None, None, True), ("parentbased_always_on", None, True), ("traceidratio", "1.0", True),
+    ("always_off", None, False), ("traceidratio", "0", False), ("parentbased_always_off", None, False),
+])
+def test_the_sampler_comes_from_the_environment(monkeypatch, receiver, sampler, arg, exported):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+    for name, value in (("OTEL_TRACES_SAMPLER", sampler), ("OTEL_TRACES_SAMPLER_ARG", arg)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    handle = otel.setup_telemetry("1.0.0", "ci")
+    with run_span("migrate up", "run-sampled"):
+        with migration_span("V1 first"):
+            trace_id = current_trace_id()
+        logging.getLogger("rockway").warning("inside the run")
+    assert handle.shutdown(deadline_s=5) is True
+    assert receiver.wait_for(lambda r: r.logs, timeout=5)  # logs and metrics do not depend on the sampler
+    assert trace_id is not None  # ids for history rows either way
+    if exported:
+        assert receiver.wait_for(lambda r: len(r.spans) >= 2, timeout=5)
+        run = receiver.span_named("rockway migrate up")
+        assert run["trace_id"] == trace_id
+        assert receiver.span_named("migration V1 first")["parent_span_id"] == run["span_id"]
+    else:
+        time.sleep(0.3)
+        assert receiver.spans == []
 
 
 def test_json_logging_outside_spans_and_with_exceptions():

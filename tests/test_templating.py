@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
+from hypothesis import given, strategies as st
 
 from rockway.discovery import checksum_bytes
 from rockway.errors import EXIT_USAGE, InputError
@@ -207,3 +209,47 @@ def test_referenced_files_reports_missing_and_syntax_errors(tmp_path: Path) -> N
     with pytest.raises(InputError) as info:
         referenced_files("x\n\n{% if %}", tmp_path / "repeatable" / "R__x.sql", tmp_path)
     assert info.value.path == "repeatable/R__x.sql" and info.value.line == 3
+
+
+# --- text without template syntax is not given to Jinja, and comes out as Jinja would give it -------------
+_PLAIN = st.lists(st.sampled_from([
+    "CREATE TABLE t (id INT);", "SELECT '}', '%}', '#}', '$x';", "\n", "\r\n", "\r", " ", "\t", "-- note\n", "/* c */",
+    "-- rockway:wait=false\n", "-- rockway:wait=maybe\n", "-- rockway:nap=1\n", "é", "}", "%", "#",
+]) | st.text(max_size=4).filter(lambda s: "{" not in s), max_size=12).map("".join)
+
+
+def _jinja(text: str) -> str:
+    """text rendered by Jinja itself, set up as Renderer sets it up."""
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              autoescape=False).from_string(text).render()
+
+
+def _outcome(renderer: Renderer, script: Script) -> object:
+    try:
+        return [(s.sql, s.line, s.index, s.directives) for s in renderer.statements(script)]
+    except InputError as exc:
+        # a split error in text Jinja changed says so; the comment changes the text, not its lines
+        return (exc.path, exc.message.replace(" (line of the rendered script)", ""), exc.line)
+
+
+@given(text=_PLAIN)
+def test_text_without_template_syntax_renders_as_jinja_renders_it(text: str, tmp_path: Path) -> None:
+    assert Renderer(tmp_path, {}).render_text(text, "jobs/x.sql") == _jinja(text)
+
+
+@given(text=_PLAIN.map(lambda s: s.replace("\r\n", "\n").replace("\r", "\n")))  # as discovery reads a script
+def test_a_script_gives_the_same_statements_with_or_without_a_template_comment(text: str, tmp_path: Path) -> None:
+    renderer = Renderer(tmp_path, {})
+    plain = _script(tmp_path, "migrations/V1__x.sql", text)
+    commented = _script(tmp_path, "migrations/V1__x.sql", "{# rendered by Jinja #}" + text)
+    assert _outcome(renderer, plain) == _outcome(renderer, commented)
+
+
+@pytest.mark.parametrize("source, rendered", [
+    ("SELECT 1; -- {{ engine }}\n", "SELECT 1; -- starrocks\n"),
+    ("SELECT '{% if true %}a{% endif %}';\n", "SELECT 'a';\n"),
+    ("SELECT 1;\n{# last #}", "SELECT 1;\n"),
+    ("SELECT '{\"k\": 1}';\n", "SELECT '{\"k\": 1}';\n"),  # a brace that opens nothing: rendered, unchanged
+])
+def test_template_syntax_anywhere_is_rendered(source: str, rendered: str, tmp_path: Path) -> None:
+    assert Renderer(tmp_path, {}).render(_script(tmp_path, "migrations/V1__x.sql", source)) == rendered

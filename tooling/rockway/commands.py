@@ -446,13 +446,20 @@ def _mark_statement_done(session: Session, project: Project, infos: Sequence[Mig
     row = i.row
     assert row is not None and i.script is not None
     k = row.pending_statement or row.statements_applied + 1
-    statements = project.statements(i.script)
+    script, command = i.script, "migrate up"
+    if row.type is RowType.UNDO_SQL:  # an interrupted rollback: its statements are the U script's, not the V script's
+        undo = [s for s in project.scripts if s.kind is Kind.UNDO and s.version == i.version]
+        if not undo:
+            raise UsageError(f"U{i.version}: the undo script of this interrupted rollback is missing; restore it first")
+        script, command = undo[0], "migrate rollback"
+    statements = project.statements(script)
     if k > len(statements):
         raise UsageError(f"{i.label} has no statement {k}")
     from .resolve import statement_done
 
     session.history.write(statement_done(row, statements, k))
-    return f"{i.label} {i.description}: statement {k} marked as applied; `migrate up` continues at statement {k + 1}"
+    after = f"continues at statement {k + 1}" if k < len(statements) else "records it as finished"
+    return f"{i.label} {i.description}: statement {k} marked as applied; `{command}` {after}"
 
 
 def baseline(settings: Settings, *, version: str, description: str = "<< baseline >>") -> AppliedRow:
@@ -607,14 +614,19 @@ def lock_release(settings: Settings) -> LockOwner | None:
                                               properties=_table_properties(settings)).force_release()
 
 
-def lint(settings: Settings, refs: Sequence[str] = ()) -> list:  # type: ignore[type-arg]
-    """Lint the named scripts (all when none named) as rendered for the environment."""
+def lint(settings: Settings, refs: Sequence[str] = (), *, engine: str | None = None) -> list:  # type: ignore[type-arg]
+    """Lint the named scripts (all when none named) as rendered for the environment: for `engine` when given (the
+    engine a connection found), else the one the DSN's scheme names. Rules about what that engine lacks are
+    skipped (lint.Rule.requires: a MySQL/MariaDB rendering keeps no table replicas)."""
+    from .adapters import engine_capabilities
     from .lint import lint_script
 
-    project = Project(settings, engine=_engine_hint(settings), database=_database_hint(settings))
+    engine = engine or _engine_hint(settings)
+    project = Project(settings, engine=engine, database=_database_hint(settings))
+    capabilities = engine_capabilities(engine)
     scripts = [s for ref in refs for s in project.find(ref)] if refs else project.scripts
     return [lint_script(s.name, s.kind, project.renderer.render(s), project.statements(s), raw=s.source,
-                        backends=settings.backends) for s in scripts]
+                        backends=settings.backends, capabilities=capabilities) for s in scripts]
 
 
 if TYPE_CHECKING:

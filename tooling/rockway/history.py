@@ -114,7 +114,7 @@ class HistoryStore:
         self.properties = properties or {}
         self.sink = sink
         self._exists: bool | None = None
-        self._upsert = adapter.upsert_sql(table, COLUMN_NAMES, KEY)
+        self._upserts = {1: adapter.upsert_sql(table, COLUMN_NAMES, KEY)}  # by row count: the same text every write
 
     @property
     def dry_run(self) -> bool:
@@ -157,7 +157,9 @@ class HistoryStore:
     def write(self, row: AppliedRow, *more: AppliedRow) -> None:
         """Insert or replace rows by installed_rank, all in one statement (one round trip, applied together)."""
         rows = (row, *more)
-        sql = self._upsert if not more else self.adapter.upsert_sql(self.table, COLUMN_NAMES, KEY, rows=len(rows))
+        sql = self._upserts.get(len(rows))
+        if sql is None:
+            sql = self._upserts[len(rows)] = self.adapter.upsert_sql(self.table, COLUMN_NAMES, KEY, rows=len(rows))
         values = [v for r in rows for v in _row_values(r)]
         if self.sink is not None:
             self.sink(self.adapter.literal_sql(sql, values))
@@ -181,10 +183,12 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+_ROW_FIELDS = frozenset(f.name for f in fields(AppliedRow))
+
+
 def evolve(row: AppliedRow, **changes: Any) -> AppliedRow:
     """A copy of row with changes (validated field names)."""
-    names = {f.name for f in fields(AppliedRow)}
-    bad = set(changes) - names
+    bad = changes.keys() - _ROW_FIELDS
     if bad:
         raise TypeError(f"unknown AppliedRow fields: {bad}")
     return replace(row, **changes)

@@ -425,6 +425,9 @@ class Rule:
     summary: str
     check: Callable[[_Script], Iterable[Hit]]
     kinds: frozenset[Kind] = field(default_factory=lambda: frozenset(Kind))
+    # a Capabilities field (adapters/base.py) the rendering's engine must have for the rule to apply: a rule about
+    # table replicas says nothing about a rendering for MySQL/MariaDB, whose tables keep none
+    requires: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Rule documentation (for the README)."""
@@ -855,7 +858,7 @@ RULES: tuple[Rule, ...] = (
     Rule("SR016", "repeated-alter", "warning", "several schema changes on one table in one script",
          _repeated_alter),
     Rule("SR017", "replication-num", "warning", "CREATE TABLE without \"replication_num\" in PROPERTIES",
-         _each(_replication_num)),
+         _each(_replication_num), requires="replicas"),
     Rule("SR018", "mysql-type", "error", "MySQL-only column types (ENUM, MEDIUMINT, LONGTEXT, INT UNSIGNED, …)",
          _each(_mysql_type)),
     Rule("SR019", "mysql-alter", "error", "MySQL ALTER TABLE syntax (ADD without COLUMN, CHANGE, ALTER COLUMN, …)",
@@ -866,7 +869,7 @@ RULES: tuple[Rule, ...] = (
          _empty_script, frozenset({Kind.VERSIONED, Kind.UNDO})),
     Rule("SR022", "replication-over-backends", "error",
          "\"replication_num\" above the environment's declared `backends` (skipped when none is declared)",
-         _replication_over_backends),
+         _replication_over_backends, requires="replicas"),
 )
 
 
@@ -933,9 +936,12 @@ def sqlglot_verdict(sql: str) -> str:
 
 
 def lint_script(path: str, kind: Kind, text: str, statements: Sequence[Statement],
-                rules: Sequence[Rule] = RULES, *, raw: str | None = None, backends: int | None = None) -> ScriptReport:
+                rules: Sequence[Rule] = RULES, *, raw: str | None = None, backends: int | None = None,
+                capabilities: Any = None) -> ScriptReport:
     """Lint one rendered script: `text` is the rendered script (for text-level rules), may be '';
-    `raw` is the script before rendering, for rules that judge what was written (SR021)."""
+    `raw` is the script before rendering, for rules that judge what was written (SR021); `capabilities`: those
+    of the engine the script was rendered for (adapters.engine_capabilities), which skip the rules that `require`
+    what it lacks; None: every rule applies (a StarRocks rendering)."""
     stmts: list[_Stmt] = []
     cursor = 0
     for s in statements:  # locate each statement in the text for exact line numbers
@@ -949,6 +955,8 @@ def lint_script(path: str, kind: Kind, text: str, statements: Sequence[Statement
     script_level: list[Finding] = []
     for rule in rules:
         if kind not in rule.kinds:
+            continue
+        if rule.requires and capabilities is not None and not getattr(capabilities, rule.requires):
             continue
         for hit in rule.check(script):
             st = by_index.get(hit.index) if hit.index is not None else None

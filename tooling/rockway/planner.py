@@ -162,9 +162,11 @@ def blocker_message(info: MigrationInfo) -> str:
     """The recovery message for a failed or interrupted migration."""
     row = info.row
     assert row is not None
-    label = f"{info.label} ({info.description})"
-    file = info.script.name if info.script else row.script
     undo = row.type is RowType.UNDO_SQL
+    # an unfinished undo belongs to its U script: name that label and file, not the V script the info row carries
+    name = f"U{info.version}" if undo and info.version is not None else info.label
+    label = f"{name} ({info.description})"
+    file = row.script if undo else (info.script.name if info.script else row.script)
     up = "migrate rollback" if undo else "migrate up"
     what = f" ({row.statement_sql})" if row.statement_sql else ""
     if info.state is State.FAILED:
@@ -177,6 +179,12 @@ def blocker_message(info: MigrationInfo) -> str:
                 f"  Next: fix statement {k} in {file}, then run `{up} --resume` (continues at statement {k}{keep}),\n"
                 f"  or undo the applied statements by hand and run `migrate repair` (removes the failed row;"
                 f" the next `{up}` starts it from statement 1).")
+    if row.pending_statement is None:  # stopped between statements: nothing has an unknown outcome
+        done = row.statements_applied
+        left = (f"continues at statement {done + 1} of {row.statements_total}" if done < row.statements_total
+                else "records it as finished (every statement is applied)")
+        return (f"{label} stopped after {first_statements(done) if done else 'no statement'} of {row.statements_total};"
+                f" no statement's outcome is unknown.\n  Next: `{up}` {left}.")
     k = row.pending_statement or row.statements_applied + 1
     # a repeatable is named by its description, which may hold spaces: quote it so the command runs as printed
     ref = info.version if info.version is not None else shlex.quote(info.description)
@@ -243,7 +251,10 @@ def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, step
     plan_steps: list[Step] = []
     unfinished = [i for i in infos if i.kind is Kind.VERSIONED and i.state in (State.FAILED, State.INTERRUPTED)]
     for info in unfinished:
-        if info.row is not None and info.row.type is RowType.UNDO_SQL and resume and info.version in undo:
+        # as in `migrate up`: an interrupted undo with no statement pending (e.g. after `repair --statement-done`)
+        # continues by itself; anything else needs --resume
+        settled = info.state is State.INTERRUPTED and info.row is not None and info.row.pending_statement is None
+        if info.row is not None and info.row.type is RowType.UNDO_SQL and (resume or settled) and info.version in undo:
             plan_steps.append(Step(Action.CONTINUE, undo[info.version], info.row, info.row.statements_applied + 1))
         else:
             blockers.append(blocker_message(info))

@@ -7,6 +7,7 @@ two-way message of `planner.blocker_message`.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -32,7 +33,8 @@ class Resolution:
         return self.info.row
 
     def command(self) -> str:
-        ref = self.info.version if self.info.version is not None else self.info.description
+        # a repeatable is named by its description, which may hold spaces: quoted so the command runs as printed
+        ref = self.info.version if self.info.version is not None else shlex.quote(self.info.description)
         if self.verdict.took_effect:
             return f"`migrate repair --statement-done {ref}`, then `migrate up`"
         return "`migrate up --resume`"

@@ -27,8 +27,7 @@ Metrics (instruments are created lazily on first use; registry: `EMITTED_METRICS
     rockway.freshness.lag         gauge, s       record_freshness(table, lag_s)
     rockway.mv.staleness          gauge, s       record_mv_staleness(mv, staleness_s)
     rockway.mv.inactive           gauge, {mv}    record_mv_inactive(mv, inactive)  1 inactive, 0 active
-`forward_measurements(sink)` sends every measurement to sink instead (the CLI's export relay records them
-there with `apply_measurement`).
+`forward_measurements(sink)` hands every measurement to sink instead of the meter provider (tests read them so).
 
 Attribute values: status is one of success|failed|partial|skipped for jobs and pipelines, ok|error
 for statements and migrations; check status is pass|fail|error; severity CRITICAL|WARNING|INFO.
@@ -298,6 +297,26 @@ def job_span(name: str, *, run_id: str | None = None, pipeline: str | None = Non
         yield current
 
 
+_UNREAD_SUMMARY = SqlSummary("", None, "")
+
+
+def _statement_details_unread() -> bool:
+    """True when nothing can read a statement span's attributes or its duration metric, so `statement_span` need
+    not describe the statement (redacting it was the largest part of rockway's own work per migration:
+    bench/RESULTS.md). Spans: the API's providers before one is set, or a NoOpTracer (the CLI's ids-only tracer
+    is one) record nothing. Metrics: no forwarding sink, and the meter provider is the metrics API's own (its
+    no-op, or its stand-in before a provider is set); an SDK or any other provider counts as a reader.
+    """
+    if _sink is not None:
+        return False
+    if not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider)) \
+            and not isinstance(_tracer(), trace.NoOpTracer):
+        return False
+    from opentelemetry import metrics  # the metrics API is imported on first use only
+
+    return type(metrics.get_meter_provider()).__module__.startswith("opentelemetry.metrics")
+
+
 @contextmanager
 def statement_span(adapter_like: Any, index: int, sql: str) -> Iterator[Span]:
     """CLIENT span for one statement with db.* attributes and redacted query text.
@@ -305,7 +324,7 @@ def statement_span(adapter_like: Any, index: int, sql: str) -> Iterator[Span]:
     adapter_like needs `db_system`, `database`, `host`, `port` (missing ones are left out).
     Records db.client.operation.duration and, on failure, rockway.errors.
     """
-    summary = describe_sql(sql)
+    summary = _UNREAD_SUMMARY if _statement_details_unread() else describe_sql(sql)
     system = getattr(adapter_like, "db_system", None) or "other_sql"
     port = getattr(adapter_like, "port", None)
     attrs = {
@@ -331,11 +350,12 @@ def statement_span(adapter_like: Any, index: int, sql: str) -> Iterator[Span]:
         raise
     finally:
         _finish(current, token)
-        record_statement(
-            time.perf_counter() - start, system, "error" if error else "ok", operation=summary.operation,
-            error_type=error, namespace=attrs[DB_NAMESPACE], collection=summary.collection,
-            response_code=error if error and error.isdigit() else None,
-        )
+        if summary is not _UNREAD_SUMMARY:  # else no meter provider would keep the point
+            record_statement(
+                time.perf_counter() - start, system, "error" if error else "ok", operation=summary.operation,
+                error_type=error, namespace=attrs[DB_NAMESPACE], collection=summary.collection,
+                response_code=error if error and error.isdigit() else None,
+            )
         if error:
             count_error(error, **{DB_SYSTEM_NAME: system})
 
@@ -434,19 +454,9 @@ _sink: MeasurementSink | None = None
 
 
 def forward_measurements(sink: MeasurementSink | None) -> None:
-    """Hand every measurement to sink(metric name, value, attributes) instead of the meter provider (None: stop).
-
-    The CLI uses it to record metrics in its export relay process (see `apply_measurement`).
-    """
+    """Hand every measurement to sink(metric name, value, attributes) instead of the meter provider (None: stop)."""
     global _sink
     _sink = sink
-
-
-def apply_measurement(name: str, value: float, attributes: Mapping[str, Any]) -> None:
-    """Record a forwarded measurement on the instrument `name` of the current meter provider."""
-    instrument = _instrument(name)
-    kind = EMITTED_METRICS[name].kind
-    (instrument.add if kind == "counter" else instrument.set if kind == "gauge" else instrument.record)(value, attributes)
 
 
 class _Forwarding:

@@ -111,8 +111,8 @@ class Renderer:
         return statements
 
     def _render(self, text: str, name: str, context: dict[str, Any]) -> str:
-        if "{" not in text:  # no template syntax at all: nothing to render
-            return text
+        if "{" not in text and "\r" not in text:  # no template syntax: Jinja would give it back as it is
+            return text  # (it turns CR and CRLF into LF; script sources have only LF already, discovery.py)
         try:
             code = self.env.compile(text, name=name, filename=name)
         except jinja2.TemplateSyntaxError as exc:

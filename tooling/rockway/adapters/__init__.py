@@ -10,7 +10,21 @@ from .base import Adapter, Capabilities, Column, LockOwner, LockPrimitive, State
 from .connection import Timeouts, open_connection
 
 __all__ = ["Adapter", "Capabilities", "Column", "LockOwner", "LockPrimitive", "StatementResult", "TableSpec",
-           "Timeouts", "connect", "connect_dsn", "detect_engine", "settings_dsn"]
+           "Timeouts", "connect", "connect_dsn", "detect_engine", "engine_capabilities", "settings_dsn"]
+
+
+def engine_capabilities(engine: str) -> Capabilities:
+    """The capabilities of an engine by name (`starrocks` or `mysql`), without a connection: what a script
+    rendered for that engine may rely on (lint judges a rendering by them)."""
+    if engine == "starrocks":
+        from .starrocks import StarRocksAdapter
+
+        return StarRocksAdapter.capabilities
+    if engine == "mysql":
+        from .mysql import MySQLAdapter
+
+        return MySQLAdapter.capabilities
+    raise ConfigError(f"unknown engine {engine!r}: rockway speaks starrocks and mysql")
 
 
 def detect_engine(conn: object) -> tuple[str, str]:

@@ -210,6 +210,12 @@ class Adapter(abc.ABC):
         db = database or self.database
         return f"{self.quote_ident(db)}.{self.quote_ident(table)}" if db else self.quote_ident(table)
 
+    # --- throwaway databases ------------------------------------------------------------------
+    def drop_throwaway_database_sql(self, name: str) -> str:
+        """The statement that drops a database nothing will need again (a rehearsal's), for good: engines that keep
+        dropped databases recoverable for a while skip that here."""
+        return f"DROP DATABASE IF EXISTS {self.quote_ident(name)}"
+
     # --- rockway's own tables ----------------------------------------------------------------
     @abc.abstractmethod
     def create_table_sql(self, spec: TableSpec, *, properties: dict[str, str] | None = None) -> str:

@@ -162,6 +162,13 @@ class StarRocksAdapter(PyMySQLAdapter):
         names = [c.lower() for c in result.columns]
         return [dict(zip(names, row)) for row in result.rows]
 
+    def drop_throwaway_database_sql(self, name: str) -> str:
+        """`DROP DATABASE [IF EXISTS] <db_name> [FORCE]` (docs.starrocks.io, sql-reference/sql-statements/Database/
+        DROP_DATABASE): without FORCE the database stays in the recycle bin, recoverable with RECOVER for a day by
+        default and still holding its storage; FORCE deletes it at once, skipping the check for unfinished
+        activities. For a rehearsal's databases, which nothing will read again, that is what is wanted."""
+        return f"DROP DATABASE IF EXISTS {self.quote_ident(name)} FORCE"
+
     def alive_backends(self) -> int | None:
         """Rows of SHOW BACKENDS whose `Alive` is true (starrocks-responses.md §5); read by name, since the column
         list differs between releases. A shared-data cluster without backends keeps its compute nodes in SHOW

@@ -1,33 +1,30 @@
-"""OpenTelemetry SDK setup for the CLI: providers, OTLP exporters, bounded shutdown, JSON logs.
+"""OpenTelemetry set-up for the CLI: the SDK's providers and OTLP exporters, bounded shutdown, JSON logs.
 
-The only module that touches the SDK (with its helpers `otel_forward`, `otel_relay`, `otel_sdk_forward`,
-`otel_spans`, `otel_wire`). Rules:
-- A tracer provider is always installed (unless OTEL_SDK_DISABLED=true), so trace ids are real and
-  can be written into history rows even when nothing is exported. With the default sampler it records
-  spans as plain data without the SDK (`otel_spans`); any other OTEL_TRACES_SAMPLER gets the SDK's.
+The only module that touches the SDK. Rules:
 - OTLP exporters exist only for signals that have an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
-  OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and
-  no second process. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
-- When something is exported, the exporters run in an export relay: a child process
-  (`python -m rockway.cli.otel_relay`) started at set-up, which imports the SDK's exporters, encodes
-  and sends while the run goes on. The run records its spans and forwards every ended span,
-  log record and measurement to it over a pipe, in batches every 0.1 s (`otel_forward`). The relay
-  installs exactly what `install_providers` describes below. A run killed by any signal still gets what it had
-  forwarded exported: the relay flushes when the pipe closes.
+  OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and the
+  SDK is not imported. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
+- With a traces endpoint the run's spans are the SDK's: a TracerProvider (its sampler from
+  OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, read by the SDK) with a BatchSpanProcessor in front of
+  the OTLP span exporter. Log records go through a BatchLogRecordProcessor, metrics through a
+  PeriodicExportingMetricReader that exports once more at shutdown.
+- Without a traces endpoint (unless OTEL_SDK_DISABLED=true) spans still have real random trace and
+  span ids, so history rows and log lines can name them, but they record nothing
+  (`IdsOnlyTracerProvider`: the API's NonRecordingSpan with fresh ids).
 - OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
-- `TelemetryHandle.shutdown(deadline_s)` returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT
-  seconds, default 5): the relay flushes within it and answers, or is killed after a short grace;
-  so an unreachable or hung collector delays exit by at most that long. A run that forwarded nothing
-  does not wait for the relay at all.
-- The relay exports spans every 0.1 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s),
-  so the flush at exit is short.
+- `TelemetryHandle.shutdown(deadline_s)` force-flushes and shuts the providers down, each in a daemon
+  thread, and returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5): an
+  unreachable or hung collector delays exit by at most that long (the SDK's force_flush does not honour
+  its own timeout, so the deadline is kept here).
+- Spans are exported every 0.1 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
+  long run's spans leave while it waits on the database and the flush at exit is short.
 - Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
   statement; the statement spans hold the same durations with trace ids).
 - Counters and histograms are exported with delta temporality (each short-lived run reports what it
   did; SigNoz sums the deltas) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE is set.
 - OTLP log records carry `rockway.run_id` next to the trace and span ids of the span they were
-  written in; an attached exception crosses only as type and redacted message.
+  written in; an attached exception is exported only as type and redacted message.
 - Any failure during setup disables telemetry; it never fails the run.
 
 Logs for people and machines (`configure_logging`): the `rockway` logger writes text lines
@@ -41,11 +38,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import random
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from opentelemetry import trace
 
 from rockway.logs import JsonFormatter, TextFormatter
 
@@ -174,8 +174,6 @@ class TelemetryHandle:
     logger_provider: Any = None
     log_handler: logging.Handler | None = None
     exporting: dict[str, str] = field(default_factory=dict)  # signal -> protocol
-    span_processor: Any = None  # the batch processor feeding the span exporter
-    relay: Any = None  # otel_forward.Relay when an export relay process does the exporting
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _logger_level: int | None = None
@@ -185,10 +183,10 @@ class TelemetryHandle:
         """True when a tracer provider is installed."""
         return self.tracer_provider is not None
 
-    def shutdown(self, deadline_s: float | None = None, *, named_s: float | None = None) -> bool:
+    def shutdown(self, deadline_s: float | None = None) -> bool:
         """Flush and shut down all providers, returning within deadline_s (default: `shutdown_deadline()`).
 
-        True if everything finished in time. named_s is the deadline a warning names (default deadline_s).
+        True if everything finished in time.
         """
         if deadline_s is None:
             deadline_s = shutdown_deadline()
@@ -202,22 +200,14 @@ class TelemetryHandle:
             logger.removeHandler(self.log_handler)
             if self._logger_level is not None:
                 logger.setLevel(self._logger_level)
-        if self.relay is not None:
-            from rockway import telemetry
-
-            telemetry.forward_measurements(None)
-            return bool(self.relay.close(deadline_s))
+        timeout_ms = int(max(0.0, deadline_s) * 1000)
         workers = []
-        for name, provider, flush in (
-            ("traces", self.tracer_provider, True),
-            ("logs", self.logger_provider, True),
-            ("metrics", self.meter_provider, False),  # shutdown() collects and exports a last time
-        ):
-            if provider is None:
+        for name, provider in (("traces", self.tracer_provider), ("logs", self.logger_provider),
+                               ("metrics", self.meter_provider)):
+            if provider is None or isinstance(provider, IdsOnlyTracerProvider):
                 continue
-            worker = threading.Thread(
-                target=_close_provider, args=(name, provider, flush), name=f"rockway-otel-shutdown-{name}", daemon=True
-            )
+            worker = threading.Thread(target=_close_provider, args=(name, provider, timeout_ms),
+                                      name=f"rockway-otel-shutdown-{name}", daemon=True)
             worker.start()
             workers.append(worker)
         end = time.monotonic() + max(0.0, deadline_s)
@@ -226,43 +216,33 @@ class TelemetryHandle:
         finished = not any(w.is_alive() for w in workers)
         if not finished:
             _log.warning("telemetry export did not finish within %.1f s; some spans, logs or metrics are lost",
-                         deadline_s if named_s is None else named_s)
+                         deadline_s)
         return finished
 
 
-def _close_provider(name: str, provider: Any, flush: bool) -> None:
+def _close_provider(name: str, provider: Any, timeout_ms: int) -> None:
+    """force_flush then shutdown one SDK provider (the meter provider's shutdown collects and exports a last time)."""
     try:
-        if flush:
-            provider.force_flush()
+        if name != "metrics":
+            provider.force_flush(timeout_millis=timeout_ms)
     except Exception:  # exporters report their own failures; never let them escape
         _log.debug("flushing %s failed", name, exc_info=True)
     try:
-        provider.shutdown()
+        if name == "metrics":
+            provider.shutdown(timeout_millis=timeout_ms)
+        else:
+            provider.shutdown()
     except Exception:
         _log.debug("shutting down %s failed", name, exc_info=True)
 
 
-def setup_telemetry(
-    service_version: str, environment: str | None, *, log_level: int = logging.INFO,
-    log_format: str | None = None, log_file: str | None = None,
-) -> TelemetryHandle:
-    """Install the SDK providers (and OTLP exporters when configured); never raises.
-
-    log_format and log_file are the run's (`configure_logging`): the export relay writes its own
-    warnings (a collector that cannot be reached) the same way.
-    """
+def setup_telemetry(service_version: str, environment: str | None, *, log_level: int = logging.INFO) -> TelemetryHandle:
+    """Install the providers (the SDK's, with OTLP exporters, for the signals that are exported); never raises."""
     if _truthy("OTEL_SDK_DISABLED"):
         return TelemetryHandle(_closed=True)
     handle = TelemetryHandle()
     try:
-        protocols = exported_signals()
-        if protocols:
-            _install_forwarding(handle, service_version, environment, log_level, protocols, (log_format, log_file))
-        else:  # nothing leaves the process: spans only for their ids
-            from opentelemetry import trace
-
-            handle.tracer_provider = run_tracer_provider(None)
-            trace.set_tracer_provider(handle.tracer_provider)
+        install_providers(handle, service_version, environment, log_level, exported_signals())
         _attach_log_handler(handle, log_level)
     except Exception:
         _log.warning("telemetry disabled: setup failed", exc_info=True)
@@ -277,66 +257,56 @@ def exported_signals() -> dict[str, str]:
     return {s: p for s in SIGNALS if (p := signal_protocol(s))}
 
 
-def _install_forwarding(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
-                        protocols: dict[str, str], logging_options: tuple[str | None, str | None]) -> None:
-    """Start an export relay process (`otel_relay`) and send this run's spans, logs and metrics to it.
+class IdsOnlyTracer(trace.NoOpTracer):
+    """Starts spans that carry fresh random ids (the parent's trace id, if any) and record nothing.
 
-    The relay builds the resource and the exporters; this process only records spans (for real trace ids)
-    and forwards what ends.
+    For runs that export no traces: the ids still go into history rows and log lines, without importing
+    the SDK. The spans are the API's own NonRecordingSpan; ids are drawn as the SDK's RandomIdGenerator
+    draws them. A NoOpTracer, so rockway.telemetry knows its spans' attributes are never read.
     """
-    from opentelemetry import trace
 
-    from rockway import telemetry
+    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context()
+        trace_id = parent.trace_id if parent.is_valid else _random_id(128)
+        return trace.NonRecordingSpan(trace.SpanContext(trace_id, _random_id(64), is_remote=False))
 
-    from .otel_forward import Relay, RelayLogHandler
-
-    relay = handle.relay = Relay.start(service_version, environment, protocols, *logging_options)
-    handle.tracer_provider = run_tracer_provider(relay.send if "traces" in protocols else None)
-    if "logs" in protocols:
-        handle.log_handler = RelayLogHandler(relay, otlp_safe_record, level=log_level)
-    trace.set_tracer_provider(handle.tracer_provider)
-    if "metrics" in protocols:
-        telemetry.forward_measurements(relay.measurement)
-    handle.exporting = protocols
+    def start_as_current_span(self, name: str, context: Any = None, *args: Any, end_on_exit: bool = True,
+                              **kwargs: Any) -> Any:
+        return trace.use_span(self.start_span(name, context), end_on_exit=end_on_exit)
 
 
-def run_tracer_provider(send: Any) -> Any:
-    """The run's tracer provider: ended spans go to send (the relay's), or nowhere when send is None.
+def _random_id(bits: int) -> int:
+    while not (value := random.getrandbits(bits)):
+        pass
+    return value
 
-    With the default sampler, spans are recorded as plain data (`otel_spans`: no SDK import, a fraction
-    of an SDK span's cost); with any other OTEL_TRACES_SAMPLER, the SDK's TracerProvider decides.
-    """
-    from .otel_spans import ForwardingTracerProvider, supports_sampler
 
-    if supports_sampler():
-        return ForwardingTracerProvider(send)
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
+class IdsOnlyTracerProvider(trace.TracerProvider):
+    """A tracer provider whose tracer is an `IdsOnlyTracer`."""
 
-    provider = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
-    if send is not None:
-        from .otel_sdk_forward import RelaySpanProcessor
+    def __init__(self) -> None:
+        self._tracer = IdsOnlyTracer()
 
-        provider.add_span_processor(RelaySpanProcessor(send))
-    return provider
+    def get_tracer(self, *args: Any, **kwargs: Any) -> IdsOnlyTracer:
+        return self._tracer
 
 
 def install_providers(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
                       protocols: dict[str, str]) -> None:
-    """Build every provider (with exporters for protocols) first, then publish them, so a failure leaves no
-    global state behind. The export relay runs this. The OTLP log handler is built (`handle.log_handler`),
-    not attached: the caller attaches it to its logger."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    """Build every provider (SDK providers with exporters for the signals in protocols, an `IdsOnlyTracerProvider`
+    when traces are not exported) first, then publish them, so a failure leaves no global state behind. The OTLP
+    log handler is built (`handle.log_handler`), not attached."""
+    resource = build_resource(service_version, environment) if protocols else None
 
-    resource = build_resource(service_version, environment)
-
-    handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if "traces" in protocols:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         delay = {} if _env("OTEL_BSP_SCHEDULE_DELAY") else {"schedule_delay_millis": DEFAULT_SPAN_EXPORT_DELAY_MS}
-        handle.span_processor = BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay)
-        handle.tracer_provider.add_span_processor(handle.span_processor)
+        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay))
+    else:
+        handle.tracer_provider = IdsOnlyTracerProvider()
 
     if "metrics" in protocols:
         from opentelemetry.sdk.metrics import MeterProvider
@@ -364,7 +334,7 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
 
 
 def _attach_log_handler(handle: TelemetryHandle, log_level: int) -> None:
-    """Send the `rockway` logger's records from log_level to the handle's OTLP (or relay) log handler."""
+    """Send the `rockway` logger's records from log_level to the handle's OTLP log handler."""
     if handle.log_handler is None:
         return
     logger = logging.getLogger(LOGGER_NAME)

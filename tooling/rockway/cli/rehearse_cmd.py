@@ -37,27 +37,31 @@ def _output_path(option: str, value: Path | None) -> Path | None:
               help="Apply only what is pending on the server, as the release will (staging): no prefix, no undo round "
                    "trip, nothing dropped; the jobs' SQL writes no warehouse table (reads run WHERE 1 = 0).")
 @click.option("--keep", is_flag=True, help="Keep the prefixed databases and roles for inspection (default: drop them).")
+@click.option("--schema-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
+              help="After the first up, compare the schema with the files of DIR (`rockway schema dump --out DIR`), "
+                   "the prefixed names read as the project's own; a difference fails the rehearsal (the case "
+                   "`schema files`, the unified diff in the summary).")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), metavar="FILE",
               help="Write JUnit XML here: one case per migration, round-trip check, lint script, MV, check file, job.")
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), metavar="FILE",
               help=f"Write the Markdown summary here (also appended to ${STEP_SUMMARY} when that is set).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.pass_context
-def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep: bool, junit_path: Path | None,
-                     markdown_path: Path | None, quiet: bool) -> None:
+def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep: bool, schema_dir: Path | None,
+                     junit_path: Path | None, markdown_path: Path | None, quiet: bool) -> None:
     """Rehearse the release: migrate from empty, undo round trip, then validate, lint, MVs, checks and job SQL.
 
     Everything is created under a unique prefix `rh_<8 hex>_` (every `*_db` variable, `role_prefix` and the
     DSN's database), so parallel CI jobs can share one server, and dropped at the end unless --keep.
 
     \b
-    Exit codes: 0 the rehearsal passed; 1 a check failed (a migration, the round trip, a lint error, a
-    materialized view, a check, a job's SQL); 2 bad input; 3 server unreachable; 130 interrupted.
+    Exit codes: 0 the rehearsal passed; 1 a check failed (a migration, the schema files, the round trip, a lint
+    error, a materialized view, a check, a job's SQL); 2 bad input; 3 server unreachable; 130 interrupted.
 
     \b
     Examples:
       rockway rehearse --dsn mysql://root@127.0.0.1:3306/warehouse --junit rehearse.xml
-      rockway rehearse --start-starrocks --markdown rehearse.md
+      rockway rehearse --start-starrocks --markdown rehearse.md --schema-dir schema
       rockway rehearse --dsn starrocks://deployer@staging-fe:9030/warehouse --pending --junit rehearse.xml
     """
     from ..rehearse.api import Options, rehearse
@@ -75,7 +79,7 @@ def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep:
         raise click.UsageError("--keep applies to the prefixed copy; --pending uses the server's own databases")
     echo = (lambda _: None) if quiet else (lambda text: click.echo(f"rehearse: {text}", err=True))
     settings = st.settings()
-    options = Options(pending=pending, keep=keep)
+    options = Options(pending=pending, keep=keep, schema_dir=schema_dir)
     if image is None:
         result = rehearse(settings, options, progress=echo)
     else:

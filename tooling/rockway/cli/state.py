@@ -45,7 +45,7 @@ class CliState:
             from .otel import configure_logging, setup_telemetry
 
             self._log_handlers = configure_logging(self.log_format, self.log_file)
-            self.telemetry = setup_telemetry(__version__, environment, log_format=self.log_format, log_file=self.log_file)
+            self.telemetry = setup_telemetry(__version__, environment)
         except Exception as exc:  # noqa: BLE001 - telemetry never fails a run
             click.echo(f"warning: telemetry disabled: {exc}", err=True)
             self.telemetry = False

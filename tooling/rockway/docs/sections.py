@@ -120,6 +120,7 @@ def architecture(ctx: DocsContext) -> str:
 # --- directory structure ------------------------------------------------------------------------------
 FOLDER_PURPOSES: dict[str, str] = {
     ".ci": "CI entry point `.ci/run`: installs, starts MariaDB, runs import-linter and the tests",
+    ".github": "GitHub Actions: `.ci/run` on MariaDB; the StarRocks suite and `rockway rehearse` (testcontainers)",
     "bench": "benchmarks; latest results in bench/RESULTS.md",
     "cron.d": "cron.d files that schedule the pipelines (copied to /etc/cron.d)",
     "deploy": "deployment: StarRocks configuration, OpenTelemetry Collector, Google Cloud, SigNoz",
@@ -136,6 +137,7 @@ FOLDER_PURPOSES: dict[str, str] = {
     "tooling": "the rockway Python package",
 }
 SUBFOLDER_PURPOSES: dict[str, str] = {
+    "deploy/ci": "CI to copy: `rockway rehearse` on a throwaway StarRocks (GitHub, GitLab; `rockway init --ci`)",
     "deploy/gcp": "Google Cloud VM, disk, firewall, bucket (reviewed gcloud scripts, dry run by default)",
     "deploy/otel-collector": "OpenTelemetry Collector configuration (OTLP in, SigNoz out)",
     "deploy/signoz": "how to install SigNoz or use SigNoz Cloud",
@@ -324,8 +326,8 @@ OTHER_VARIABLES: list[tuple[str, str, str, bool]] = [
     ("ROCKWAY_OTEL_SHUTDOWN_TIMEOUT", "`5`", "Most seconds a down or hung collector may delay exit", False),
     ("ROCKWAY_LOG_FORMAT", "`text`", "`text` (warnings to stderr) or `json` (every line, with run/trace ids)", False),
     ("ROCKWAY_LOG_FILE", "", "Write log lines to this file instead of stderr", False),
-    ("OTEL_BSP_SCHEDULE_DELAY", "`100`", "Milliseconds between span exports by the export relay (rockway's default)", False),
-    ("OTEL_TRACES_SAMPLER", "`parentbased_always_on`", "Sampler; the default and `always_on` record spans without the SDK in the run, any other keeps the SDK's tracer", False),
+    ("OTEL_BSP_SCHEDULE_DELAY", "`100`", "Milliseconds between span exports (rockway's default; the SDK's is 5000)", False),
+    ("OTEL_TRACES_SAMPLER", "`parentbased_always_on`", "Sampler of exported traces, read by the SDK (`traceidratio` with `OTEL_TRACES_SAMPLER_ARG`, …)", False),
     ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta", "Metric temporality (delta suits SigNoz)", False),
     ("OTEL_SERVICE_NAME", "`rockway`", "Service name of the telemetry", False),
     ("OTEL_RESOURCE_ATTRIBUTES", "", "Extra resource attributes, e.g. `deployment.environment=prod`", False),

@@ -4,7 +4,8 @@ From empty (default), everything lives under a unique prefix (naming.py) and is 
 after a failure or Ctrl-C) unless `keep`:
 
   1. `migrate up --target` one version at a time, a schema snapshot after each, then the R scripts (one case
-     per script, with its duration and the async jobs waited for);
+     per script, with its duration and the async jobs waited for); with `schema_dir`, the schema then against
+     the project's schema files (`rockway schema diff` with the prefixed names read as the project's own);
   2. the undo round trip: `migrate rollback` one version at a time down to zero, each U script restoring the
      schema its V script found; `migrate up` again, and the same schema as after the first up (snapshot.py;
      a difference names the U script);
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Settings, redact_dsn, validate_identifier
@@ -27,7 +29,7 @@ from ..model import Kind
 from ..redaction import redact_secrets
 from . import model, probes, snapshot
 from .model import Applied, Case, Rehearsal
-from .naming import Names, new_prefix, prefixed_settings, server_settings
+from .naming import ROLE_PREFIX_VAR, Names, new_prefix, prefixed_settings, server_settings
 
 Progress = Callable[[str], None]
 _CREATE_ROLE = re.compile(r"^\s*CREATE\s+ROLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`'\"]?([\w$]+)", re.IGNORECASE)
@@ -38,6 +40,7 @@ class Options:
     pending: bool = False
     keep: bool = False
     prefix: str | None = None  # default: a new `rh_<8 hex>_`
+    schema_dir: Path | None = None  # the project's schema files (`rockway schema dump`), compared after the first up
 
 
 def _text(exc: BaseException) -> str:
@@ -116,10 +119,13 @@ def rehearse(settings: Settings, options: Options = Options(), *, progress: Prog
     from ..commands import Project
 
     Project(settings).scripts  # a missing migrations folder is bad input (exit 2) before anything is created
+    if options.schema_dir is not None and not Path(options.schema_dir).is_dir():
+        raise ConfigError(f"--schema-dir {options.schema_dir}: no such folder",
+                          hint="Write the schema files with `rockway schema dump --out DIR` and commit them.")
     if options.pending:
         result = Rehearsal("pending", server=redact_dsn(settings.dsn or ""))
         try:
-            _pending(settings, result, progress)
+            _pending(settings, result, progress, options.schema_dir)
         finally:
             result.seconds = time.perf_counter() - start
         return result
@@ -131,7 +137,7 @@ def rehearse(settings: Settings, options: Options = Options(), *, progress: Prog
     result = Rehearsal("from-empty", server=redact_dsn(rehearsed.dsn or ""), prefix=prefix, kept=options.keep)
     progress(f"every database and role of this rehearsal is named {prefix}*")
     try:
-        _from_empty(rehearsed, names, result, progress)
+        _from_empty(rehearsed, names, result, progress, options.schema_dir)
     finally:
         if not options.keep:
             progress(f"dropping everything named {prefix}*")
@@ -142,8 +148,10 @@ def rehearse(settings: Settings, options: Options = Options(), *, progress: Prog
     return result
 
 
-def _from_empty(settings: Settings, names: Names, result: Rehearsal, progress: Progress) -> None:
-    """First up one version at a time (a snapshot after each), then the R scripts; the round trip; the probes."""
+def _from_empty(settings: Settings, names: Names, result: Rehearsal, progress: Progress,
+                schema_dir: Path | None = None) -> None:
+    """First up one version at a time (a snapshot after each), then the R scripts; the schema files (schema_dir);
+    the round trip; the probes."""
     from ..commands import open_session
 
     with open_session(settings) as session:
@@ -158,8 +166,52 @@ def _from_empty(settings: Settings, names: Names, result: Rehearsal, progress: P
     if _migrate(settings, result, "first up", progress, cases=True) is not None:  # the R scripts
         return
     _note_unprefixed(settings, names, result)
+    if schema_dir is not None:
+        _schema_files(settings, Path(schema_dir), schema_aliases(settings, names, result.engine), result, progress)
     if _round_trip(settings, project, versions, before, result, progress):
         _probes(settings, result, names.databases, progress, writes=True)
+
+
+def schema_aliases(settings: Settings, names: Names, engine: str) -> dict[str, str]:
+    """prefixed name -> the project's own, for every database and role of the rehearsal: the schema files name the
+    project's databases (and a secure view its roles), the rehearsed schema the prefixed ones."""
+    aliases = {new: old for key, (old, new) in names.variables.items() if key != ROLE_PREFIX_VAR}
+    if names.history_database:
+        aliases[names.history_database[1]] = names.history_database[0]
+    role_prefix = names.role_prefix
+    if role_prefix and role_prefix.startswith(names.prefix):
+        own = names.variables[ROLE_PREFIX_VAR][0]
+        for role in role_names(settings, engine, names.databases[0], role_prefix):
+            aliases[role] = own + role[len(role_prefix):]
+    return aliases
+
+
+def _schema_files(settings: Settings, directory: Path, aliases: dict[str, str], result: Rehearsal,
+                  progress: Progress) -> None:
+    """The live schema against the files of `directory` (`rockway schema diff` with the prefixed names read as the
+    project's own): one case; a difference fails it, and the unified diff goes to the report."""
+    from ..schema.api import diff
+
+    progress(f"schema files: comparing with {directory}")
+    result.schema_dir = str(directory)
+    begin = time.perf_counter()
+    case = result.add(Case(model.SCHEMA_FILES, "schema files"))
+    try:
+        found = diff(settings, directory, aliases=aliases)
+    except (DatabaseUnavailable, Interrupted):
+        raise
+    except RockwayError as exc:
+        case.failure, case.detail = _text(exc).splitlines()[0], _text(exc)
+    else:
+        if found.differences:
+            result.schema_files_diff = "".join(d.diff for d in found.differences)
+            case.failure = (f"{len(found.differences)} schema file(s) of {directory} differ from the migrated schema: "
+                            + ", ".join(f"{d.path} ({d.status})" for d in found.differences)
+                            + f"; run `rockway schema dump --out {directory}` and commit the files")
+            case.detail = result.schema_files_diff
+        else:
+            case.detail = f"{found.files} object(s) of {', '.join(found.databases)} match the files of {directory}"
+    case.seconds = time.perf_counter() - begin
 
 
 def _note_unprefixed(settings: Settings, names: Names, result: Rehearsal) -> None:
@@ -212,7 +264,7 @@ def _round_trip(settings: Settings, project: Any, versions: list[Any], before: d
     return True
 
 
-def _pending(settings: Settings, result: Rehearsal, progress: Progress) -> None:
+def _pending(settings: Settings, result: Rehearsal, progress: Progress, schema_dir: Path | None = None) -> None:
     from ..commands import open_session
 
     with open_session(settings) as session:
@@ -226,6 +278,8 @@ def _pending(settings: Settings, result: Rehearsal, progress: Progress) -> None:
     project = _project(settings)
     after = _snapshot(settings)
     result.schema_diff += snapshot.compare(before, after, project, sides=("before", "release"), blame=False)
+    if schema_dir is not None:  # the server's own names: nothing to read back
+        _schema_files(settings, Path(schema_dir), {}, result, progress)
     with open_session(settings) as session:
         from ..schema.scope import schema_scope
 
@@ -239,7 +293,7 @@ def _probes(settings: Settings, result: Rehearsal, databases: list[str], progres
     progress("validate")
     result.add(probes.validate_case(settings))
     progress("lint")
-    cases, result.lint_findings = probes.lint_cases(settings)
+    cases, result.lint_findings = probes.lint_cases(settings, result.engine)
     result.cases += cases
     adapter = connect(settings)
     try:
@@ -287,7 +341,7 @@ def drop_prefixed(settings: Settings, names: Names) -> tuple[list[str], str | No
         for database in names.databases:
             if not database.startswith(names.prefix):  # never: naming.py prefixes every one
                 raise ConfigError(f"refusing to drop {database}: it does not carry the prefix {names.prefix}")
-            adapter.execute(f"DROP DATABASE IF EXISTS {adapter.quote_ident(database)}")
+            adapter.execute(adapter.drop_throwaway_database_sql(database))  # StarRocks: FORCE, no recycle bin
             dropped.append(f"database {database}")
         role_prefix = names.role_prefix
         if role_prefix and role_prefix.startswith(names.prefix):

@@ -7,13 +7,14 @@ from typing import Any
 
 # suites, in the order a rehearsal runs them (report.py writes one <testsuite> each)
 MIGRATIONS = "migrations"
+SCHEMA_FILES = "schema files"  # with --schema-dir: the schema after the first up against the project's schema files
 ROUND_TRIP = "round trip"
 VALIDATE = "validate"
 LINT = "lint"
 MVS = "materialized views"
 CHECKS = "checks"
 JOBS = "jobs"
-SUITES = (MIGRATIONS, ROUND_TRIP, VALIDATE, LINT, MVS, CHECKS, JOBS)
+SUITES = (MIGRATIONS, SCHEMA_FILES, ROUND_TRIP, VALIDATE, LINT, MVS, CHECKS, JOBS)
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Rehearsal:
     applied: list[Applied] = field(default_factory=list)
     lint_findings: list[str] = field(default_factory=list)
     schema_diff: list[Any] = field(default_factory=list)  # snapshot.Difference
+    schema_dir: str | None = None  # --schema-dir, as given
+    schema_files_diff: str = ""  # its files against the rehearsed schema (unified, the project's database names)
     notes: list[str] = field(default_factory=list)
     kept: bool = False
     dropped: list[str] = field(default_factory=list)

@@ -58,14 +58,16 @@ def validate_case(settings: Settings) -> Case:
     return _timed(model.VALIDATE, "migrate validate", body)
 
 
-def lint_cases(settings: Settings) -> tuple[list[Case], list[str]]:
-    """`rockway lint` for the connected engine: one case per script; errors fail it. Also every finding as text."""
+def lint_cases(settings: Settings, engine: str | None = None) -> tuple[list[Case], list[str]]:
+    """`rockway lint` for the connected engine (`engine`: the one the rehearsal's connection found, which the
+    migrations were rendered for; a mysql:// DSN may reach StarRocks): one case per script; errors fail it. Also
+    every finding as text."""
     from ..commands import lint
 
     findings: list[str] = []
     cases: list[Case] = []
     try:
-        reports = [r.without_secrets() for r in lint(settings)]
+        reports = [r.without_secrets() for r in lint(settings, engine=engine or None)]
     except RockwayError as exc:
         return [Case(model.LINT, "lint", failure=_text(exc).splitlines()[0], detail=_text(exc))], findings
     for report in reports:

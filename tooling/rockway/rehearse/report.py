@@ -3,8 +3,9 @@
 JUnit: one <testsuite> per suite of model.SUITES that has cases, one <testcase> per case (classname
 `rockway.rehearse.<suite>`), <failure message="…"> with the detail as text, <skipped message="…"/>; the
 root <testsuites> carries the totals. Markdown: the verdict, the migrations with durations and the async jobs
-waited for, the failures, lint findings and the schema diff. Neither carries a password: the server is shown
-as config.redact_dsn prints it, and every text passes redaction.redact_secrets.
+waited for, the failures, the schema files' diff (--schema-dir), lint findings and the schema diff. Neither
+carries a password: the server is shown as config.redact_dsn prints it, and every text passes
+redaction.redact_secrets.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..redaction import redact_secrets
-from .model import SUITES, Case, Rehearsal
+from .model import SCHEMA_FILES, SUITES, Case, Rehearsal
 
 _XML_INVALID = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 
@@ -83,6 +84,15 @@ def markdown(result: Rehearsal) -> str:
         for a in result.applied:
             lines.append(f"| {a.phase} | {_cell(a.script)} | {a.statements} | {a.seconds:.2f} | "
                          f"{_cell(', '.join(a.async_jobs)) or '-'} |")
+    if result.schema_dir is not None:
+        lines += ["", "### Schema files", ""]
+        if result.schema_files_diff:
+            lines += [f"`{_cell(result.schema_dir)}` differs from the migrated schema (`-` the files, `+` the server):",
+                      "", "```diff", *redact_secrets(result.schema_files_diff).splitlines()[:400], "```"]
+        elif any(c.suite == SCHEMA_FILES and c.failure for c in result.cases):
+            lines.append(f"`{_cell(result.schema_dir)}` not compared (see the failures)")
+        else:
+            lines.append(f"`{_cell(result.schema_dir)}` matches the migrated schema")
     lines += ["", "### Lint findings", ""]
     lines += [f"- {_cell(f)}" for f in result.lint_findings] or ["none"]
     lines += ["", "### Schema diff", ""]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..adapters.base import Adapter
 from ..config import Settings
@@ -23,12 +23,13 @@ def _table_properties(settings: Settings) -> dict[str, str]:
     return {"replication_num": str(settings.replication_num)} if settings.replication_num else {}
 
 
-def dump(settings: Settings, out_dir: Path, *, live: bool = False) -> DumpResult:
-    """Write `<out_dir>/<database>/<object>.sql` for every managed object."""
+def dump(settings: Settings, out_dir: Path, *, live: bool = False, aliases: Mapping[str, str] | None = None) -> DumpResult:
+    """Write `<out_dir>/<database>/<object>.sql` for every managed object (`aliases`: dump.schema_files)."""
     from ..commands import open_session
 
     with open_session(settings) as session:
-        files = schema_files(session.adapter, settings, session.project, session.history.rows(), live_counts=live)
+        files = schema_files(session.adapter, settings, session.project, session.history.rows(), live_counts=live,
+                             aliases=aliases)
     return write_files(files, out_dir)
 
 
@@ -39,14 +40,17 @@ class DiffResult:
     differences: list[FileDiff]
 
 
-def diff(settings: Settings, directory: Path) -> DiffResult:
-    """Compare the live schema with the files of `directory`."""
+def diff(settings: Settings, directory: Path, *, aliases: Mapping[str, str] | None = None) -> DiffResult:
+    """Compare the live schema with the files of `directory` (`aliases`: the live databases' names in the files,
+    for a rehearsal on prefixed databases; dump.schema_files)."""
     from ..commands import open_session
 
     with open_session(settings) as session:
         scope = schema_scope(settings, session.project, session.adapter.database)
-        files = schema_files(session.adapter, settings, session.project, session.history.rows(), scope=scope)
-    return DiffResult(scope.databases, len(files), compare(files, directory, scope.databases))
+        files = schema_files(session.adapter, settings, session.project, session.history.rows(), scope=scope,
+                             aliases=aliases)
+    databases = tuple((aliases or {}).get(d, d) for d in scope.databases)
+    return DiffResult(databases, len(files), compare(files, directory, databases))
 
 
 def drift(settings: Settings) -> DriftReport:

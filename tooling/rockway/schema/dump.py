@@ -7,6 +7,7 @@ still matches the live schema.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -62,14 +63,29 @@ def file_path(item: LiveObject) -> str:
     return f"{item.obj.database}/{item.obj.name}.sql"
 
 
+def apply_aliases(text: str, aliases: Mapping[str, str]) -> str:
+    """text with each database name of `aliases` replaced by its alias, where it stands as a whole name."""
+    if not aliases:
+        return text
+    pattern = re.compile(r"(?<![\w$])(" + "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
+                         + r")(?![\w$])")
+    return pattern.sub(lambda m: aliases[m.group(1)], text)
+
+
 def schema_files(adapter: Adapter, settings: Any, project: Any, rows: Sequence[AppliedRow], *,
-                 live_counts: bool = False, scope: Scope | None = None) -> list[SchemaFile]:
-    """The files of the live schema (project: commands.Project rendered for the connected engine)."""
+                 live_counts: bool = False, scope: Scope | None = None,
+                 aliases: Mapping[str, str] | None = None) -> list[SchemaFile]:
+    """The files of the live schema (project: commands.Project rendered for the connected engine).
+
+    `aliases` (database name -> name to write) lets a rehearsal on prefixed databases produce the files of the
+    real ones: folders, headers and DDL then name the aliases."""
     scope = scope or schema_scope(settings, project, adapter.database)
     live = read_live(adapter, scope)
     headers = build_headers(settings, project, rows, live, adapter.database)
     counts: Mapping[str, int | str] = row_counts(adapter, live) if live_counts else {}
-    return [SchemaFile(file_path(item), render_file(item, headers[item.qualified], counts.get(item.qualified)), item)
+    names = dict(aliases or {})
+    return [SchemaFile(apply_aliases(file_path(item), names),
+                       apply_aliases(render_file(item, headers[item.qualified], counts.get(item.qualified)), names), item)
             for item in live]
 
 
@@ -85,7 +101,7 @@ def write_files(files: Sequence[SchemaFile], out_dir: Path) -> DumpResult:
             target.write_text(f.text, encoding="utf-8")
             written.append(f.path)
     removed: list[str] = []
-    for database in sorted({f.item.obj.database for f in files}):
+    for database in sorted({f.path.split("/", 1)[0] for f in files}):
         for path in sorted((out_dir / database).glob("*.sql")):
             rel = f"{database}/{path.name}"
             if rel not in wanted:
