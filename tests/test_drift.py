@@ -137,3 +137,18 @@ def test_rollback_records_the_schema_it_leaves(project: Project, cli, sql) -> No
     _ok(cli("migrate", "rollback"), "rollback")
     assert names() == {"t"}
     _ok(cli("drift"), "drift after rollback")
+
+
+def test_a_release_rewrites_only_the_records_of_objects_it_changed(project: Project, cli, sql) -> None:  # type: ignore[no-untyped-def]
+    """The record keeps, per object, the run that last changed it: an untouched table's row is not written again."""
+    project.migration("V1__t.sql", "CREATE TABLE t (id INT PRIMARY KEY);\n")
+    project.migration("V2__u.sql", "CREATE TABLE u (id INT PRIMARY KEY);\n")
+    _ok(cli("migrate", "up"), "first up")
+    first = dict(sql(f"SELECT object_name, run_id FROM {SNAPSHOT}"))
+    project.migration("V3__u_more.sql", "ALTER TABLE u ADD COLUMN v INT;\n")
+    _ok(cli("migrate", "up"), "second up")
+    second = dict(sql(f"SELECT object_name, run_id FROM {SNAPSHOT}"))
+    t, u = (next(name for name in first if name.endswith(f".{short}")) for short in ("t", "u"))
+    assert second[t] == first[t]  # unchanged: not rewritten
+    assert second[u] != first[u]  # changed by V3: recorded by the second run
+    _ok(cli("drift"), "drift after the release")

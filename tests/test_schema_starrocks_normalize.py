@@ -221,17 +221,18 @@ def test_recording_on_starrocks_sends_create_insert_and_a_keyed_delete() -> None
           " WHERE TABLE_SCHEMA IN ('dw')", ("TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "TABLE_COMMENT"),
           [("dw", "t", "BASE TABLE", ""), ("dw", "rockway_job_lock", "BASE TABLE", "")]),
         q("SHOW CREATE TABLE `dw`.`t`", ("Table", "Create Table"), [("t", PK_TABLE)]),
-        q(adapter.literal_sql(
-            "INSERT INTO `warehouse`.`rockway_schema_snapshot` (`object_name`, `object_kind`, `ddl`, `ddl_hash`,"
-            " `run_id`, `recorded_at`) VALUES (%s, %s, %s, %s, %s, %s)",
-            ["dw.t", "table", normalised, ddl_hash(normalised), "run-2", datetime(2026, 3, 1, 12, 0, 0)])),
+        # the record as it stands: `t` with an older DDL, `gone` dropped since (only changes are written)
         q("SELECT 1 FROM information_schema.tables WHERE table_schema = 'warehouse' AND table_name ="
           " 'rockway_schema_snapshot'", ("1",), [("1",)]),
         q("SELECT `object_name`, `object_kind`, `ddl`, `ddl_hash`, `run_id` FROM"
           " `warehouse`.`rockway_schema_snapshot` ORDER BY object_name",
           ("object_name", "object_kind", "ddl", "ddl_hash", "run_id"),
-          [("dw.gone", "table", "CREATE TABLE `gone` (\n)", "x", "run-1"), ("dw.t", "table", normalised,
-                                                                            ddl_hash(normalised), "run-2")]),
+          [("dw.gone", "table", "CREATE TABLE `gone` (\n)", "x", "run-1"),
+           ("dw.t", "table", "CREATE TABLE `t` (\n)", "older", "run-1")]),
+        q(adapter.literal_sql(
+            "INSERT INTO `warehouse`.`rockway_schema_snapshot` (`object_name`, `object_kind`, `ddl`, `ddl_hash`,"
+            " `run_id`, `recorded_at`) VALUES (%s, %s, %s, %s, %s, %s)",
+            ["dw.t", "table", normalised, ddl_hash(normalised), "run-2", datetime(2026, 3, 1, 12, 0, 0)])),
         q("DELETE FROM `warehouse`.`rockway_schema_snapshot` WHERE object_name IN ('dw.gone')"),
     ]
     scope = Scope(("dw",), ("rockway_schema_history", "rockway_*", "rw_*"))

@@ -23,6 +23,15 @@ ASSETS = ROOT / "observability" / "signoz"
 KEY = "test-api-key-7f3a"
 
 
+def _stems(folder: str) -> list[str]:
+    """The asset files of one kind, in the name order push sends them."""
+    return sorted(p.stem for p in (ASSETS / folder).glob("*.json"))
+
+
+DASHBOARDS, ALERTS, DOWNTIME = _stems("dashboards"), _stems("alerts"), _stems("downtime")
+TOTAL = len(DASHBOARDS) + len(ALERTS) + len(DOWNTIME)
+
+
 class FakeSigNoz:
     """Just enough of SigNoz's API: v2 dashboards, v2 rules, v1 downtime schedules, SIGNOZ-API-KEY auth."""
 
@@ -144,23 +153,26 @@ def test_push_creates_missing_items_and_updates_existing_ones_by_title(tmp_path,
     sent = [(q["method"], q["path"]) for q in fake.requests]
     writes = sent[len(LISTS):]
     assert sent[:len(LISTS)] == LISTS
-    assert [m for m, _ in writes] == ["POST", "PUT", "POST", "POST", "POST", "PUT", "POST", "POST"]
-    assert [p for _, p in writes] == [
-        "/api/v2/dashboards", "/api/v2/dashboards/d-old", "/api/v2/dashboards",
-        "/api/v2/rules", "/api/v2/rules", "/api/v2/rules/r-old", "/api/v2/rules", "/api/v1/downtime_schedules",
-    ]
+    # the seeded items (dashboard "migrations", rule "job-failed") are updated in place, everything else is created;
+    # dashboards, then alerts, then downtime, each kind in file-name order
+    assert "migrations" in DASHBOARDS and "job-failed" in ALERTS and DOWNTIME == ["morning-pipeline-sla-quiet-hours"]
+    assert writes == (
+        [("PUT", "/api/v2/dashboards/d-old") if s == "migrations" else ("POST", "/api/v2/dashboards")
+         for s in DASHBOARDS]
+        + [("PUT", "/api/v2/rules/r-old") if s == "job-failed" else ("POST", "/api/v2/rules") for s in ALERTS]
+        + [("POST", "/api/v1/downtime_schedules") for _ in DOWNTIME])
+    assert [m for m, _ in writes].count("PUT") == 2 and len(writes) == TOTAL
     bodies = [q["body"] for q in fake.requests[len(LISTS):]]
-    assert bodies[0] == _file("dashboards", "data-quality")
-    assert bodies[1] == {**_file("dashboards", "migrations"), "name": "rockway-migrations-x1y2z3"}  # name is immutable
-    assert bodies[2] == _file("dashboards", "pipeline-health")
-    assert bodies[3:7] == [_file("alerts", s) for s in ("critical-check-failed", "freshness", "job-failed",
-                                                         "morning-pipeline-sla")]
-    assert bodies[7] == _file("downtime", "morning-pipeline-sla-quiet-hours")
+    assert bodies == (
+        [{**_file("dashboards", s), "name": "rockway-migrations-x1y2z3"} if s == "migrations"  # name is immutable
+         else _file("dashboards", s) for s in DASHBOARDS]
+        + [_file("alerts", s) for s in ALERTS]
+        + [_file("downtime", s) for s in DOWNTIME])
     for request in fake.requests:
         assert request["headers"]["signoz-api-key"] == KEY  # header names are case-insensitive (RFC 9110)
         if request["method"] != "GET":
             assert request["headers"]["content-type"] == "application/json"
-    assert "created 6, updated 2" in r.out
+    assert f"created {TOTAL - 2}, updated 2" in r.out
     assert KEY not in r.out + r.err
     # items of other teams are untouched
     assert fake.store["dashboards"]["d-other"]["spec"]["display"]["name"] == "Other team"
@@ -174,10 +186,12 @@ def test_second_push_only_updates(tmp_path, fake):
     r = _push(tmp_path, url=fake.url)
     assert r.code == 0, r.err
     methods = [q["method"] for q in fake.requests]
-    assert methods == ["GET"] * 3 + ["PUT"] * 8
+    assert methods == ["GET"] * 3 + ["PUT"] * TOTAL
     assert {kind: fake.titles(kind) for kind in fake.store} == first  # no duplicates
-    assert len(first["dashboards"]) == 3 and len(first["rules"]) == 4 and len(first["downtime"]) == 1
-    assert "created 0, updated 8" in r.out
+    assert first == {"dashboards": sorted(signoz.title_of("dashboard", _file("dashboards", s)) for s in DASHBOARDS),
+                     "rules": sorted(signoz.title_of("alert", _file("alerts", s)) for s in ALERTS),
+                     "downtime": sorted(signoz.title_of("downtime", _file("downtime", s)) for s in DOWNTIME)}
+    assert f"created 0, updated {TOTAL}" in r.out
 
 
 def test_dashboard_listing_follows_pages(fake, monkeypatch):
@@ -197,7 +211,7 @@ def test_dry_run_sends_only_the_listing_requests_and_prints_the_writes(tmp_path,
     assert f"PUT {fake.url}/api/v2/rules/r-old\nSIGNOZ-API-KEY: ***\n" in r.out
     assert f"POST {fake.url}/api/v1/downtime_schedules" in r.out
     assert '"alert": "rockway: morning pipeline not finished by 07:00"' in r.out
-    assert "6 to create, 2 to update; nothing sent" in r.err
+    assert f"{TOTAL - 2} to create, 2 to update; nothing sent" in r.err
     assert KEY not in r.out + r.err
     assert fake.store["rules"]["r-old"]["description"] == "old text"
 
@@ -213,7 +227,10 @@ def test_dry_run_sends_only_the_listing_requests_and_prints_the_writes(tmp_path,
 def test_dry_run_without_signoz_settings_prints_creates_and_contacts_nobody(tmp_path, fake):
     r = _push(tmp_path, "--dry-run", url="", key="")
     assert r.code == 0, r.err
-    assert r.out.count("POST $SIGNOZ_URL/api/v2/dashboards") == 3 and r.out.count("POST $SIGNOZ_URL/api/v2/rules") == 4
+    assert r.out.count("POST $SIGNOZ_URL/api/v2/dashboards") == len(DASHBOARDS)
+    assert r.out.count("POST $SIGNOZ_URL/api/v2/rules") == len(ALERTS)
+    assert r.out.count("POST $SIGNOZ_URL/api/v1/downtime_schedules") == len(DOWNTIME)
+    assert f"dry run: {TOTAL} to create, 0 to update; nothing sent" in r.err
     assert "existing items were not looked up" in r.err
     assert fake.requests == []
 
@@ -222,7 +239,8 @@ def test_channels_option_replaces_every_alert_channel(tmp_path, fake):
     r = _push(tmp_path, "--only", "alert", "--channel", "data-oncall", "--channel", "pagerduty-data", url=fake.url)
     assert r.code == 0, r.err
     posted = [q["body"] for q in fake.requests if q["method"] == "POST"]
-    assert len(posted) == 4 and all(q["path"] == "/api/v2/rules" for q in fake.requests if q["method"] == "POST")
+    assert len(posted) == len(ALERTS)
+    assert all(q["path"] == "/api/v2/rules" for q in fake.requests if q["method"] == "POST")
     for body in posted:
         for threshold in body["condition"]["thresholds"]["spec"]:
             assert threshold["channels"] == ["data-oncall", "pagerduty-data"]
@@ -242,7 +260,7 @@ def test_rejected_body_exits_1_with_signoz_message(tmp_path, fake):
     r = _push(tmp_path, url=fake.url)
     assert r.code == 1, r.err
     assert "SigNoz rejected POST /api/v2/rules (400): alert rule is not valid: version: only v5" in r.err
-    assert [q["method"] for q in fake.requests].count("POST") == 4  # three dashboards, then the failing rule
+    assert [q["method"] for q in fake.requests].count("POST") == len(DASHBOARDS) + 1  # the dashboards, then the failing rule
 
 
 def test_unreachable_signoz_exits_3(tmp_path):
@@ -276,4 +294,4 @@ def test_invalid_asset_is_refused_before_any_request(tmp_path, fake):
     assert "freshness.json" in r.err and "metric 'rockway.freshness' is not emitted" in r.err
     assert fake.requests == []
     r = run_cli(tmp_path, "signoz", "check", "--dir", str(copy))
-    assert r.code == 2 and "BAD alert" in r.out and r.out.count("ok ") == 7
+    assert r.code == 2 and "BAD alert" in r.out and r.out.count("ok ") == TOTAL - 1

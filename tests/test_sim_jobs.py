@@ -585,3 +585,28 @@ def test_a_fractional_second_change_time_is_staged_once(sim: Sim) -> None:
     staged = sim.query(f"SELECT vbeln, posnr, changed_at FROM {sim.raw}.stg_billing_item")
     # macros/warehouse.sql renders DATETIME as DATETIME(6) on MariaDB: microseconds kept, as StarRocks keeps them
     assert staged == [("0000000001", 10, datetime(2026, 3, 2, 10, 0, 0, 300000))]
+
+
+def test_a_customer_state_replaced_before_any_run_read_it_is_not_owed(sim: Sim) -> None:
+    """A falsifying example of an earlier invariant, replayed: a customer created at 01:00 and changed at 06:46 in
+    the same business step, then a dim_customer run for (03-01 00:00, 03-02 04:00]. The ERP keeps the current row
+    only, so the 01:00 state is gone before any run could read it, and the current state is past the window: the
+    run loads nothing for that customer and still moves the watermark to 04:00, rightly. (Its ('kill', 43) does
+    not fire: the run sends fewer statements.) The invariants hold for the state the ERP still has."""
+    machine = JobsSimulation()
+    JobsSimulation.sim = sim
+    machine.start(seed=0)
+    machine.business(changes=2, customer_changes=1, hours=12, new_customer=False, orders=4)
+    machine.run_job(fault="source_error", hours_back=0, job="stg_billing_item")
+    machine.run_job(fault=("kill", 43), hours_back=9, job="dim_customer")
+    top = machine._watermarks()["dim_customer"]
+    assert top == datetime(2026, 3, 2, 4, 0, 0) and not sim.faults.fired
+    replaced = [cid for cid, states in machine.history.customers.items()
+                if states[0].changed_at <= top < states[-1].changed_at]
+    assert replaced, "the replay no longer replaces a covered customer state before a run reads it"
+    versions = machine._dim_rows()
+    assert not [cid for cid in replaced if cid in versions], versions
+    machine.scd2_one_current_version_contiguous_history()
+    machine.staging_holds_every_covered_version_once()
+    machine.facts_cover_every_day_below_the_watermark()
+    machine.watermarks_stay_behind_now()

@@ -86,11 +86,15 @@ def record_snapshot(adapter: Adapter, scope: Scope, run_id: str, *, properties: 
     adapter.execute(adapter.create_table_sql(snapshot_spec(), properties=properties))
     live = read_live(adapter, scope)
     at = recorded_at or now_utc().replace(microsecond=0)
-    for start in range(0, len(live), _BATCH):
-        chunk = live[start:start + _BATCH]
+    before = {r.name: r.ddl_hash for r in recorded(adapter)}
+    # only what changed is written: a release that touches two tables writes two rows, not the whole schema
+    changed = [item for item in live if before.get(item.qualified) != item.ddl_hash]
+    for start in range(0, len(changed), _BATCH):
+        chunk = changed[start:start + _BATCH]
         values = [v for item in chunk for v in (item.qualified, item.kind, item.ddl, item.ddl_hash, run_id, at)]
         adapter.execute(adapter.upsert_sql(SNAPSHOT_TABLE, COLUMN_NAMES, KEY, rows=len(chunk)), values)
-    gone = [r.name for r in recorded(adapter) if r.name not in {item.qualified for item in live}]
+    names = {item.qualified for item in live}
+    gone = [name for name in before if name not in names]
     for start in range(0, len(gone), _BATCH):
         chunk = gone[start:start + _BATCH]
         adapter.execute(f"DELETE FROM {adapter.qualified(SNAPSHOT_TABLE)} WHERE object_name IN"
