@@ -152,7 +152,9 @@ def check_cli(words: list[str], config: dict) -> list[str]:
     ctx = None
     try:
         while isinstance(command, click.Group):
-            ctx = click.Context(command, info_name=path[-1], parent=ctx)
+            # with the group's context_settings, as make_context would: click caches a command's help option from
+            # the first context it sees, and a bare Context would leave `-h` out of the CLI for the whole process
+            ctx = click.Context(command, info_name=path[-1], parent=ctx, **command.context_settings)
             # The group's own options (a group stops parsing at its first argument, the subcommand).
             args = click.Command.parse_args(command, ctx, list(args))
             if not args:
