@@ -78,8 +78,9 @@ class PyMySQLAdapter(Adapter):
 
         An interrupted client stops reading, but the server goes on executing the statement. `KILL QUERY <id>`
         ends the statement and keeps the session (MariaDB and MySQL; StarRocks accepts
-        `KILL [CONNECTION | QUERY] <processlist id>`, the id its handshake sent, as here). This connection is
-        replaced afterwards: the interrupted read left the killed statement's answer unread on it.
+        `KILL [CONNECTION | QUERY] <processlist id>`, the id its handshake sent, as here: README, "Failures, resume
+        and repair", with the FE caveat). A failed kill returns False and the caller says the statement may still
+        run. This connection is replaced afterwards: the interrupted read left the killed statement's answer unread.
         """
         try:
             target = self.connection_id
