@@ -243,3 +243,22 @@ def test_repository_scripts_render_the_macros() -> None:
     assert "CREATE MATERIALIZED VIEW IF NOT EXISTS `dw`.`mv_sales_daily`" in sr
     assert "REFRESH ASYNC EVERY (INTERVAL 1 HOUR)" in sr and "PARTITION BY billing_date" in sr
     assert "-- rockway:mv_max_staleness=7200" in sr
+
+
+def test_datetime_columns_keep_microseconds_on_mariadb_wherever_the_type_stands() -> None:
+    """StarRocks' DATETIME keeps microseconds (3.3.5 on) and MariaDB's whole seconds: the MariaDB rendering writes
+    DATETIME(6) as executable-comment code, for a type followed by a blank, a comma or the end of the column list."""
+    text = """{% import 'macros/warehouse.sql' as wh -%}
+{% call wh.table('db.t', 'DUPLICATE', ['a']) %}
+    a DATETIME NOT NULL,
+    b DATETIME,
+    c DATE NULL,
+    d DATETIME
+{% endcall %};
+"""
+    mariadb = render(text, "mysql")
+    assert mariadb.count("DATETIME/*!(6)*/") == 3 and "c DATE NULL" in mariadb
+    assert "    a DATETIME/*!(6)*/ NOT NULL,\n    b DATETIME/*!(6)*/,\n" in mariadb
+    assert "    d DATETIME/*!(6)*/\n)" in mariadb
+    starrocks = render(text, "starrocks")
+    assert "/*!" not in starrocks and starrocks.count("DATETIME") == 3

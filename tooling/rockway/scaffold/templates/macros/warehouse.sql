@@ -10,11 +10,12 @@
         StarRocks: CREATE TABLE … <model> KEY (…) COMMENT … [PARTITION BY …] DISTRIBUTED BY HASH (…)
                    PROPERTIES ("replication_num" = "{{ replication_num }}"). Key columns must come first, in
                    key order, NOT NULL; a PRIMARY KEY must contain the partition and bucketing columns.
-        MariaDB:   CREATE TABLE … (columns /*!, PRIMARY KEY (…) */) COMMENT '…'. A column written
-                   `name DATETIME …` becomes `DATETIME/*!(6)*/` (DATETIME(6) run by MariaDB
-                   only, read as DATETIME by StarRocks rules in `rockway lint`): StarRocks' DATETIME keeps microseconds (3.3.5 on) and
-                   MariaDB's plain DATETIME whole seconds, so a re-read change time `10:00:00.3` would never equal
-                   the staged `10:00:00` and be appended again (tests/test_sim_jobs.py). The key is written as MySQL
+        MariaDB:   CREATE TABLE … (columns /*!, PRIMARY KEY (…) */) COMMENT '…'. A column typed
+                   DATETIME (then a blank, a comma or the line's end) becomes `DATETIME/*!(6)*/`:
+                   DATETIME(6) run by MariaDB only, plain DATETIME to StarRocks' rules in `rockway lint`.
+                   StarRocks' DATETIME keeps microseconds (3.3.5 on), MariaDB's plain one whole seconds, so a
+                   re-read change time `10:00:00.3` would never equal the staged `10:00:00` and be appended again
+                   (tests/test_sim_jobs.py). The key is written as MySQL
                    executable-comment code (`/*! … */`, run by MySQL and MariaDB only): `rockway lint` checks
                    every rendering with StarRocks' rules, and StarRocks — like the linter — reads comments as
                    comments, so the dev rendering stays free of SR003 (inline key) while MariaDB still enforces
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS {{ name }} (
 {%- if engine == 'starrocks' %}
 {{ caller() | trim('\n') | indent(0) }}
 {%- else %}
-{{ caller() | trim('\n') | indent(0) | replace(' DATETIME ', ' DATETIME/*!(6)*/ ') }}
+{{ ((caller() | trim('\n') | indent(0)) ~ '\n') | replace(' DATETIME ', ' DATETIME/*!(6)*/ ')
+    | replace(' DATETIME,', ' DATETIME/*!(6)*/,') | replace(' DATETIME\n', ' DATETIME/*!(6)*/\n') | trim('\n') }}
 {%- endif %}
 {%- if engine != 'starrocks' and model == 'PRIMARY' %}
     /*!, PRIMARY KEY ({{ key | join(', ') }}) */
