@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pymysql
 
-from rockway import commands
+from rockway.migrate import api as commands
 from rockway.config import load_settings, parse_dsn
 from rockway.model import State
 

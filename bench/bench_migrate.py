@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 import benchlib
-from rockway import commands
+from rockway.migrate import api as commands
 from rockway.config import load_settings
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -87,7 +87,7 @@ def raw_pymysql(server: Server, db: str, project: Path, n: int) -> None:
 
 def _journal_sql(rows_per_write: int) -> tuple[str, str]:
     """CREATE TABLE for a table shaped like rockway's history table, and an upsert of rows_per_write rows."""
-    from rockway.history import COLUMN_NAMES, COLUMNS
+    from rockway.migrate.history import COLUMN_NAMES, COLUMNS
 
     types = {"TEXT": "LONGTEXT", "DATETIME": "DATETIME(6)"}
     cols = ", ".join(f"`{c.name}` {types.get(c.type, c.type)} {'NULL' if c.nullable else 'NOT NULL'}" for c in COLUMNS)

@@ -44,7 +44,7 @@ from pymysql.converters import escape_item  # noqa: E402
 
 from rockway.adapters.connection import Timeouts  # noqa: E402
 from rockway.adapters.poll_schedule import PollSchedule  # noqa: E402
-from rockway.adapters.starrocks import StarRocksAdapter  # noqa: E402
+from rockway.adapters.starrocks.base import StarRocksAdapter  # noqa: E402
 from rockway.config import Settings, parse_dsn  # noqa: E402
 from starrocks_replay import (BUSY_SCHEMA_CHANGE_4X, COLUMN_JOB_COLUMNS, REFRESH_COLUMNS, TASK_RUN_COLUMNS,  # noqa: E402
                               FakeClock, column_job, pymysql_error)

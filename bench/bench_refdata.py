@@ -48,9 +48,11 @@ import pymysql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tooling"))  # measure this checkout's rockway, whatever is installed
 
-from rockway import csvcheck, refdata  # noqa: E402
+from rockway.refdata import check as csvcheck
+
+from rockway.refdata import loader as refdata
 from rockway.adapters import Timeouts, connect_dsn  # noqa: E402
-from rockway.adapters.bulk_mysql import MySQLBulk  # noqa: E402
+from rockway.adapters.mysql.bulk import MySQLBulk  # noqa: E402
 from rockway.config import Dsn, parse_dsn  # noqa: E402
 
 MANIFEST_CSV = ROOT / "reference-data" / "dim_material_mapper.csv"

@@ -1,7 +1,7 @@
-"""Table rewrites a release starts, before and after `rockway lint --fix` (rockway/rewrites.py).
+"""Table rewrites a release starts, before and after `rockway lint --fix` (rockway/lint/rewrites.py).
 
 No server: a rewrite is a statement that starts a StarRocks COLUMN / ROLLUP / OPTIMIZE job, as the StarRocks
-adapter classifies it (rockway/statement_kinds.py). Two inputs:
+adapter classifies it (rockway/adapters/starrocks/statement_kinds.py). Two inputs:
 
 * a synthetic release: N column changes (ADD 70%, MODIFY 20%, DROP 10%; a fifth of the ADDs placed AFTER a column)
   over K tables in M scripts, one change per ALTER TABLE statement. "grouped" writes each script's changes table by
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from rockway.rewrites import merge_column_changes, repeated_rewrites, script_rewrites
+from rockway.lint.rewrites import merge_column_changes, repeated_rewrites, script_rewrites
 from rockway.sqlsplit import split
 
 REPO = Path(__file__).resolve().parent.parent

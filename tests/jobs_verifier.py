@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any, Mapping, Sequence
 
-from rockway.contracts import CheckSummary, RunSummary, Severity, VerificationOutcome
+from rockway.interfaces import CheckSummary, RunSummary, Severity, VerificationOutcome
 
 CHECKS: dict[str, tuple[str, str]] = {
     "fact_sales_unique_items": (

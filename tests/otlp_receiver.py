@@ -309,7 +309,7 @@ def reset_otel_globals() -> None:
     metrics_internal._METER_PROVIDER_SET_ONCE = Once()
     metrics_internal._METER_PROVIDER = None
     metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
-    from rockway import telemetry
+    from rockway.observability import telemetry
 
     telemetry.forward_measurements(None)
 

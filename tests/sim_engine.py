@@ -1,7 +1,7 @@
 """An in-memory StarRocks model for simulation tests of the migration engine, plus the generated projects.
 
 The model answers at the pymysql-connection level, so the real StarRocks adapter
-(rockway/adapters/starrocks.py) classifies, sends, retries and polls against it exactly as it would
+(rockway/adapters/starrocks/base.py) classifies, sends, retries and polls against it exactly as it would
 against a server. It behaves like StarRocks where rockway depends on it:
 
 - DDL is not transactional: each statement takes effect on its own and nothing rolls back;
@@ -437,7 +437,7 @@ class _ModelCursor:
 def model_adapter(model: StarRocksModel, settings: Any) -> Any:
     """The real StarRocks adapter over a model connection, on the model's clocks (no real sleeping)."""
     from rockway.adapters.connection import Timeouts
-    from rockway.adapters.starrocks import StarRocksAdapter
+    from rockway.adapters.starrocks.base import StarRocksAdapter
     from rockway.config import parse_dsn
 
     class ModelStarRocksAdapter(StarRocksAdapter):

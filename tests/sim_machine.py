@@ -129,7 +129,7 @@ class MigrationMachine(RuleBasedStateMachine):
         with ExitStack() as stack:
             stack.enter_context(redirect_stdout(out))
             stack.enter_context(redirect_stderr(out))
-            stack.enter_context(mock.patch("rockway.commands.connect", self.world.adapter))
+            stack.enter_context(mock.patch("rockway.migrate.api.connect", self.world.adapter))
             for target, value in self.world.patches.items():
                 stack.enter_context(mock.patch(target, value))
             try:
@@ -253,7 +253,7 @@ class MigrationMachine(RuleBasedStateMachine):
 
     def _edited(self) -> list[tuple[int, str]]:
         """Applied versions whose file changed since (checksum in history differs from the file's)."""
-        from rockway.discovery import checksum_bytes
+        from rockway.migrate.discovery import checksum_bytes
         from rockway.model import RowStatus, RowType
 
         latest: dict[int, Any] = {}

@@ -177,7 +177,7 @@ def test_redact_dsn_masks_the_whole_password(password: str) -> None:
 
 # --- other URLs that may carry credentials ------------------------------------------------------------------
 def test_bad_signoz_url_never_shows_its_password() -> None:
-    from rockway.signoz import SigNozClient
+    from rockway.observability.signoz import SigNozClient
 
     with pytest.raises(ConfigError) as caught:
         SigNozClient(f"ftp://admin:{PASSWORD}@signoz:8080", "api-key")
@@ -188,7 +188,7 @@ def test_bad_signoz_url_never_shows_its_password() -> None:
 
 @pytest.mark.parametrize("url", [f"hooks.example.com/services/T0/{PASSWORD}", f"https://hook:{PASSWORD}@127.0.0.1:1/x"])
 def test_bad_webhook_url_never_shows_its_token(url: str, caplog: pytest.LogCaptureFixture) -> None:
-    from rockway.contracts import CheckSummary, RunSummary, Severity, VerificationOutcome
+    from rockway.interfaces import CheckSummary, RunSummary, Severity, VerificationOutcome
     from rockway.verify.notify import NotifyConfig, RockwayNotifier
 
     checks = VerificationOutcome((CheckSummary("rows", "dw.t", Severity.CRITICAL, "fail", 0.0, ">= 1"),))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rockway.discovery import checksum_bytes, discover, next_version, parse_name
+from rockway.migrate.discovery import checksum_bytes, discover, next_version, parse_name
 from rockway.errors import EXIT_USAGE, InputError
 from rockway.model import Kind, Version
 

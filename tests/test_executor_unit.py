@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rockway.errors import MigrationFailed
-from rockway.executor import Executor, RunContext, statement_hash
-from rockway.history import HistoryStore, evolve, row_from_db
+from rockway.migrate.executor import Executor, RunContext, statement_hash
+from rockway.migrate.history import HistoryStore, evolve, row_from_db
 from rockway.model import Action, Kind, RowStatus, Script, Statement, Step, Version
 
 from sim_engine import FaultPlan, StarRocksModel, model_adapter

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from rockway.errors import ConfigError
-from rockway.history import COLUMN_NAMES, KEY, HistoryStore, evolve
+from rockway.migrate.history import COLUMN_NAMES, KEY, HistoryStore, evolve
 from rockway.model import AppliedRow, RowStatus, RowType, Version
 
 from sim_engine import StarRocksModel, model_adapter

@@ -265,7 +265,7 @@ def test_chunks_cover_days_exactly_once() -> None:
 
 
 def test_labels_are_deterministic_and_valid() -> None:
-    from rockway.adapters.starrocks_jobs import label
+    from rockway.adapters.starrocks.jobs import label
     from rockway.jobs.window import Window, job_label
 
     w = Window("datetime", datetime(2026, 1, 1), datetime(2026, 1, 1, 1, 0, 0, 123456))

@@ -13,8 +13,8 @@ import pytest
 
 from rockway.adapters import Timeouts
 from rockway.adapters.job_ops import BackupInfo, BackupRequest, LoadRequest, Slice, Step
-from rockway.adapters.starrocks import StarRocksAdapter
-from rockway.adapters.starrocks_jobs import StarRocksJobOps
+from rockway.adapters.starrocks.base import StarRocksAdapter
+from rockway.adapters.starrocks.jobs import StarRocksJobOps
 from rockway.config import Settings, parse_dsn
 from rockway.errors import AsyncJobFailed, DatabaseError
 from starrocks_replay import (REFRESH_COLUMNS, FakeClock, ReplayConnection, Step as RStep, q, rx)

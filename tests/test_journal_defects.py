@@ -49,12 +49,12 @@ def test_consecutive_empty_scripts_after_a_script_keep_every_row(project: Projec
 
 def _executor(db_dsn: str, tmp_path: Path, scripts: dict[str, str]):  # type: ignore[no-untyped-def]
     """An Executor over the real database and a HistoryStore, plus the plan for the given scripts."""
-    from rockway import planner
-    from rockway.commands import Project as RwProject
+    from rockway.migrate import planner
+    from rockway.migrate.api import Project as RwProject
     from rockway.adapters import connect
     from rockway.config import load_settings
-    from rockway.executor import Executor, RunContext
-    from rockway.history import HistoryStore
+    from rockway.migrate.executor import Executor, RunContext
+    from rockway.migrate.history import HistoryStore
 
     (tmp_path / "migrations").mkdir(exist_ok=True)
     for name, text in scripts.items():
@@ -289,7 +289,7 @@ def test_auto_resolve_with_dry_run_changes_nothing(project: Project, cli, sql):
 # --- the pure classification (outcome.py) -------------------------------------------------------
 
 def _expect(sql: str) -> list[tuple]:
-    from rockway.outcome import classify_statement
+    from rockway.migrate.outcome import classify_statement
 
     check = classify_statement(sql)
     assert check is not None, sql
@@ -337,13 +337,13 @@ def test_catalog_checkable_statements_and_their_traces(sql: str, expected: list[
     "CREATE TEMPORARY TABLE x (id INT)",
 ])
 def test_statements_the_catalog_cannot_judge(sql: str):
-    from rockway.outcome import classify_statement
+    from rockway.migrate.outcome import classify_statement
 
     assert classify_statement(sql) is None
 
 
 def test_judge_needs_every_object_to_agree():
-    from rockway.outcome import classify_statement, judge
+    from rockway.migrate.outcome import classify_statement, judge
 
     check = classify_statement("RENAME TABLE a TO b")
     assert check is not None
@@ -362,7 +362,7 @@ def test_judge_needs_every_object_to_agree():
 
 def _starrocks(steps):  # type: ignore[no-untyped-def]
     from rockway.adapters import Timeouts
-    from rockway.adapters.starrocks import StarRocksAdapter
+    from rockway.adapters.starrocks.base import StarRocksAdapter
     from rockway.config import parse_dsn
     from starrocks_replay import ReplayConnection
 
@@ -441,8 +441,8 @@ class _QuietAdapter:
 def test_every_script_of_a_run_ends_with_a_success_row_whatever_its_statement_counts():
     from hypothesis import given, strategies as st
 
-    from rockway import planner
-    from rockway.executor import Executor, RunContext
+    from rockway.migrate import planner
+    from rockway.migrate.executor import Executor, RunContext
     from rockway.model import Kind, RowStatus, Script, Statement, Version
 
     @given(st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=8))

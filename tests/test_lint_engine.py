@@ -63,7 +63,7 @@ def _project(tmp_path: Path) -> Path:
 ])
 def test_commands_lint_renders_for_the_engine_asked(tmp_path: Path, dsn: str, engine: str | None,
                                                     expected: set[str]) -> None:
-    from rockway.commands import lint
+    from rockway.migrate.api import lint
     from rockway.config import Settings
 
     reports = lint(Settings(dsn=dsn, project_dir=_project(tmp_path)), engine=engine)

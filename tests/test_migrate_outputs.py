@@ -62,7 +62,7 @@ def test_repair_accepts_the_new_checksum_as_the_refusal_says(project, cli, sql):
     assert cli("migrate", "validate").code == 1
     r = cli("migrate", "repair")
     assert r.code == 0 and "realigned: V1 orders" in r.out, r.err
-    from rockway.discovery import discover
+    from rockway.migrate.discovery import discover
 
     checksum = next(s.checksum for s in discover(path.parent, project.root / "repeatable", project.root)
                     if s.name == "migrations/V1__orders.sql")

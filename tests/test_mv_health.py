@@ -1,4 +1,4 @@
-"""MV health after a migration run (rockway/mv_health.py) on recorded StarRocks answers.
+"""MV health after a migration run (rockway/mv/health.py) on recorded StarRocks answers.
 
 The catalog rows are test_mv_status.py's recorded `information_schema.materialized_views` row (starrocks-responses.md
 §3, R test_show_materialized_view) under the warehouse's names. Inactive reasons are StarRocks' own texts:
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from rockway.adapters import Timeouts
-from rockway.adapters.mysql import MySQLAdapter
-from rockway.adapters.starrocks_mv import WANTED_COLUMNS, StarRocksMaterializedViews
+from rockway.adapters.mysql.base import MySQLAdapter
+from rockway.adapters.starrocks.mv import WANTED_COLUMNS, StarRocksMaterializedViews
 from rockway.config import parse_dsn
-from rockway.mv_health import MvHealthCheck, record_on_span
+from rockway.mv.health import MvHealthCheck, record_on_span
 from starrocks_replay import ReplayConnection, Step, q
 from test_mv_status import COLUMNS_4X, DROPPED, ROW_4X, SCHEMA_CHANGED, SELECT_ALL_WANTED, adapter_for, probe, project, varied
 
@@ -190,7 +190,7 @@ def write_project(tmp_path: Path) -> None:
 
 def migrate_up(tmp_path: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                steps: list[Step], *args: str) -> tuple[int, str, str, ReplayConnection]:
-    import rockway.adapters.starrocks_mv as starrocks_mv
+    import rockway.adapters.starrocks.mv as starrocks_mv
     from rockway.cli.main import _run, cli
 
     write_project(tmp_path)
@@ -252,7 +252,7 @@ def test_bad_mv_health_value_is_a_usage_error(tmp_path: Path, db_dsn: str, monke
 
 @pytest.fixture
 def measurements():  # type: ignore[no-untyped-def]
-    from rockway import telemetry
+    from rockway.observability import telemetry
 
     seen: list[tuple[str, float, dict]] = []
     telemetry.forward_measurements(lambda name, value, attrs: seen.append((name, value, dict(attrs))))
@@ -270,7 +270,7 @@ def inactive_gauges(seen: list) -> dict[str, float]:
 def test_the_pipeline_mv_step_reads_like_mv_status_and_sets_the_alert_metric(severity: str, fails: bool, tmp_path: Path,
                                                                              measurements: list) -> None:
     from rockway.config import Settings
-    from rockway.mv import status_check
+    from rockway.mv.status import status_check
 
     (tmp_path / "migrations").mkdir()
     (tmp_path / "repeatable").mkdir()
@@ -288,7 +288,7 @@ def test_the_pipeline_mv_step_reads_like_mv_status_and_sets_the_alert_metric(sev
 
 def test_the_pipeline_mv_step_passes_on_mysql_without_a_query(tmp_path: Path) -> None:
     from rockway.config import Settings
-    from rockway.mv import status_check
+    from rockway.mv.status import status_check
 
     adapter = MySQLAdapter(ReplayConnection([]), parse_dsn("mysql://root@h:3306/db"), Timeouts(), "10.11.19-MariaDB")
     check, fails, detail = status_check(adapter, Settings(project_dir=tmp_path), "critical")
@@ -317,7 +317,7 @@ def test_the_run_span_carries_the_findings(tmp_path: Path, db_dsn: str, monkeypa
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from otlp_receiver import isolated_telemetry
-    from rockway.commands import migrate
+    from rockway.migrate.api import migrate
     from rockway.config import load_settings
 
     with isolated_telemetry(monkeypatch):
@@ -330,7 +330,7 @@ def test_the_run_span_carries_the_findings(tmp_path: Path, db_dsn: str, monkeypa
         write_project(tmp_path)
         replay, conn = adapter_for(steps)
         catalog = StarRocksMaterializedViews(replay)
-        monkeypatch.setattr("rockway.adapters.starrocks_mv.materialized_views", lambda adapter: catalog)
+        monkeypatch.setattr("rockway.adapters.starrocks.mv.materialized_views", lambda adapter: catalog)
         result = migrate(load_settings(tmp_path, overrides={"dsn": db_dsn}))
         conn.assert_done()
         assert result.mv_health is not None and len(result.mv_health.problems) == 1

@@ -20,12 +20,12 @@ from typing import Any, Sequence
 
 import pytest
 
-import rockway.mv as mv_module
+import rockway.mv.status as mv_module
 from rockway.adapters import Timeouts
-from rockway.adapters.starrocks import StarRocksAdapter
-from rockway.adapters.starrocks_mv import PROBE_SQL, WANTED_COLUMNS, materialized_views
+from rockway.adapters.starrocks.base import StarRocksAdapter
+from rockway.adapters.starrocks.mv import PROBE_SQL, WANTED_COLUMNS, materialized_views
 from rockway.config import Settings, parse_dsn
-from rockway.mv import activate_inactive, collect_status, declared_limits, evaluate, format_duration, parse_duration
+from rockway.mv.status import activate_inactive, collect_status, declared_limits, evaluate, format_duration, parse_duration
 from starrocks_replay import ReplayConnection, Step, q
 
 COLUMNS_4X = ("MATERIALIZED_VIEW_ID", "TABLE_SCHEMA", "TABLE_NAME", "REFRESH_TYPE", "IS_ACTIVE", "INACTIVE_REASON",
@@ -327,7 +327,7 @@ def test_activate_with_nothing_inactive_exits_0(tmp_path: Path, monkeypatch: pyt
 
 
 def test_materialized_views_is_none_for_mysql() -> None:
-    from rockway.adapters.mysql import MySQLAdapter
+    from rockway.adapters.mysql.base import MySQLAdapter
 
     adapter = MySQLAdapter(ReplayConnection([]), parse_dsn("mysql://root@h:3306/db"), Timeouts(), "10.11.19-MariaDB")
     assert materialized_views(adapter) is None

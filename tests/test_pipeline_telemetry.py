@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rockway import telemetry
+from rockway.observability import telemetry
 from rockway.adapters.base import StatementResult
 from rockway.jobs import api, pipeline
 from rockway.jobs.pipeline import PipelineSpec, PipelineStep
@@ -236,7 +236,7 @@ def test_pooled_connections_trace_every_statement_numbered_per_block(otel) -> No
 @pytest.fixture
 def cli_logging(tmp_path) -> Iterator[SimpleNamespace]:
     """The CLI's logger set-up (setup_job_logging, configure_logging), undone afterwards."""
-    from rockway.cli import otel as cli_otel
+    from rockway.observability import sdk as cli_otel
     from rockway.cli.run_cmds import setup_job_logging
 
     jobs, shared = logging.getLogger("rockway.jobs"), logging.getLogger("rockway")
@@ -315,8 +315,8 @@ def test_job_lines_reach_an_otlp_handler_on_the_rockway_logger(otel, cli_logging
 
 # --- MV status records staleness -------------------------------------------------------------------
 def test_mv_status_records_each_views_staleness(otel) -> None:
-    from rockway.adapters.starrocks_mv import WANTED_COLUMNS
-    from rockway.mv import collect_status
+    from rockway.adapters.starrocks.mv import WANTED_COLUMNS
+    from rockway.mv.status import collect_status
     from starrocks_replay import q
     from test_mv_status import COLUMNS_4X, NOW, ROW_4X, SELECT_ALL_WANTED, adapter_for, probe, project
 

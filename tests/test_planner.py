@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rockway.discovery import parse_name
+from rockway.migrate.discovery import parse_name
 from rockway.model import AppliedRow, Kind, RowStatus, RowType, Script, Version
-from rockway.planner import Options, describe, plan_rollback, plan_up
+from rockway.migrate.planner import Options, describe, plan_rollback, plan_up
 
 CASES = Path(__file__).parent / "cases" / "planner"
 

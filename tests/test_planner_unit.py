@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import given, strategies as st
 
-from rockway.history import evolve
+from rockway.migrate.history import evolve
 from rockway.model import (Action, AppliedRow, Kind, MigrationInfo, RowStatus, RowType, Script, State, Version)
-from rockway.planner import Options, blocker_message, plan_rollback, plan_up
+from rockway.migrate.planner import Options, blocker_message, plan_rollback, plan_up
 
 
 def v_script(v: int, checksum: str = "c") -> Script:

@@ -17,7 +17,7 @@ from hypothesis import given, strategies as st
 
 from rockway.adapters import Timeouts
 from rockway.adapters.poll_schedule import DEFAULT_CAP, LATENESS, PollPlan, PollSchedule, Progress, parse_progress
-from rockway.adapters.starrocks import StarRocksAdapter
+from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.config import Settings, parse_dsn
 from starrocks_replay import (BUSY_SCHEMA_CHANGE_3X, BUSY_SCHEMA_CHANGE_4X, COLUMN_CANCELLED, COLUMN_FINISHED,
                               COLUMN_JOB_COLUMNS, COLUMN_RUNNING, COLUMN_WAITING_TXN, REFRESH_COLUMNS,

@@ -18,10 +18,10 @@ from hypothesis import given, strategies as st
 
 from otlp_receiver import OtlpReceiver
 from rw_helpers import Project, run_cli
-from rockway.executor import describe_statement, scrub_error
-from rockway.logs import JsonFormatter, TextFormatter
+from rockway.migrate.executor import describe_statement, scrub_error
+from rockway.observability.logs import JsonFormatter, TextFormatter
 from rockway.model import Statement
-from rockway.redaction import (
+from rockway.observability.redaction import (
     describe_sql,
     display_sql,
     operation_name,
@@ -268,7 +268,7 @@ def test_error_output_masks_secrets_quoted_in_messages(project: Project, cli) ->
 
 
 def test_exported_log_records_mask_secrets_in_messages_and_attributes() -> None:
-    from rockway.cli.otel import otlp_safe_record
+    from rockway.observability.sdk import otlp_safe_record
 
     record = _record("statement failed: %s", f"CREATE USER u IDENTIFIED BY {SECRET}")
     record.__dict__["rockway.statement"] = f"SET PASSWORD = '{SECRET}'"
@@ -291,7 +291,7 @@ _SQL = st.lists(_SQL_PIECES | st.text(st.characters(codec="ascii"), max_size=4),
 
 @given(text=_SQL)
 def test_secret_rules_skipped_by_their_word_tests_would_have_found_nothing(text: str, monkeypatch) -> None:
-    from rockway import redaction
+    from rockway.observability import redaction
 
     gated = redaction._secret_spans(text)
     with monkeypatch.context() as m:  # every rule on every text: no word test, no `=` test
@@ -310,7 +310,7 @@ def _tokens(tokenize, sql: str) -> list[tuple[object, ...]] | str:
 def test_the_reused_tokenizer_tokenizes_as_a_new_one(sql: str) -> None:
     from sqlglot.dialects.starrocks import StarRocks
 
-    from rockway import redaction
+    from rockway.observability import redaction
 
     assert _tokens(redaction._tokenize, sql) == _tokens(lambda s: StarRocks().tokenize(s), sql)
 
@@ -318,7 +318,7 @@ def test_the_reused_tokenizer_tokenizes_as_a_new_one(sql: str) -> None:
 def test_each_thread_tokenizes_with_its_own_tokenizer() -> None:
     import threading
 
-    from rockway import redaction
+    from rockway.observability import redaction
 
     texts = [f"INSERT INTO t_{i} VALUES ({i}, '{'x' * i}') -- {i}" for i in range(1, 40)]
     expected = {sql: _tokens(redaction._tokenize, sql) for sql in texts}

@@ -19,12 +19,16 @@ from typing import Any, Iterator
 
 import pytest
 
-from rockway import csvcheck, csvparallel, refdata
+from rockway.refdata import check as csvcheck
+
+from rockway.refdata import parallel as csvparallel
+
+from rockway.refdata import loader as refdata
 from rockway.adapters import Timeouts
 from rockway.adapters.bulk import LoadCancelled, PendingLoad
-from rockway.adapters.bulk_mysql import MySQLBulk
-from rockway.adapters.starrocks import StarRocksAdapter
-from rockway.adapters.stream_load import StreamLoadClient, StreamLoadError, stream_load
+from rockway.adapters.mysql.bulk import MySQLBulk
+from rockway.adapters.starrocks.base import StarRocksAdapter
+from rockway.adapters.starrocks.stream_load import StreamLoadClient, StreamLoadError, stream_load
 from rockway.config import Settings, parse_dsn
 from rockway.errors import DatabaseError, InputError
 from rockway.model import Statement
@@ -147,7 +151,7 @@ def test_the_fast_path_accepts_what_the_exact_path_accepts(tmp_path: Path) -> No
 
 
 def test_fast_rows_accept_strict_blocks_and_leave_the_rest_to_the_exact_check(tmp_path: Path) -> None:
-    from rockway.csvfast import FastRows
+    from rockway.refdata.reader import FastRows
 
     path = write_ref(tmp_path, GOOD)
     m = refdata.load_manifest(path, tmp_path)

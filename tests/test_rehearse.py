@@ -385,7 +385,7 @@ def test_the_suite_and_the_command_start_the_same_image() -> None:
 def test_mv_cases_on_recorded_starrocks_answers() -> None:
     """StarRocks' MV catalog (recorded rows, tests/test_mv_status.py): active with a successful refresh passes, an
     inactive MV and a FAILED first refresh fail, each named."""
-    from rockway.adapters.starrocks_mv import WANTED_COLUMNS
+    from rockway.adapters.starrocks.mv import WANTED_COLUMNS
     from rockway.rehearse.probes import mv_cases
     from starrocks_replay import q
     from test_mv_status import COLUMNS_4X, ROW_4X, SCHEMA_CHANGED, adapter_for, probe, project, varied

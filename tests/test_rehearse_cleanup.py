@@ -43,8 +43,8 @@ def test_starrocks_drops_the_rehearsal_databases_with_force(monkeypatch: pytest.
 
 
 def test_the_adapters_say_how_a_throwaway_database_is_dropped() -> None:
-    from rockway.adapters.mysql import MySQLAdapter
-    from rockway.adapters.starrocks import StarRocksAdapter
+    from rockway.adapters.mysql.base import MySQLAdapter
+    from rockway.adapters.starrocks.base import StarRocksAdapter
 
     # the method reads no connection state: called unbound on a bare instance of each class
     mysql = MySQLAdapter.__new__(MySQLAdapter)

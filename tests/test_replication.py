@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from rockway import commands
-from rockway.adapters.starrocks import StarRocksAdapter
+from rockway.migrate import api as commands
+from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.config import Settings, load_settings, parse_dsn
 from rockway.adapters import Timeouts
 from rockway.errors import EXIT_USAGE, ConfigError
 from rockway.lint import lint_script
 from rockway.model import Kind, Statement
-from rockway.replication import refuse_more_replicas_than_backends, replication_settings
+from rockway.migrate.replication import refuse_more_replicas_than_backends, replication_settings
 from sim_engine import SIM_DSN, StarRocksModel, model_adapter
 from starrocks_replay import BACKENDS_COLUMNS, ReplayConnection, backend_row, q
 

@@ -1,4 +1,4 @@
-"""Table rewrites and the `lint --fix` merge of adjacent column changes (rockway/rewrites.py).
+"""Table rewrites and the `lint --fix` merge of adjacent column changes (rockway/lint/rewrites.py).
 
 Unit tests on the classification and the text edit; the adapter replaying recorded StarRocks answers
 (starrocks_replay.py, SHOW ALTER TABLE rows of starrocks-responses.md §2) to show that the merged script waits
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rockway.adapters import Timeouts
-from rockway.adapters.starrocks import StarRocksAdapter
+from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.config import Settings, parse_dsn
 from rockway.lint import lint_script
 from rockway.model import Kind
-from rockway.rewrites import (column_change, merge_column_changes, repeated_rewrites, script_rewrites,
+from rockway.lint.rewrites import (column_change, merge_column_changes, repeated_rewrites, script_rewrites,
                               statement_rewrite)
 from rockway.sqlsplit import split
-from rockway.statement_kinds import JobType
+from rockway.adapters.starrocks.statement_kinds import JobType
 from starrocks_replay import (COLUMN_CANCELLED, COLUMN_FINISHED, COLUMN_JOB_COLUMNS, FakeClock, ReplayConnection,
                               column_job, q)
 

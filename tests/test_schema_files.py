@@ -12,7 +12,7 @@ from jobs_helpers import JobsWarehouse
 from rw_helpers import Project
 from warehouse_helpers import TABLES, VIEWS
 
-from rockway.adapters.mysql_introspection import normalize_mysql_ddl
+from rockway.adapters.mysql.introspection import normalize_mysql_ddl
 
 pytestmark = pytest.mark.mariadb
 

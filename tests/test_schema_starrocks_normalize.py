@@ -13,10 +13,10 @@ Cells keep the server's trailing blanks (`) ENGINE=OLAP `, `BUCKETS 10 `).
 
 from __future__ import annotations
 
-from rockway.adapters.starrocks_introspection import StarRocksIntrospection, normalize_starrocks_ddl
+from rockway.adapters.starrocks.introspection import StarRocksIntrospection, normalize_starrocks_ddl
 from rockway.adapters.introspection import SchemaObject, introspection
 from rockway.adapters.connection import Timeouts
-from rockway.adapters.starrocks import StarRocksAdapter
+from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.config import parse_dsn
 
 from starrocks_replay import ReplayConnection, q

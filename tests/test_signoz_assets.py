@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rockway import telemetry
-from rockway.signoz import Asset, check_alert, check_asset, check_dashboard, check_downtime, load_assets, usage
+from rockway.observability import telemetry
+from rockway.observability.signoz import Asset, check_alert, check_asset, check_dashboard, check_downtime, load_assets, usage
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "observability" / "signoz"
@@ -206,7 +206,7 @@ def test_downtime_check_refuses_a_window_that_would_silence_everything():
 
 
 def test_the_mv_inactive_alert_fires_on_the_newest_reading_of_the_metric_every_reading_sets():
-    from rockway.telemetry import EMITTED_METRICS
+    from rockway.observability.telemetry import EMITTED_METRICS
 
     rule = json.loads(_asset("alert", "mv-inactive").path.read_text(encoding="utf-8"))
     query = rule["condition"]["compositeQuery"]["queries"][0]["spec"]

@@ -16,7 +16,7 @@ import pytest
 
 from otlp_receiver import SilentServer, refused_port
 from rw_helpers import run_cli
-from rockway import signoz
+from rockway.observability import signoz
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "observability" / "signoz"

@@ -53,7 +53,7 @@ class ModelWorld(World):
         return self.model.view_sources()
 
     def history_rows(self) -> list[Any]:
-        from rockway.history import row_from_db
+        from rockway.migrate.history import row_from_db
 
         meta = self.model.meta.get("rockway_schema_history")
         if meta is None:

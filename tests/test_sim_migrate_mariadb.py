@@ -92,7 +92,7 @@ class MariaDBWorld(World):
         return out
 
     def history_rows(self) -> list[Any]:
-        from rockway.history import COLUMN_NAMES, row_from_db
+        from rockway.migrate.history import COLUMN_NAMES, row_from_db
 
         if not self._query("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name ="
                            " 'rockway_schema_history'", (self.database,)):

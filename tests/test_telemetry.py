@@ -15,10 +15,10 @@ import pytest
 from opentelemetry import trace
 
 from otlp_receiver import OtlpReceiver, SilentServer, refused_port, isolated_telemetry, reset_otel_globals
-from rockway import telemetry
-from rockway.cli import otel
+from rockway.observability import telemetry
+from rockway.observability import sdk as otel
 from rockway.errors import DatabaseError
-from rockway.telemetry import (
+from rockway.observability.telemetry import (
     collection_name,
     current_span_id,
     current_trace_id,
@@ -454,8 +454,8 @@ _IMPORTS = r"""
 import sys
 sys.path.insert(0, {tests!r})
 from otlp_receiver import OtlpReceiver
-from rockway.cli import otel
-from rockway import telemetry
+from rockway.observability import sdk as otel
+from rockway.observability import telemetry
 with OtlpReceiver() as receiver:
     import os
     if {exported!r}:
@@ -598,8 +598,8 @@ _CHILD = r"""
 import logging, os, sys, time
 sys.path.insert(0, {tests!r})
 from otlp_receiver import SilentServer
-from rockway.cli.otel import setup_telemetry
-from rockway.telemetry import new_run_id, run_span
+from rockway.observability.sdk import setup_telemetry
+from rockway.observability.telemetry import new_run_id, run_span
 silent = SilentServer().__enter__()
 os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{{silent.port}}"
 os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = {protocol!r}

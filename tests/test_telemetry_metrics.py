@@ -17,9 +17,9 @@ from opentelemetry.semconv._incubating.metrics import db_metrics
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 
 from otlp_receiver import OtlpReceiver, isolated_telemetry, reset_otel_globals
-from rockway import telemetry
-from rockway.cli import otel
-from rockway.contracts import Severity
+from rockway.observability import telemetry
+from rockway.observability import sdk as otel
+from rockway.interfaces import Severity
 from rockway.errors import DatabaseError
 
 

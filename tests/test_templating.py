@@ -8,7 +8,7 @@ import jinja2
 import pytest
 from hypothesis import given, strategies as st
 
-from rockway.discovery import checksum_bytes
+from rockway.migrate.discovery import checksum_bytes
 from rockway.errors import EXIT_USAGE, InputError
 from rockway.model import Kind, Script, Version
 from rockway.templating import Renderer, referenced_files, template_search_path

@@ -21,7 +21,7 @@ from opentelemetry.util._once import Once
 
 from rockway.adapters import connect_dsn
 from rockway.config import parse_dsn
-from rockway.contracts import Severity, VerificationOutcome
+from rockway.interfaces import Severity, VerificationOutcome
 from rockway.templating import Renderer
 from rockway.verify import CheckEngine, VerifySettings
 from rw_helpers import Project, run_cli

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from rockway.contracts import CheckSummary, RunSummary, Severity, VerificationOutcome
+from rockway.interfaces import CheckSummary, RunSummary, Severity, VerificationOutcome
 from rockway.errors import ConfigError
 from rockway.verify.notify import NotifyConfig, RockwayNotifier
 from rockway.verify.settings import load_verify_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rockway.contracts import Severity
+from rockway.interfaces import Severity
 from rockway.errors import InputError
 from rockway.templating import Renderer
 from rockway.verify.anomaly import judge, mad, median, robust_scale

@@ -22,8 +22,8 @@ from rw_helpers import STARROCKS_IMAGE, require_docker  # noqa: E402
 
 require_docker()
 
-from rockway import refdata  # noqa: E402
-from rockway.adapters.stream_load import StarRocksBulk, StreamLoadClient  # noqa: E402
+from rockway.refdata import loader as refdata
+from rockway.adapters.starrocks.stream_load import StarRocksBulk, StreamLoadClient  # noqa: E402
 
 pytestmark = pytest.mark.starrocks
 

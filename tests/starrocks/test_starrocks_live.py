@@ -11,7 +11,7 @@ from rw_helpers import STARROCKS_IMAGE as IMAGE, require_docker  # noqa: E402
 require_docker()
 
 from rockway.adapters import Column, LockOwner, TableSpec  # noqa: E402
-from rockway.adapters.starrocks import StarRocksAdapter  # noqa: E402
+from rockway.adapters.starrocks.base import StarRocksAdapter  # noqa: E402
 
 pytestmark = pytest.mark.starrocks
 

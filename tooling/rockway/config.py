@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigError
-from .redaction import SECRET_MASK, redact_secrets
+from rockway.errors import ConfigError
+from rockway.observability.redaction import SECRET_MASK, redact_secrets
 
 try:  # Python 3.11+
     import tomllib

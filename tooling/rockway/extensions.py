@@ -12,9 +12,9 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:  # types only: this module stays importable by pure modules (lint)
-    from .adapters.base import Adapter, ProgressCallback, StatementResult
-    from .config import Settings
-    from .model import Statement
+    from rockway.adapters.base import Adapter, ProgressCallback, StatementResult
+    from rockway.config import Settings
+    from rockway.model import Statement
 
 PREFIX = "ROCKWAY"
 _VERB = re.compile(r"^\s*ROCKWAY\s+([A-Z]+(?:\s+[A-Z]+)?)\b", re.IGNORECASE)
@@ -45,7 +45,7 @@ def _load_builtins() -> None:
         import_module(name)
 
 
-BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata", "rockway.sqlmacros")
+BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata.loader", "rockway.macros.globals")
 
 
 def is_rockway_statement(sql: str) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .model import Statement
+from rockway.model import Statement
 
 __all__ = ["SplitError", "split", "parse_directive"]
 

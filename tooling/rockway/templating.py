@@ -11,9 +11,9 @@ from typing import Any, Iterator, Mapping
 import jinja2
 from jinja2 import nodes
 
-from . import sqlsplit
-from .errors import InputError, RockwayError
-from .model import Script, Statement
+from rockway import sqlsplit
+from rockway.errors import InputError, RockwayError
+from rockway.model import Script, Statement
 
 __all__ = ["Renderer", "has_sql", "referenced_files", "template_search_path", "REFERENCE_DATA_DIR"]
 

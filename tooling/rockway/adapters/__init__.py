@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pymysql
 
-from ..config import Dsn, Settings, parse_dsn
-from ..errors import ConfigError, DatabaseUnavailable
-from .base import Adapter, Capabilities, Column, LockOwner, LockPrimitive, StatementResult, TableSpec
-from .connection import Timeouts, open_connection
+from rockway.config import Dsn, Settings, parse_dsn
+from rockway.errors import ConfigError, DatabaseUnavailable
+from rockway.adapters.base import Adapter, Capabilities, Column, LockOwner, LockPrimitive, StatementResult, TableSpec
+from rockway.adapters.connection import Timeouts, open_connection
 
 __all__ = ["Adapter", "Capabilities", "Column", "LockOwner", "LockPrimitive", "StatementResult", "TableSpec",
            "Timeouts", "connect", "connect_dsn", "detect_engine", "engine_capabilities", "settings_dsn"]
@@ -17,11 +17,11 @@ def engine_capabilities(engine: str) -> Capabilities:
     """The capabilities of an engine by name (`starrocks` or `mysql`), without a connection: what a script
     rendered for that engine may rely on (lint judges a rendering by them)."""
     if engine == "starrocks":
-        from .starrocks import StarRocksAdapter
+        from rockway.adapters.starrocks.base import StarRocksAdapter
 
         return StarRocksAdapter.capabilities
     if engine == "mysql":
-        from .mysql import MySQLAdapter
+        from rockway.adapters.mysql.base import MySQLAdapter
 
         return MySQLAdapter.capabilities
     raise ConfigError(f"unknown engine {engine!r}: rockway speaks starrocks and mysql")
@@ -84,12 +84,12 @@ def connect_dsn(dsn: Dsn, timeouts: Timeouts | None = None, *, settings: Setting
         conn.close()
         raise ConfigError(f"{dsn}: the DSN says starrocks:// but the server is {version}; use mysql:// for MySQL/MariaDB")
     if engine == "starrocks":
-        from .starrocks import StarRocksAdapter
+        from rockway.adapters.starrocks.base import StarRocksAdapter
 
         adapter: Adapter = StarRocksAdapter(conn, dsn, timeouts, version)
         if settings is not None:
             adapter.configure(settings)  # type: ignore[attr-defined]
         return adapter
-    from .mysql import MySQLAdapter
+    from rockway.adapters.mysql.base import MySQLAdapter
 
     return MySQLAdapter(conn, dsn, timeouts, version)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
-from ..errors import DatabaseError
-from .base import Adapter, ProgressCallback
+from rockway.errors import DatabaseError
+from rockway.adapters.base import Adapter, ProgressCallback
 
 MAX_NAME = 64
 
@@ -232,9 +232,9 @@ def bulk_target(adapter: Adapter, *, timeout: float = 600.0, poll_interval: floa
                 sleep: Callable[[float], None] | None = None) -> BulkTarget:
     """The BulkTarget for this adapter, chosen by its capabilities."""
     if adapter.capabilities.stream_load:
-        from .stream_load import StarRocksBulk
+        from rockway.adapters.starrocks.stream_load import StarRocksBulk
 
         return StarRocksBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
-    from .bulk_mysql import MySQLBulk
+    from rockway.adapters.mysql.bulk import MySQLBulk
 
     return MySQLBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)

@@ -12,8 +12,8 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CR
 
-from ..config import Dsn
-from ..errors import ConfigError, DatabaseError, DatabaseUnavailable, OutcomeUnknown
+from rockway.config import Dsn
+from rockway.errors import ConfigError, DatabaseError, DatabaseUnavailable, OutcomeUnknown
 
 # Client-side errors that mean the connection is gone (the last statement's outcome is unknown).
 LOST_CONNECTION = {CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST, 2055, 2003, 2002, 2006, 2013}

@@ -12,7 +12,7 @@ import abc
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import Adapter
+from rockway.adapters.base import Adapter
 
 KINDS = ("table", "view", "materialized view")
 
@@ -77,9 +77,9 @@ def introspection(adapter: Adapter) -> Introspection:
     """The reader for this connection, chosen by capability: engines with asynchronous DDL (StarRocks) have
     materialized views of their own."""
     if adapter.capabilities.async_ddl:
-        from .starrocks_introspection import StarRocksIntrospection
+        from rockway.adapters.starrocks.introspection import StarRocksIntrospection
 
         return StarRocksIntrospection(adapter)
-    from .mysql_introspection import MySQLIntrospection
+    from rockway.adapters.mysql.introspection import MySQLIntrospection
 
     return MySQLIntrospection(adapter)

@@ -22,8 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
-from ..errors import DatabaseError, DatabaseUnavailable, OutcomeUnknown
-from .base import Adapter
+from rockway.errors import DatabaseError, DatabaseUnavailable, OutcomeUnknown
+from rockway.adapters.base import Adapter
 
 EventCallback = Callable[[str], None]
 
@@ -305,10 +305,10 @@ class JobOps(abc.ABC):
 def job_ops(adapter: Adapter) -> JobOps:
     """The JobOps for this connection, chosen by its capabilities."""
     if adapter.capabilities.labels:
-        from .starrocks_jobs import StarRocksJobOps
+        from rockway.adapters.starrocks.jobs import StarRocksJobOps
 
         return StarRocksJobOps(adapter)
-    from .mysql_jobs import MySQLJobOps
+    from rockway.adapters.mysql.jobs import MySQLJobOps
 
     return MySQLJobOps(adapter)
 
@@ -316,10 +316,10 @@ def job_ops(adapter: Adapter) -> JobOps:
 def offline_ops(engine: str) -> JobOps:
     """JobOps that only render SQL for `engine` (starrocks | mysql)."""
     if engine == "starrocks":
-        from .starrocks_jobs import StarRocksJobOps
+        from rockway.adapters.starrocks.jobs import StarRocksJobOps
 
         return StarRocksJobOps(None)
-    from .mysql_jobs import MySQLJobOps
+    from rockway.adapters.mysql.jobs import MySQLJobOps
 
     return MySQLJobOps(None)
 

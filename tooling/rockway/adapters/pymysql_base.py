@@ -6,10 +6,10 @@ from typing import Any, Sequence
 
 import pymysql
 
-from ..config import Dsn
-from ..errors import RockwayError
-from .base import Adapter, StatementResult
-from .connection import Timeouts, is_lost, open_connection, translate
+from rockway.config import Dsn
+from rockway.errors import RockwayError
+from rockway.adapters.base import Adapter, StatementResult
+from rockway.adapters.connection import Timeouts, is_lost, open_connection, translate
 
 
 class PyMySQLAdapter(Adapter):

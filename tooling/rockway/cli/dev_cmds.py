@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .output import echo_json
-from .run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
-from .state import common_options, state
+from rockway.cli.output import echo_json
+from rockway.cli.run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -40,9 +40,9 @@ def seed_cmd(ctx: click.Context, as_of: str | None, as_json: bool) -> None:
     Example:
       rockway dev seed
     """
-    from ..commands import migrate
-    from ..jobs.api import load_project
-    from ..jobs.rehearsal import erp_dsn, initialise_watermarks, seed_erp
+    from rockway.migrate.api import migrate
+    from rockway.jobs.api import load_project
+    from rockway.jobs.rehearsal import erp_dsn, initialise_watermarks, seed_erp
 
     settings = state(ctx).settings()
     setup_job_logging()

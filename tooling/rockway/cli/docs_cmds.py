@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .state import common_options, state
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 HELP_WIDTH = 100  # fixed, so the generated help text does not depend on the terminal
@@ -71,7 +71,7 @@ def command_tree(cmd: click.Command, name: str = "rockway", parent: click.Contex
 
 
 def root_tree() -> dict[str, Any]:
-    from .main import cli
+    from rockway.cli.main import cli
 
     return command_tree(cli, "rockway")
 
@@ -81,14 +81,14 @@ def _readme(ctx: click.Context, readme: str) -> tuple[Path, Path, str]:
     project = Path(st.project_dir)
     path = Path(readme) if Path(readme).is_absolute() else project / readme
     if not path.is_file():
-        from ..errors import InputError
+        from rockway.errors import InputError
 
         raise InputError(str(path), "not found", hint="Pass --readme PATH, or -C the project folder.")
     return project, path, readme
 
 
 def _docs_context(ctx: click.Context, project: Path, readme: str, live: Any = None) -> Any:
-    from ..docs import DocsContext
+    from rockway.docs import DocsContext
 
     st = state(ctx)
     return DocsContext.load(project, config_file=Path(st.config_file) if st.config_file else None, cli=root_tree(),
@@ -97,10 +97,10 @@ def _docs_context(ctx: click.Context, project: Path, readme: str, live: Any = No
 
 def _live(ctx: click.Context, project: Path) -> Any:
     """Row counts of the catalog's tables in the CLI's environment, and the next cron runs from now."""
-    from ..adapters import connect
-    from ..docs import DocsContext, LiveData
-    from ..docs.catalog import row_counts
-    from ..docs.cron import next_runs
+    from rockway.adapters import connect
+    from rockway.docs import DocsContext, LiveData
+    from rockway.docs.catalog import row_counts
+    from rockway.docs.cron import next_runs
 
     settings = state(ctx).settings()
     live_ctx = DocsContext(project, settings)
@@ -115,7 +115,7 @@ def _live(ctx: click.Context, project: Path) -> Any:
 
 
 def _report_problems(found: list[str]) -> None:
-    from ..errors import RockwayError
+    from rockway.errors import RockwayError
 
     for problem in found:
         click.echo(f"problem: {problem}", err=True)
@@ -157,7 +157,7 @@ def update_cmd(ctx: click.Context, readme: str, live: bool) -> None:
       rockway docs update
       rockway docs update --live --env prod
     """
-    from ..docs import generate, problems
+    from rockway.docs import generate, problems
 
     project, path, shown = _readme(ctx, readme)
     live_data = _live(ctx, project) if live else None
@@ -188,8 +188,8 @@ def check_cmd(ctx: click.Context, readme: str) -> None:
     Example:
       rockway docs check
     """
-    from ..docs import diff, generate, problems
-    from ..errors import RockwayError
+    from rockway.docs import diff, generate, problems
+    from rockway.errors import RockwayError
 
     project, path, shown = _readme(ctx, readme)
     docs = _docs_context(ctx, project, shown)
@@ -218,9 +218,9 @@ def sections_cmd(ctx: click.Context, readme: str) -> None:
     Example:
       rockway docs sections
     """
-    from ..docs import SECTIONS, section_names
-    from ..docs.markers import parse
-    from .output import echo_table
+    from rockway.docs import SECTIONS, section_names
+    from rockway.docs.markers import parse
+    from rockway.cli.output import echo_table
 
     st = state(ctx)
     path = Path(st.project_dir) / readme

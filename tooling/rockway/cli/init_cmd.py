@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..scaffold import CI_CHOICES, MAX_BACKENDS, Options, create, default_name
-from .params import Bounded
+from rockway.scaffold import CI_CHOICES, MAX_BACKENDS, Options, create, default_name
+from rockway.cli.params import Bounded
 
 
 @click.command("init", context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,8 +51,8 @@ def init_command(directory: Path, name: str | None, backends: int, no_compose: b
 
 def _generate_readme(project: Path) -> None:
     """Fill the new README's generated sections (as `rockway docs update` does), so `docs check` passes at once."""
-    from ..docs import DocsContext, generate
-    from .docs_cmds import root_tree
+    from rockway.docs import DocsContext, generate
+    from rockway.cli.docs_cmds import root_tree
 
     readme = project / "README.md"
     docs = DocsContext.load(project, cli=root_tree(), readme="README.md")

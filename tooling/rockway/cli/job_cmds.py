@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from .output import echo_json, echo_table
-from .params import Bounded
-from .run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
-from .state import common_options, state
+from rockway.cli.output import echo_json, echo_table
+from rockway.cli.params import Bounded
+from rockway.cli.run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -48,7 +48,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
       rockway job list
       rockway job list --json
     """
-    from ..jobs.api import list_jobs
+    from rockway.jobs.api import list_jobs
 
     rows = list_jobs(state(ctx).settings())
     if as_json:
@@ -72,8 +72,8 @@ def validate_cmd(ctx: click.Context, offline: bool, as_json: bool) -> None:
     Example:
       rockway job validate
     """
-    from ..jobs.yamlsrc import SpecError
-    from .preflight import project_problems
+    from rockway.jobs.yamlsrc import SpecError
+    from rockway.cli.preflight import project_problems
 
     problems = project_problems(state(ctx), cron=True, live=not offline)
     if as_json:
@@ -98,8 +98,8 @@ def run_cmd(ctx: click.Context, name: str, as_of: str | None, as_json: bool) -> 
       rockway job run fact_sales
       rockway job run dim_customer --env prod
     """
-    from ..jobs.api import load_project, run_one
-    from .preflight import require_valid_project
+    from rockway.jobs.api import load_project, run_one
+    from rockway.cli.preflight import require_valid_project
 
     settings = state(ctx).settings()
     require_valid_project(state(ctx))
@@ -128,9 +128,9 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
     Example:
       rockway job backfill fact_sales --from 2026-01-01 --to 2026-06-30
     """
-    from ..jobs.api import backfill, load_project
-    from .output import console
-    from .preflight import require_valid_project
+    from rockway.jobs.api import backfill, load_project
+    from rockway.cli.output import console
+    from rockway.cli.preflight import require_valid_project
 
     settings = state(ctx).settings()
     start, end = _date(first, "--from"), _date(last, "--to")
@@ -172,7 +172,7 @@ def render_cmd(ctx: click.Context, name: str, lo: str | None, hi: str | None, en
       rockway job render fact_sales --from 2026-11-01 --to 2026-11-02
       rockway job render fact_sales --env prod --from 2026-11-01 --to 2026-11-02
     """
-    from ..jobs.api import render_job
+    from rockway.jobs.api import render_job
 
     click.echo(render_job(state(ctx).settings(), name, engine=engine, lo=lo, hi=hi, as_of=parse_as_of(as_of)), nl=False)
 
@@ -191,7 +191,7 @@ def status_cmd(ctx: click.Context, name: str | None, limit: int, as_json: bool) 
       rockway job status
       rockway job status fact_sales
     """
-    from ..jobs.api import job_status
+    from rockway.jobs.api import job_status
 
     runs = job_status(state(ctx).settings(), name, limit=limit)
     if as_json:
@@ -215,7 +215,7 @@ def watermarks_cmd(ctx: click.Context, as_json: bool) -> None:
       rockway job watermarks
       rockway job watermarks --json
     """
-    from ..jobs.api import watermarks
+    from rockway.jobs.api import watermarks
 
     rows = watermarks(state(ctx).settings())
     if as_json:
@@ -241,7 +241,7 @@ def reset_cmd(ctx: click.Context, name: str, value: str, yes: bool) -> None:
     """
     import sys
 
-    from ..jobs.api import check_reset, reset_watermark
+    from rockway.jobs.api import check_reset, reset_watermark
 
     settings = state(ctx).settings()
     target = check_reset(settings, name, value)  # a bad NAME or --to: exit 2 before anyone is asked

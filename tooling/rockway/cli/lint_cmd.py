@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .output import echo_json
-from .state import common_options, state
+from rockway.cli.output import echo_json
+from rockway.cli.state import common_options, state
 
 
 @click.command("lint", context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +45,7 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
       rockway lint --pending --env prod --check
       rockway lint --fix --assume-pending migrations/V18__contacts.sql
     """
-    from ..commands import lint, release_rewrites
+    from rockway.migrate.api import lint, release_rewrites
 
     if fix and check:
         raise click.UsageError("use --fix or --check, not both (--check writes nothing)")
@@ -62,7 +62,7 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
         reports = lint(settings, scripts)
     if not show_secrets:
         reports = [r.without_secrets() for r in reports]
-    from ..lint import summarize
+    from rockway.lint import summarize
 
     summary = summarize(reports)
     if as_json:
@@ -91,7 +91,7 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
 
 def _redacted(data: Any) -> Any:
     """`data` with values in secret positions of every string masked (redaction.py)."""
-    from ..redaction import redact_secrets
+    from rockway.observability.redaction import redact_secrets
 
     if isinstance(data, str):
         return redact_secrets(data)

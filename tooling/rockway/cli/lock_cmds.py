@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .output import echo_json
-from .state import common_options, state
+from rockway.cli.output import echo_json
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -33,7 +33,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Example:
       rockway lock status --env prod
     """
-    from ..commands import lock_status
+    from rockway.migrate.api import lock_status
 
     holder = lock_status(state(ctx).settings())
     if as_json:
@@ -55,7 +55,7 @@ def release(ctx: click.Context, yes: bool) -> None:
     Example:
       rockway lock release --yes
     """
-    from ..commands import lock_release, lock_status
+    from rockway.migrate.api import lock_release, lock_status
 
     settings = state(ctx).settings()
     holder = lock_status(settings)

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from .output import echo_csv, echo_json, echo_table, to_jsonable
-from .params import Bounded
-from .state import common_options, state
+from rockway.cli.output import echo_csv, echo_json, echo_table, to_jsonable
+from rockway.cli.params import Bounded
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -40,7 +40,7 @@ class Progress:
             click.secho(f"→ {event.script.display}  [{event.total} statement{'s' if event.total != 1 else ''}]{extra}",
                         err=True, bold=True)
         elif event.kind == "statement":
-            from ..redaction import display_sql
+            from rockway.observability.redaction import display_sql
 
             # secrets masked: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
             click.echo(f"  [{event.index}/{event.total}] {display_sql(event.sql, 100)}", err=True)
@@ -148,7 +148,7 @@ def rollback(ctx: click.Context, steps: int | None, to_version: str | None, resu
 def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: bool, quiet: bool,
                  out_of_order: bool | None = None, no_validate: bool = False, mv_health: str | None = None,
                  **kwargs: Any) -> None:
-    from ..commands import migrate
+    from rockway.migrate.api import migrate
 
     if shows_secrets(ctx) and not dry_run:
         raise click.UsageError("--show-secrets applies only with --dry-run (progress lines never show secrets)")
@@ -211,8 +211,8 @@ def _print_mv_health(ctx: click.Context, health: Any) -> None:
 
 def _dry_run_rewrites(ctx: click.Context, steps: Any) -> dict[str, list[dict[str, Any]]]:
     """Per script of the plan, the table rewrites its statements from `start_at` on would start."""
-    from ..commands import Project
-    from ..rewrites import script_rewrites
+    from rockway.migrate.api import Project
+    from rockway.lint.rewrites import script_rewrites
 
     project = Project(state(ctx).settings())
     return {step.script.name: [r.to_dict() for r in script_rewrites(step.script.name,
@@ -225,9 +225,9 @@ def _statements_json(step: Any) -> dict[str, Any]:
 
 
 def _print_dry_run(ctx: click.Context, result: Any) -> None:
-    from ..commands import Project
-    from ..redaction import redact_secrets
-    from ..rewrites import script_rewrites
+    from rockway.migrate.api import Project
+    from rockway.observability.redaction import redact_secrets
+    from rockway.lint.rewrites import script_rewrites
 
     settings = state(ctx).settings()
     project = Project(settings)
@@ -266,7 +266,7 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
       rockway migrate info
       rockway migrate info --json | jq '.[] | select(.state=="pending")'
     """
-    from ..commands import info, pending_rewrites
+    from rockway.migrate.api import info, pending_rewrites
 
     settings = state(ctx).settings()
     infos = info(settings, target=target)
@@ -325,7 +325,7 @@ def validate_cmd(ctx: click.Context, as_json: bool) -> None:
     Example:
       rockway migrate validate --env prod
     """
-    from ..commands import require_valid, validate
+    from rockway.migrate.api import require_valid, validate
 
     problems = validate(state(ctx).settings())
     if as_json:
@@ -351,7 +351,7 @@ def repair_cmd(ctx: click.Context, statement_done: str | None, as_json: bool) ->
       rockway migrate repair
       rockway migrate repair --statement-done 1.4
     """
-    from ..commands import repair
+    from rockway.migrate.api import repair
 
     result = repair(state(ctx).settings(), statement_done=statement_done)
     if as_json:
@@ -377,7 +377,7 @@ def baseline_cmd(ctx: click.Context, version: str, description: str) -> None:
     Example:
       rockway migrate baseline --version 3
     """
-    from ..commands import baseline
+    from rockway.migrate.api import baseline
 
     row = baseline(state(ctx).settings(), version=version, description=description)
     click.echo(f"baselined at version {row.version}")
@@ -401,7 +401,7 @@ def history_cmd(ctx: click.Context, as_json: bool, as_csv: bool) -> None:
       rockway migrate history
       rockway migrate history --csv > audit.csv
     """
-    from ..commands import history
+    from rockway.migrate.api import history
 
     if as_json and as_csv:
         raise click.UsageError("use --json or --csv, not both")
@@ -430,7 +430,7 @@ def new_cmd(ctx: click.Context, description: str) -> None:
     Example:
       rockway migrate new "add orders table"
     """
-    from ..commands import new
+    from rockway.migrate.api import new
 
     for path in new(state(ctx).settings(), description):
         click.echo(f"created {path}")
@@ -458,8 +458,8 @@ def render_cmd(ctx: click.Context, scripts: tuple[str, ...], undo: bool) -> None
       rockway migrate render --env dev > schema.sql
       rockway migrate render --undo
     """
-    from ..commands import render
-    from ..redaction import redact_secrets
+    from rockway.migrate.api import render
+    from rockway.observability.redaction import redact_secrets
 
     for script, statements in render(state(ctx).settings(), scripts, undo=undo):
         click.echo(f"-- {script.name}")
@@ -479,7 +479,7 @@ def clean_cmd(ctx: click.Context, dry_run: bool, yes: bool) -> None:
     Example:
       rockway migrate clean --env ci --yes
     """
-    from ..commands import clean
+    from rockway.migrate.api import clean
 
     settings = state(ctx).settings()
     if not settings.clean_enabled:
@@ -490,6 +490,6 @@ def clean_cmd(ctx: click.Context, dry_run: bool, yes: bool) -> None:
         click.echo(f"{sql};")
 
 
-from .lint_cmd import lint_command  # noqa: E402
+from rockway.cli.lint_cmd import lint_command  # noqa: E402
 
 migrate_group.add_command(lint_command, "lint")

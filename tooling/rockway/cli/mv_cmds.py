@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from .output import echo_json, echo_table
-from .state import common_options, state
+from rockway.cli.output import echo_json, echo_table
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 _DATABASE = click.option("--database", "-d", "databases", multiple=True,
@@ -52,7 +52,7 @@ def status_cmd(ctx: click.Context, databases: tuple[str, ...], as_json: bool) ->
       rockway mv status --env prod
       rockway mv status --env prod -d sales_dw --json
     """
-    from ..mv import format_duration, status
+    from rockway.mv.status import format_duration, status
 
     report = status(state(ctx).settings(), databases)
     if as_json:
@@ -99,7 +99,7 @@ def activate_cmd(ctx: click.Context, databases: tuple[str, ...], refresh: bool, 
       rockway mv activate --env prod
       rockway mv activate --env prod -d sales_dw --refresh
     """
-    from ..mv import activate
+    from rockway.mv.status import activate
 
     report = activate(state(ctx).settings(), databases, refresh=refresh)
     if as_json:

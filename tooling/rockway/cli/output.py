@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 
 import click
 
-from ..model import Version
+from rockway.model import Version
 
 
 def to_jsonable(value: Any) -> Any:

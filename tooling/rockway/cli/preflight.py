@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import RockwayError
+from rockway.errors import RockwayError
 
 
 def project_problems(st: Any, *, cron: bool, live: bool = False, engines: tuple[str, ...] | None = None) -> list[Any]:
     """Problems of the project's job, pipeline, check (and, with cron, cron.d) files, each naming file and line."""
-    from ..jobs.api import load_project, validate
+    from rockway.jobs.api import load_project, validate
 
     settings = st.settings()
     problems = validate(settings, live=False, cron=cron, **({"engines": engines} if engines else {}))
     if cron:
-        from ..jobs.schedule import CRON_FILE, load_cron
-        from .run_cmds import cron_command_problems
+        from rockway.jobs.schedule import CRON_FILE, load_cron
+        from rockway.cli.run_cmds import cron_command_problems
 
         if (settings.project_dir / CRON_FILE).is_file():
             problems += cron_command_problems(st, load_cron(settings.project_dir))
@@ -34,8 +34,8 @@ def project_problems(st: Any, *, cron: bool, live: bool = False, engines: tuple[
 def require_valid_project(st: Any) -> None:
     """SpecError (exit 2) naming every problem of the files a run reads, before the first connection: nothing
     is written (`rockway run`, `rockway job run`, `rockway job backfill`)."""
-    from ..jobs.api import dsn_engine
-    from ..jobs.yamlsrc import SpecError
+    from rockway.jobs.api import dsn_engine
+    from rockway.jobs.yamlsrc import SpecError
 
     problems = project_problems(st, cron=False, engines=(dsn_engine(st.settings()),))
     if problems:
@@ -45,9 +45,9 @@ def require_valid_project(st: Any) -> None:
 def check_problems(st: Any, project: Any) -> list[Any]:
     """Every check file in the check folders parses; with rockway's own verifier, every check a job or a
     pipeline's verify step names is found and renders for a sample window."""
-    from ..jobs.validate import problem_of
-    from ..jobs.yamlsrc import Problem
-    from ..verify import CheckEngine, load_verify_settings
+    from rockway.jobs.validate import problem_of
+    from rockway.jobs.yamlsrc import Problem
+    from rockway.verify import CheckEngine, load_verify_settings
 
     settings = st.settings()
     engine = CheckEngine.from_settings(settings, load_verify_settings(settings.project_dir, settings.env, st.config_file))

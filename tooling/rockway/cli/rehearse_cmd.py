@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ..rehearse.container import DEFAULT_IMAGE
-from .output import console, echo_table
-from .state import common_options, state
+from rockway.rehearse.container import DEFAULT_IMAGE
+from rockway.cli.output import console, echo_table
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -64,8 +64,8 @@ def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep:
       rockway rehearse --start-starrocks --markdown rehearse.md --schema-dir schema
       rockway rehearse --dsn starrocks://deployer@staging-fe:9030/warehouse --pending --junit rehearse.xml
     """
-    from ..rehearse.api import Options, rehearse
-    from ..rehearse.report import junit_xml, markdown, write
+    from rockway.rehearse.api import Options, rehearse
+    from rockway.rehearse.report import junit_xml, markdown, write
 
     st = state(ctx)
     junit_path = _output_path("--junit", junit_path)
@@ -83,8 +83,8 @@ def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep:
     if image is None:
         result = rehearse(settings, options, progress=echo)
     else:
-        from ..config import parse_dsn
-        from ..rehearse.container import require_testcontainers, started_starrocks
+        from rockway.config import parse_dsn
+        from rockway.rehearse.container import require_testcontainers, started_starrocks
 
         require_testcontainers()
         database = (parse_dsn(settings.dsn).database if settings.dsn else None) or "rockway"
@@ -105,7 +105,7 @@ def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep:
 
 
 def _print(result: Any) -> None:
-    from ..rehearse.model import SUITES
+    from rockway.rehearse.model import SUITES
 
     rows = []
     for suite in SUITES:

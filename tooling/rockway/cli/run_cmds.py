@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 import click
 
-from .output import echo_json, echo_table
-from .params import Bounded
-from .state import common_options, state
+from rockway.cli.output import echo_json, echo_table
+from rockway.cli.params import Bounded
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -27,7 +27,7 @@ def setup_job_logging() -> None:
     lines go to that file only: job records propagate to `rockway`, whose stderr handler shows each message once,
     for people (text) or not at all (json).
     """
-    from ..logs import JsonFormatter
+    from rockway.observability.logs import JsonFormatter
 
     logger = logging.getLogger("rockway.jobs")
     if any(isinstance(h, logging.FileHandler) for h in logging.getLogger("rockway").handlers):
@@ -52,13 +52,13 @@ def _factory(path: str, what: str) -> Any:
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
-        from ..errors import ConfigError
+        from rockway.errors import ConfigError
 
         raise ConfigError(f"{what} = {path!r} cannot be imported: {exc}") from None
 
 
 def _verify_settings(settings: Any) -> Any:
-    from ..verify import load_verify_settings
+    from rockway.verify import load_verify_settings
 
     return load_verify_settings(settings.project_dir, settings.env)
 
@@ -69,7 +69,7 @@ def build_verifier(settings: Any, jobs: Any) -> Any:
     if jobs.verifier:
         return _factory(jobs.verifier, "verifier")(settings)
     try:
-        from ..verify import CheckEngine
+        from rockway.verify import CheckEngine
     except ImportError:
         return None
     return CheckEngine.from_settings(settings, _verify_settings(settings))
@@ -81,7 +81,7 @@ def build_notifier(settings: Any, jobs: Any) -> Any:
     if jobs.notifier:
         return _factory(jobs.notifier, "notifier")(settings)
     try:
-        from ..verify.notify import RockwayNotifier
+        from rockway.verify.notify import RockwayNotifier
     except ImportError:
         return None
     return RockwayNotifier(_verify_settings(settings).notify)
@@ -125,8 +125,8 @@ def run_command(ctx: click.Context, pipeline: str, as_of: str | None, as_json: b
       rockway run evening --env prod
       rockway run morning --as-of 2026-03-02T05:00:00Z
     """
-    from ..jobs.api import load_project, run_named_pipeline
-    from .preflight import require_valid_project
+    from rockway.jobs.api import load_project, run_named_pipeline
+    from rockway.cli.preflight import require_valid_project
 
     settings = state(ctx).settings()
     require_valid_project(state(ctx))
@@ -145,7 +145,7 @@ def run_command(ctx: click.Context, pipeline: str, as_of: str | None, as_json: b
                        [(n, r.status, r.window.describe() if r.window else "", r.rows_read, r.rows_written, r.error or "")
                         for n, r in result.jobs.items()])
     if result.status != "success":
-        from ..jobs.runner import JobFailed
+        from rockway.jobs.runner import JobFailed
 
         raise JobFailed(f"pipeline {pipeline} failed: {result.error}",
                         hint="See `rockway job status`; failed jobs did not move their watermarks.")
@@ -154,7 +154,7 @@ def run_command(ctx: click.Context, pipeline: str, as_of: str | None, as_json: b
 # --- rockway schedule -----------------------------------------------------------------------------
 def resolve_command(argv: Sequence[str]) -> str | None:
     """None when `rockway <argv>` names an existing command with valid options, else why not."""
-    from .main import cli
+    from rockway.cli.main import cli
 
     cmd: Any = cli
     args, name = list(argv), "rockway"
@@ -191,8 +191,8 @@ def schedule_command(ctx: click.Context, count: int, cron_file: str | None, as_j
     """
     from pathlib import Path
 
-    from ..jobs.schedule import describe, load_cron, next_runs
-    from ..jobs.yamlsrc import SpecError
+    from rockway.jobs.schedule import describe, load_cron, next_runs
+    from rockway.jobs.yamlsrc import SpecError
 
     st = state(ctx)
     project_dir = Path(st.project_dir)
@@ -212,7 +212,7 @@ def schedule_command(ctx: click.Context, count: int, cron_file: str | None, as_j
 
 def cron_command_problems(st: Any, cron: Any) -> list[Any]:
     """Problems of the rockway calls in cron entries: unknown commands or options, pipelines, environments."""
-    from ..jobs.yamlsrc import Problem
+    from rockway.jobs.yamlsrc import Problem
 
     problems = []
     pipelines = _pipeline_names(st)
@@ -230,8 +230,8 @@ def cron_command_problems(st: Any, cron: Any) -> list[Any]:
 
 def _env_problem(st: Any, argv: Sequence[str]) -> str | None:
     """Why the `--env NAME` of a scheduled call names no [env.NAME] of rockway.toml, else None."""
-    from ..config import check_environment
-    from ..errors import ConfigError
+    from rockway.config import check_environment
+    from rockway.errors import ConfigError
 
     for i, arg in enumerate(argv):
         name = argv[i + 1] if arg == "--env" and i + 1 < len(argv) else arg[6:] if arg.startswith("--env=") else None
@@ -246,7 +246,7 @@ def _env_problem(st: Any, argv: Sequence[str]) -> str | None:
 
 def _pipeline_names(st: Any) -> set[str] | None:
     try:
-        from ..jobs.api import load_project
+        from rockway.jobs.api import load_project
 
         return set(load_project(st.settings(), strict=False).pipelines)
     except Exception:  # noqa: BLE001 - the schedule can be listed without a readable jobs folder

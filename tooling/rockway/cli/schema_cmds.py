@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .output import echo_json
-from .state import common_options, state
+from rockway.cli.output import echo_json
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -43,7 +43,7 @@ def dump_cmd(ctx: click.Context, out_dir: Path, live: bool, as_json: bool) -> No
       rockway schema dump
       rockway schema dump --out schema/ --env prod --live
     """
-    from ..schema.api import dump
+    from rockway.schema.api import dump
 
     result = dump(state(ctx).settings(), out_dir, live=live)
     if as_json:
@@ -73,7 +73,7 @@ def diff_cmd(ctx: click.Context, directory: Path, as_json: bool) -> None:
       rockway schema diff schema/
       rockway schema diff schema/ --env prod --json
     """
-    from ..schema.api import diff
+    from rockway.schema.api import diff
 
     result = diff(state(ctx).settings(), directory)
     if as_json:
@@ -106,7 +106,7 @@ def drift_command(ctx: click.Context, as_json: bool) -> None:
       rockway drift
       rockway drift --env prod --json
     """
-    from ..schema.api import drift
+    from rockway.schema.api import drift
 
     report = drift(state(ctx).settings())
     if as_json:

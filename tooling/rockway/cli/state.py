@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .params import SECONDS
+from rockway.cli.params import SECONDS
 
 
 @dataclass
@@ -29,7 +29,7 @@ class CliState:
     def settings(self, **more: Any) -> Any:
         """Load settings once (CLI > env > rockway.toml > defaults) and start telemetry."""
         if self._settings is None or more:
-            from ..config import load_settings
+            from rockway.config import load_settings
 
             merged = {**self.overrides, **{k: v for k, v in more.items() if v is not None}}
             self._settings = load_settings(self.project_dir, env_name=self.env_name, overrides=merged,
@@ -41,8 +41,8 @@ class CliState:
         if self.telemetry is not None:
             return
         try:
-            from .. import __version__
-            from .otel import configure_logging, setup_telemetry
+            from rockway import __version__
+            from rockway.observability.sdk import configure_logging, setup_telemetry
 
             self._log_handlers = configure_logging(self.log_format, self.log_file)
             self.telemetry = setup_telemetry(__version__, environment)
@@ -54,7 +54,7 @@ class CliState:
         if self.telemetry:
             self.telemetry.shutdown()
         if self._log_handlers:
-            from .otel import close_logging
+            from rockway.observability.sdk import close_logging
 
             close_logging(self._log_handlers)
             self._log_handlers = []
@@ -112,7 +112,7 @@ def _checks_env(fn):  # type: ignore[no-untyped-def]
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         st = state(click.get_current_context())
         if st.env_name:
-            from ..config import check_environment
+            from rockway.config import check_environment
 
             check_environment(st.env_name, st.project_dir, st.config_file)
         return fn(*args, **kwargs)

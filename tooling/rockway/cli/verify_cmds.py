@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .output import echo_json, echo_table
-from .state import common_options, state
+from rockway.cli.output import echo_json, echo_table
+from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -28,8 +28,8 @@ def _yesterday(settings: Any) -> dict[str, str]:
     step passes them (rockway.jobs.pipeline.pipeline_scope); printed on stderr so the default is never silent."""
     from datetime import datetime, timezone
 
-    from ..jobs.settings import load_jobs_settings
-    from ..jobs.window import previous_business_day
+    from rockway.jobs.settings import load_jobs_settings
+    from rockway.jobs.window import previous_business_day
 
     zone = load_jobs_settings(settings).business_time_zone
     start, end = previous_business_day(datetime.now(timezone.utc).replace(tzinfo=None), zone)
@@ -78,8 +78,8 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
       rockway verify fact_sales --checks jobs/checks/sales.yaml --fail-on warning --json
       rockway verify --checks jobs/checks/sales.yaml#fact_sales_rows --no-record
     """
-    from ..contracts import RunSummary, Severity
-    from ..verify import CheckEngine, exit_code, load_verify_settings
+    from rockway.interfaces import RunSummary, Severity
+    from rockway.verify import CheckEngine, exit_code, load_verify_settings
 
     if pipeline and refs:
         raise click.UsageError("use --pipeline or --checks, not both")
@@ -99,8 +99,8 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
         return
     if not engine.bind(entries, scope, tables=tables):
         raise click.UsageError("no checks selected" + (f" for table(s) {', '.join(tables)}" if tables else ""))
-    from ..adapters import connect
-    from ..telemetry import new_run_id, run_span
+    from rockway.adapters import connect
+    from rockway.observability.telemetry import new_run_id, run_span
 
     run_id = run_id or new_run_id()
     adapter = connect(settings)
@@ -112,7 +112,7 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
             code = exit_code(run.outcome, threshold)
             outcomes: tuple[Any, ...] = ()
             if notify:
-                from ..verify.notify import RockwayNotifier
+                from rockway.verify.notify import RockwayNotifier
 
                 notifier = RockwayNotifier(vs.notify)
                 outcomes = notifier.send(RunSummary(pipeline=pipeline or "verify", status="failed" if code else "success",
@@ -120,7 +120,7 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
     finally:
         adapter.close()
     if as_json:
-        from ..verify.report import to_dict
+        from rockway.verify.report import to_dict
 
         echo_json({**to_dict(run), "exit_code": code, "reports": [str(p) for p in run.reports],
                    "notifications": [o.__dict__ for o in outcomes]})
@@ -130,7 +130,7 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
 
 
 def _explain(plan: Any, as_json: bool) -> None:
-    from ..verify.compiler import inline_params
+    from rockway.verify.compiler import inline_params
 
     if not plan.checks:
         raise click.UsageError("no checks selected")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import difflib
 
-from .context import DocsContext, LiveData
-from .markers import Section, parse, replace
-from .sections import SECTIONS, toc
+from rockway.docs.context import DocsContext, LiveData
+from rockway.docs.markers import Section, parse, replace
+from rockway.docs.sections import SECTIONS, toc
 
 __all__ = ["DocsContext", "LiveData", "SECTIONS", "generate", "diff", "problems", "section_names"]
 
@@ -45,9 +45,9 @@ def problems(text: str, ctx: DocsContext, *, path: str = "README.md") -> list[st
     """What is wrong with a (generated) document beyond staleness: Mermaid blocks that do not parse,
     `rockway …` commands in generated sections that the CLI does not have, and top-level folders without a
     documented purpose."""
-    from .cli_reference import commands_in, resolve
-    from .mermaid import mermaid_blocks, validate_flowchart
-    from .sections import undocumented_folders
+    from rockway.docs.cli_reference import commands_in, resolve
+    from rockway.docs.mermaid import mermaid_blocks, validate_flowchart
+    from rockway.docs.sections import undocumented_folders
 
     out = []
     for line, block in mermaid_blocks(text):

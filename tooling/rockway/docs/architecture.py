@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import DocsContext
-from .cron import rockway_argv
-from .mermaid import edge, node
+from rockway.docs.context import DocsContext
+from rockway.docs.cron import rockway_argv
+from rockway.docs.mermaid import edge, node
 
 __all__ = ["diagram"]
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..model import Kind, Script
+from rockway.model import Kind, Script
 
 __all__ = ["CatalogEntry", "read_header", "table_catalog", "view_catalog", "parse_ddl", "row_counts"]
 

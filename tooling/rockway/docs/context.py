@@ -16,11 +16,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import CONFIG_FILE, Settings, load_settings
-from ..errors import InputError
-from ..model import Kind, Script
-from . import catalog as _catalog
-from . import cron as _cron
+from rockway.config import CONFIG_FILE, Settings, load_settings
+from rockway.errors import InputError
+from rockway.model import Kind, Script
+from rockway.docs import catalog as _catalog
+from rockway.docs import cron as _cron
 
 try:  # Python 3.11+
     import tomllib
@@ -118,9 +118,9 @@ class DocsContext:
     # --- scripts ----------------------------------------------------------------------------------
     @cached_property
     def project(self) -> Any:
-        from ..commands import Project
+        from rockway.migrate.api import Project
 
-        from ..config import parse_dsn
+        from rockway.config import parse_dsn
 
         database = parse_dsn(self.settings.dsn).database if self.settings.dsn else None
         return Project(self.settings, engine="starrocks", database=database)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ..errors import InputError
+from rockway.errors import InputError
 
 PREFIX = "rockway:docs:"
 _MARKER = re.compile(r"^\s*<!--\s*rockway:docs:(begin|end)\s+([a-z0-9][a-z0-9-]*)\s*-->\s*$")

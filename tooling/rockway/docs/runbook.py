@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ..model import Kind
-from .context import DocsContext
+from rockway.model import Kind
+from rockway.docs.context import DocsContext
 
 __all__ = ["runbook", "runbook_source"]
 
@@ -19,7 +19,7 @@ def runbook_source() -> str:
     try:
         return resources.files("rockway.docs").joinpath("runbook.md").read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
-        from ..errors import InputError
+        from rockway.errors import InputError
 
         raise InputError("rockway/docs/runbook.md", f"cannot be read from the installed package: {exc}",
                          hint="Ship it as package data (pyproject.toml: [tool.setuptools.package-data]).") from None
@@ -54,7 +54,7 @@ def runbook(ctx: DocsContext) -> str:
     try:
         return env.from_string(runbook_source()).render(values)
     except jinja2.TemplateError as exc:
-        from ..errors import InputError
+        from rockway.errors import InputError
 
         raise InputError("rockway/docs/runbook.md", f"template error: {exc}") from None
 

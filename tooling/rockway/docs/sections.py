@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..config import setting_docs
-from ..model import Kind
-from . import cli_reference
-from .architecture import diagram
-from .context import DocsContext
-from .cron import describe_schedule, rockway_argv
-from .runbook import runbook
+from rockway.config import setting_docs
+from rockway.model import Kind
+from rockway.docs import cli_reference
+from rockway.docs.architecture import diagram
+from rockway.docs.context import DocsContext
+from rockway.docs.cron import describe_schedule, rockway_argv
+from rockway.docs.runbook import runbook
 
 __all__ = ["SECTIONS", "SectionSpec", "FOLDER_PURPOSES", "undocumented_folders", "toc"]
 

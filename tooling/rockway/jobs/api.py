@@ -10,24 +10,24 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
-from .. import telemetry
-from ..adapters import connect
-from ..adapters.base import Adapter
-from ..adapters.job_ops import job_ops, offline_ops
-from ..config import Settings, parse_dsn, validate_identifier
-from ..contracts import Notifier, Verifier
-from ..errors import InputError, UsageError
-from .pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
-from .pool import Pool
-from .runner import JobEnv, JobFailed, JobResult, run_job
-from .schedule import load_cron
-from .settings import JobsSettings, load_jobs_settings
-from .spec import JobSpec, load_specs
-from .sqlgen import JobSql
-from .store import JobRun, Store, WatermarkRow, utcnow, window_key
-from .validate import live_problems, pipeline_problems, render_problems
-from .window import Window, chunks, format_value, parse_value
-from .yamlsrc import Problem, SpecError
+from rockway.observability import telemetry
+from rockway.adapters import connect
+from rockway.adapters.base import Adapter
+from rockway.adapters.job_ops import job_ops, offline_ops
+from rockway.config import Settings, parse_dsn, validate_identifier
+from rockway.interfaces import Notifier, Verifier
+from rockway.errors import InputError, UsageError
+from rockway.jobs.pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
+from rockway.jobs.pool import Pool
+from rockway.jobs.runner import JobEnv, JobFailed, JobResult, run_job
+from rockway.jobs.schedule import load_cron
+from rockway.jobs.settings import JobsSettings, load_jobs_settings
+from rockway.jobs.spec import JobSpec, load_specs
+from rockway.jobs.sqlgen import JobSql
+from rockway.jobs.store import JobRun, Store, WatermarkRow, utcnow, window_key
+from rockway.jobs.validate import live_problems, pipeline_problems, render_problems
+from rockway.jobs.window import Window, chunks, format_value, parse_value
+from rockway.jobs.yamlsrc import Problem, SpecError
 
 LOGGER = "rockway.jobs"
 log = logging.getLogger(LOGGER)
@@ -88,8 +88,8 @@ class JobsProject:
         return self.specs[name]
 
     def renderer(self, engine: str) -> Any:
-        from ..extensions import template_globals
-        from ..templating import Renderer
+        from rockway.extensions import template_globals
+        from rockway.templating import Renderer
 
         r = Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env, engine=engine)
         r.globals.update(template_globals(self.settings, engine))
@@ -131,7 +131,7 @@ def validate(settings: Settings, *, live: bool = True, cron: bool = True,
         found = pipeline_problems(project.pipelines, project.jobs.jobs_dir, f"{project.jobs.jobs_dir.name}/pipelines.yaml",
                                   lambda text, what, e=engine: project.renderer(e).render_text(text, what).strip())
         problems += [p for p in found if p not in problems]
-    from .schedule import CRON_FILE
+    from rockway.jobs.schedule import CRON_FILE
 
     if cron and (settings.project_dir / CRON_FILE).is_file():
         problems += load_cron(settings.project_dir).problems
@@ -297,7 +297,7 @@ def render_job(settings: Settings, name: str, *, engine: str | None = None, lo: 
         ops = job_ops(s.control)
         sql = JobSql(spec, settings, project.jobs, ops, run_id="render", loaded_at=utcnow())
         if window is None:
-            from .runner import next_window, upper_bound
+            from rockway.jobs.runner import next_window, upper_bound
 
             row = s.store().watermark(spec.name, spec.source)
             env = s.env(None, None, as_of)

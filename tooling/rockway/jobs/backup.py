@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..adapters.base import Adapter
-from ..adapters.job_ops import BackupInfo, BackupRequest, job_ops
-from .settings import BackupSettings
-from .store import utcnow
+from rockway.adapters.base import Adapter
+from rockway.adapters.job_ops import BackupInfo, BackupRequest, job_ops
+from rockway.jobs.settings import BackupSettings
+from rockway.jobs.store import utcnow
 
 
 @dataclass

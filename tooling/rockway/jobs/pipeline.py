@@ -38,18 +38,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
-from .. import sqlsplit, telemetry
-from ..adapters.base import Adapter, LockOwner
-from ..adapters.job_ops import job_ops
-from ..contracts import Notifier, RunSummary, VerificationOutcome
-from ..lock import RunLock
-from .backup import backup_request, run_backup
-from .pool import statement_numbering
-from .retry import retrying
-from .runner import JobEnv, JobResult, run_job
-from .spec import JobSpec
-from .store import JobRun, Store, utcnow
-from .yamlsrc import Doc, Problem, load_doc
+from rockway import sqlsplit
+
+from rockway.observability import telemetry
+from rockway.adapters.base import Adapter, LockOwner
+from rockway.adapters.job_ops import job_ops
+from rockway.interfaces import Notifier, RunSummary, VerificationOutcome
+from rockway.migrate.lock import RunLock
+from rockway.jobs.backup import backup_request, run_backup
+from rockway.jobs.pool import statement_numbering
+from rockway.jobs.retry import retrying
+from rockway.jobs.runner import JobEnv, JobResult, run_job
+from rockway.jobs.spec import JobSpec
+from rockway.jobs.store import JobRun, Store, utcnow
+from rockway.jobs.yamlsrc import Doc, Problem, load_doc
 
 log = logging.getLogger("rockway.jobs")
 T = TypeVar("T")
@@ -145,7 +147,7 @@ def parse_pipelines(doc: Doc, specs: Mapping[str, JobSpec], jobs_dir: Path) -> t
 
 def _drift_problems(doc: Doc, args: dict[str, Any], path: tuple[Any, ...]) -> list[Problem]:
     """`drift: {severity: warning|critical}` (schema/api.py drift_check)."""
-    from ..schema.api import DRIFT_SEVERITIES
+    from rockway.schema.api import DRIFT_SEVERITIES
 
     bad = set(args) - {"severity"}
     if bad:
@@ -157,7 +159,7 @@ def _drift_problems(doc: Doc, args: dict[str, Any], path: tuple[Any, ...]) -> li
 
 def _mv_problems(doc: Doc, args: Any, path: tuple[Any, ...]) -> list[Problem]:
     """`mv: {severity: warning|critical}` (mv.py status_check)."""
-    from ..mv import MV_CHECK_SEVERITIES
+    from rockway.mv.status import MV_CHECK_SEVERITIES
 
     if not isinstance(args, dict):
         return [doc.problem("mv takes {severity: warning|critical} or {}", *path, "mv")]
@@ -422,14 +424,14 @@ def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adap
             return f"{len(statements)} statement(s) from {step.args}"
         return on_connection(env, run_sql)
     if step.kind == "drift":  # schema drift, reported to the notifier like a failed check
-        from ..schema.api import drift_check
+        from rockway.schema.api import drift_check
 
         severity = str((step.args or {}).get("severity", "warning")).lower()
         check, fails, detail = on_connection(env, lambda a: drift_check(a, env.settings, severity))
         result.checks = VerificationOutcome(result.checks.results + (check,))
         return f"FAILED: {detail}" if fails else detail
     if step.kind == "mv":  # materialized-view health: the reading of `rockway mv status` (mv.py status_check)
-        from ..mv import status_check
+        from rockway.mv.status import status_check
 
         severity = str((step.args or {}).get("severity", "warning")).lower()
         check, fails, detail = on_connection(env, lambda a: status_check(a, env.settings, severity))
@@ -452,7 +454,7 @@ def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adap
 
 def pipeline_scope(name: str, env: JobEnv) -> dict[str, Any]:
     """Scope of a pipeline's verify step: the previous business day as [window_start, window_end)."""
-    from .window import previous_business_day
+    from rockway.jobs.window import previous_business_day
 
     as_of = env.as_of or utcnow()
     start, end = previous_business_day(as_of, env.jobs.business_time_zone)

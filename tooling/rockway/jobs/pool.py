@@ -15,8 +15,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-from .. import telemetry
-from ..adapters.base import Adapter, StatementResult
+from rockway.observability import telemetry
+from rockway.adapters.base import Adapter, StatementResult
 
 _NUMBERING: contextvars.ContextVar[Iterator[int] | None] = contextvars.ContextVar("rockway_statement_numbering",
                                                                                   default=None)

@@ -28,14 +28,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import sqlsplit
-from ..adapters import Timeouts, connect_dsn, settings_dsn
-from ..config import Settings, parse_dsn, validate_identifier
-from ..contracts import Verifier
-from ..errors import ConfigError, InputError
-from .settings import load_jobs_settings
-from .store import utcnow
-from .window import previous_business_day
+from rockway import sqlsplit
+from rockway.adapters import Timeouts, connect_dsn, settings_dsn
+from rockway.config import Settings, parse_dsn, validate_identifier
+from rockway.interfaces import Verifier
+from rockway.errors import ConfigError, InputError
+from rockway.jobs.settings import load_jobs_settings
+from rockway.jobs.store import utcnow
+from rockway.jobs.window import previous_business_day
 
 SOURCE = "erp"
 SCHEMA_FILE = Path("sources") / "erp_schema.sql"  # under the jobs folder
@@ -215,7 +215,7 @@ def load_order(specs: dict[str, Any]) -> list[str]:
 def initialise_watermarks(settings: Settings, first: date, last: date, *, verifier: Verifier | None,
                           on_event: Callable[[str], None] = lambda m: None) -> list[str]:
     """Backfill first..last for every incremental job without a watermark; the others are left alone."""
-    from .api import backfill, load_project, watermarks
+    from rockway.jobs.api import backfill, load_project, watermarks
 
     project = load_project(settings)
     have = {row.job_name for row in watermarks(settings)}

@@ -31,22 +31,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from .. import telemetry
-from ..adapters import connect_dsn
-from ..adapters.base import Adapter
-from ..adapters.job_ops import JobOps, connection_id, job_ops
-from ..config import Settings, parse_dsn
-from ..contracts import VerificationOutcome, Verifier
-from ..errors import DatabaseUnavailable, RockwayError, UsageError
-from .pool import Pool, statement_numbering
-from .retry import RetryPolicy, retrying
-from .settings import JobsSettings
-from .spec import JobSpec
-from .sqlgen import JobSql
-from .store import JobRun, Store, utcnow
-from .upstream import describe as describe_gaps
-from .upstream import upstream_gaps
-from .window import Window, as_datetime, format_value, job_label, shift
+from rockway.observability import telemetry
+from rockway.adapters import connect_dsn
+from rockway.adapters.base import Adapter
+from rockway.adapters.job_ops import JobOps, connection_id, job_ops
+from rockway.config import Settings, parse_dsn
+from rockway.interfaces import VerificationOutcome, Verifier
+from rockway.errors import DatabaseUnavailable, RockwayError, UsageError
+from rockway.jobs.pool import Pool, statement_numbering
+from rockway.jobs.retry import RetryPolicy, retrying
+from rockway.jobs.settings import JobsSettings
+from rockway.jobs.spec import JobSpec
+from rockway.jobs.sqlgen import JobSql
+from rockway.jobs.store import JobRun, Store, utcnow
+from rockway.jobs.upstream import describe as describe_gaps
+from rockway.jobs.upstream import upstream_gaps
+from rockway.jobs.window import Window, as_datetime, format_value, job_label, shift
 
 log = logging.getLogger("rockway.jobs")
 
@@ -107,7 +107,7 @@ def upper_bound(spec: JobSpec, env: JobEnv, adapter: Adapter, ops: JobOps, sql: 
         finally:
             if reader is not adapter:
                 reader.close()
-        from .window import parse_value
+        from rockway.jobs.window import parse_value
 
         return parse_value(wm.type, rows[0][0]) if rows and rows[0][0] is not None else None
     as_of = env.as_of or utcnow()
@@ -136,7 +136,7 @@ def next_window(spec: JobSpec, current: Any, hi: Any) -> Window:
 
 
 def _source_adapter(sql: JobSql, env: JobEnv) -> Adapter:
-    from ..adapters import Timeouts
+    from rockway.adapters import Timeouts
 
     src = sql.source
     dsn = parse_dsn(src.dsn or "").with_password(src.password)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..adapters.job_ops import MAX_DATETIME, Dialect
+from rockway.adapters.job_ops import MAX_DATETIME, Dialect
 
 HASH_SEPARATOR = "#|#"
 NULL_TEXT = "~null~"

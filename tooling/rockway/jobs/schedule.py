@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .yamlsrc import Problem
+from rockway.jobs.yamlsrc import Problem
 
 CRON_FILE = Path("cron.d") / "rockway"
 _ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")

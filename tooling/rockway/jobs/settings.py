@@ -23,10 +23,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import Settings, parse_dsn, redact_dsn
-from ..errors import ConfigError
-from .retry import RetryPolicy
-from .yamlsrc import parse_duration
+from rockway.config import Settings, parse_dsn, redact_dsn
+from rockway.errors import ConfigError
+from rockway.jobs.retry import RetryPolicy
+from rockway.jobs.yamlsrc import parse_duration
 
 try:  # Python 3.11+
     import tomllib

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..adapters.job_ops import valid_portable_type
-from .retry import RetryPolicy
-from .window import WATERMARK_TYPES, parse_value
-from .yamlsrc import Doc, Problem, load_doc, parse_duration
+from rockway.adapters.job_ops import valid_portable_type
+from rockway.jobs.retry import RetryPolicy
+from rockway.jobs.window import WATERMARK_TYPES, parse_value
+from rockway.jobs.yamlsrc import Doc, Problem, load_doc, parse_duration
 
 STRATEGIES = ("append", "replace_window", "replace", "upsert", "scd2")
 KINDS = ("staging", "dimension", "fact")

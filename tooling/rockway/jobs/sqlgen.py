@@ -17,14 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from .. import sqlsplit
-from ..adapters.job_ops import JobOps, LoadRequest, Slice, ChangeSet, Step
-from ..config import Settings, validate_identifier
-from ..errors import InputError
-from . import scd
-from .settings import JobsSettings, Source
-from .spec import JobSpec
-from .window import Window, job_label
+from rockway import sqlsplit
+from rockway.adapters.job_ops import JobOps, LoadRequest, Slice, ChangeSet, Step
+from rockway.config import Settings, validate_identifier
+from rockway.errors import InputError
+from rockway.jobs import scd
+from rockway.jobs.settings import JobsSettings, Source
+from rockway.jobs.spec import JobSpec
+from rockway.jobs.window import Window, job_label
 
 
 class WindowSql:
@@ -101,8 +101,8 @@ class JobSql:
     @property
     def renderer(self) -> Any:
         if self._renderer is None:
-            from ..extensions import template_globals
-            from ..templating import Renderer
+            from rockway.extensions import template_globals
+            from rockway.templating import Renderer
 
             r = Renderer(self.settings.project_dir, self.settings.vars, env_name=self.settings.env,
                          engine=self.ops.engine, database=None)

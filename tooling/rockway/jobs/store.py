@@ -10,9 +10,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from ..adapters.base import Adapter
-from ..adapters.job_ops import JobOps
-from .window import as_datetime, format_value, parse_value
+from rockway.adapters.base import Adapter
+from rockway.adapters.job_ops import JobOps
+from rockway.jobs.window import as_datetime, format_value, parse_value
 
 WATERMARK_TABLE = "etl_watermark"
 JOB_RUN_TABLE = "etl_job_run"

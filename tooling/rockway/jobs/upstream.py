@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping
 
-from .spec import JobSpec
-from .store import Store
-from .window import Window, covers, format_value, in_kind, overlap, reaches, stored_bound
+from rockway.jobs.spec import JobSpec
+from rockway.jobs.store import Store
+from rockway.jobs.window import Window, covers, format_value, in_kind, overlap, reaches, stored_bound
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
-from ..adapters.base import Adapter
-from ..adapters.job_ops import JobOps
-from ..errors import InputError, RockwayError
-from .spec import JobSpec
-from .pipeline import PipelineSpec
-from .sqlgen import JobSql, split_name
-from .window import Window
-from .yamlsrc import Problem
+from rockway.adapters.base import Adapter
+from rockway.adapters.job_ops import JobOps
+from rockway.errors import InputError, RockwayError
+from rockway.jobs.spec import JobSpec
+from rockway.jobs.pipeline import PipelineSpec
+from rockway.jobs.sqlgen import JobSql, split_name
+from rockway.jobs.window import Window
+from rockway.jobs.yamlsrc import Problem
 
 log = logging.getLogger("rockway.jobs")
 

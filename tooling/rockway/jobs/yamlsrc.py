@@ -12,7 +12,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..errors import InputError
+from rockway.errors import InputError
 
 Path_ = tuple[Any, ...]  # a field path: ("load", "key", 0)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")

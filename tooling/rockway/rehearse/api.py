@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import Settings, redact_dsn, validate_identifier
-from ..errors import ConfigError, DatabaseUnavailable, Interrupted, RockwayError
-from ..model import Kind
-from ..redaction import redact_secrets
-from . import model, probes, snapshot
-from .model import Applied, Case, Rehearsal
-from .naming import ROLE_PREFIX_VAR, Names, new_prefix, prefixed_settings, server_settings
+from rockway.config import Settings, redact_dsn, validate_identifier
+from rockway.errors import ConfigError, DatabaseUnavailable, Interrupted, RockwayError
+from rockway.model import Kind
+from rockway.observability.redaction import redact_secrets
+from rockway.rehearse import model, probes, snapshot
+from rockway.rehearse.model import Applied, Case, Rehearsal
+from rockway.rehearse.naming import ROLE_PREFIX_VAR, Names, new_prefix, prefixed_settings, server_settings
 
 Progress = Callable[[str], None]
 _CREATE_ROLE = re.compile(r"^\s*CREATE\s+ROLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`'\"]?([\w$]+)", re.IGNORECASE)
@@ -69,7 +69,7 @@ class _Recorder:
 def _migrate(settings: Settings, result: Rehearsal, phase: str, progress: Progress, *, rollback: bool = False,
              cases: bool = False, target: str | None = None) -> str | None:
     """Run `migrate up` (or roll back the newest version); record what ran. The failure text, or None."""
-    from ..commands import migrate
+    from rockway.migrate.api import migrate
 
     recorder = _Recorder(phase, progress)
     failure: str | None = None
@@ -99,14 +99,14 @@ def _migrate(settings: Settings, result: Rehearsal, phase: str, progress: Progre
 
 
 def _snapshot(settings: Settings) -> snapshot.Snapshot:
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         return snapshot.take(session.adapter, settings, session.project)
 
 
 def _project(settings: Settings) -> Any:
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         session.project.use_scripts(session.project.scripts)
@@ -116,7 +116,7 @@ def _project(settings: Settings) -> Any:
 def rehearse(settings: Settings, options: Options = Options(), *, progress: Progress = lambda _: None) -> Rehearsal:
     """Rehearse the release on the server of settings; see the module docstring."""
     start = time.perf_counter()
-    from ..commands import Project
+    from rockway.migrate.api import Project
 
     Project(settings).scripts  # a missing migrations folder is bad input (exit 2) before anything is created
     if options.schema_dir is not None and not Path(options.schema_dir).is_dir():
@@ -152,7 +152,7 @@ def _from_empty(settings: Settings, names: Names, result: Rehearsal, progress: P
                 schema_dir: Path | None = None) -> None:
     """First up one version at a time (a snapshot after each), then the R scripts; the schema files (schema_dir);
     the round trip; the probes."""
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         result.engine = session.adapter.engine
@@ -190,7 +190,7 @@ def _schema_files(settings: Settings, directory: Path, aliases: dict[str, str], 
                   progress: Progress) -> None:
     """The live schema against the files of `directory` (`rockway schema diff` with the prefixed names read as the
     project's own): one case; a difference fails it, and the unified diff goes to the report."""
-    from ..schema.api import diff
+    from rockway.schema.api import diff
 
     progress(f"schema files: comparing with {directory}")
     result.schema_dir = str(directory)
@@ -216,8 +216,8 @@ def _schema_files(settings: Settings, directory: Path, aliases: dict[str, str], 
 
 def _note_unprefixed(settings: Settings, names: Names, result: Rehearsal) -> None:
     """Databases the scripts name literally (not through a `*_db` variable) are shared and never dropped: say so."""
-    from ..commands import open_session
-    from ..schema.scope import schema_scope
+    from rockway.migrate.api import open_session
+    from rockway.schema.scope import schema_scope
 
     with open_session(settings) as session:
         databases = schema_scope(settings, session.project, session.adapter.database).databases
@@ -265,7 +265,7 @@ def _round_trip(settings: Settings, project: Any, versions: list[Any], before: d
 
 
 def _pending(settings: Settings, result: Rehearsal, progress: Progress, schema_dir: Path | None = None) -> None:
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         result.engine = session.adapter.engine
@@ -281,14 +281,14 @@ def _pending(settings: Settings, result: Rehearsal, progress: Progress, schema_d
     if schema_dir is not None:  # the server's own names: nothing to read back
         _schema_files(settings, Path(schema_dir), {}, result, progress)
     with open_session(settings) as session:
-        from ..schema.scope import schema_scope
+        from rockway.schema.scope import schema_scope
 
         databases = list(schema_scope(settings, session.project, session.adapter.database).databases)
     _probes(settings, result, databases, progress, writes=False)
 
 
 def _probes(settings: Settings, result: Rehearsal, databases: list[str], progress: Progress, *, writes: bool) -> None:
-    from ..adapters import connect
+    from rockway.adapters import connect
 
     progress("validate")
     result.add(probes.validate_case(settings))
@@ -309,7 +309,7 @@ def _probes(settings: Settings, result: Rehearsal, databases: list[str], progres
 
 def role_names(settings: Settings, engine: str, database: str | None, role_prefix: str) -> list[str]:
     """Roles the project's V and R scripts create whose names start with role_prefix (rendered for engine)."""
-    from ..commands import Project
+    from rockway.migrate.api import Project
 
     project = Project(settings, engine=engine, database=database)
     found: list[str] = []
@@ -330,7 +330,7 @@ def role_names(settings: Settings, engine: str, database: str | None, role_prefi
 def drop_prefixed(settings: Settings, names: Names) -> tuple[list[str], str | None]:
     """Drop every database and role of the rehearsal (only names that start with its prefix).
     (what was dropped, the problem when clean-up failed)."""
-    from ..adapters import connect
+    from rockway.adapters import connect
 
     dropped: list[str] = []
     try:

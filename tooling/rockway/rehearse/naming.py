@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from ..config import Dsn, Settings, parse_dsn, validate_identifier
-from ..errors import ConfigError
+from rockway.config import Dsn, Settings, parse_dsn, validate_identifier
+from rockway.errors import ConfigError
 
 PREFIX_FORMAT = "rh_{}_"
 ROLE_PREFIX_VAR = "role_prefix"

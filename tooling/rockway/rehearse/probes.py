@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from ..adapters import connect
-from ..adapters.base import Adapter
-from ..config import Settings
-from ..errors import DatabaseUnavailable, RockwayError
-from ..redaction import redact_secrets
-from . import model
-from .model import Case
+from rockway.adapters import connect
+from rockway.adapters.base import Adapter
+from rockway.config import Settings
+from rockway.errors import DatabaseUnavailable, RockwayError
+from rockway.observability.redaction import redact_secrets
+from rockway.rehearse import model
+from rockway.rehearse.model import Case
 
 # The zero-row window of the checks and the jobs: a day long before any data (the tables are empty anyway
 # when rehearsing from empty; jobs/validate.py `sample_window` renders job templates with the same day).
@@ -47,7 +47,7 @@ def _timed(suite: str, name: str, body: Callable[[Case], None]) -> Case:
 
 def validate_case(settings: Settings) -> Case:
     """`migrate validate`: checksums, failed rows, scripts that do not render."""
-    from ..commands import validate
+    from rockway.migrate.api import validate
 
     def body(case: Case) -> None:
         problems = validate(settings)
@@ -62,7 +62,7 @@ def lint_cases(settings: Settings, engine: str | None = None) -> tuple[list[Case
     """`rockway lint` for the connected engine (`engine`: the one the rehearsal's connection found, which the
     migrations were rendered for; a mysql:// DSN may reach StarRocks): one case per script; errors fail it. Also
     every finding as text."""
-    from ..commands import lint
+    from rockway.migrate.api import lint
 
     findings: list[str] = []
     cases: list[Case] = []
@@ -92,7 +92,7 @@ def lint_cases(settings: Settings, engine: str | None = None) -> tuple[list[Case
 def mv_cases(adapter: Adapter, databases: list[str]) -> list[Case]:
     """Every materialized view of the rehearsed databases active and its last (first) refresh not FAILED.
     Engines without materialized views (MySQL/MariaDB) give one skipped case."""
-    from ..mv import collect_status
+    from rockway.mv.status import collect_status
 
     report = collect_status(adapter, None, databases)
     if not report.supported:
@@ -113,7 +113,7 @@ def mv_cases(adapter: Adapter, databases: list[str]) -> list[Case]:
 
 def check_cases(settings: Settings, adapter: Adapter) -> list[Case]:
     """Per check file: compile (`verify --explain`) and run each compiled statement once on the rehearsed tables."""
-    from ..verify import CheckEngine, load_verify_settings
+    from rockway.verify import CheckEngine, load_verify_settings
 
     engine = CheckEngine.from_settings(settings, load_verify_settings(settings.project_dir, settings.env))
     paths = engine.catalog.paths()
@@ -154,12 +154,12 @@ def job_cases(settings: Settings, *, writes: bool) -> list[Case]:
     every load) is created empty for it. A job reading an external catalog gets the target check only (the
     catalog may not exist on a rehearsal server).
     """
-    from ..jobs.settings import load_jobs_settings
+    from rockway.jobs.settings import load_jobs_settings
 
     jobs_dir = load_jobs_settings(settings).jobs_dir
     if not jobs_dir.is_dir():
         return [Case(model.JOBS, "jobs", skipped=f"no jobs folder ({jobs_dir.name})")]
-    from ..jobs.api import load_project
+    from rockway.jobs.api import load_project
 
     try:
         project = load_project(settings)
@@ -175,10 +175,10 @@ def job_cases(settings: Settings, *, writes: bool) -> list[Case]:
 
 
 def _run_job_sql(case: Case, settings: Settings, project: Any, spec: Any, adapter: Adapter, writes: bool) -> None:
-    from ..adapters.job_ops import job_ops
-    from ..jobs.sqlgen import JobSql
-    from ..jobs.store import utcnow
-    from ..jobs.validate import sample_window
+    from rockway.adapters.job_ops import job_ops
+    from rockway.jobs.sqlgen import JobSql
+    from rockway.jobs.store import utcnow
+    from rockway.jobs.validate import sample_window
 
     ops = job_ops(adapter)
     sql = JobSql(spec, settings, project.jobs, ops, run_id="rehearse", loaded_at=utcnow())

@@ -13,8 +13,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..redaction import redact_secrets
-from .model import SCHEMA_FILES, SUITES, Case, Rehearsal
+from rockway.observability.redaction import redact_secrets
+from rockway.rehearse.model import SCHEMA_FILES, SUITES, Case, Rehearsal
 
 _XML_INVALID = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 

@@ -13,11 +13,11 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.base import Adapter
-from ..config import Settings
-from ..model import Kind
-from ..schema.live import read_live
-from ..schema.scope import Scope, ddl_target, qualify, schema_scope
+from rockway.adapters.base import Adapter
+from rockway.config import Settings
+from rockway.model import Kind
+from rockway.schema.live import read_live
+from rockway.schema.scope import Scope, ddl_target, qualify, schema_scope
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Start a new warehouse project: `rockway init` (see api.py)."""
 
-from .api import CI_CHOICES, MAX_BACKENDS, Options, create, default_name, plan
+from rockway.scaffold.api import CI_CHOICES, MAX_BACKENDS, Options, create, default_name, plan
 
 __all__ = ["CI_CHOICES", "MAX_BACKENDS", "Options", "create", "default_name", "plan"]

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import jinja2
 
-from .. import __version__
-from ..errors import InputError, UsageError
+from rockway import __version__
+from rockway.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..adapters.base import Adapter
-from ..config import Settings
-from .diff import FileDiff, compare
-from .drift import DriftReport, detect_drift, record_snapshot
-from .dump import DumpResult, schema_files, write_files
-from .scope import Scope, schema_scope
+from rockway.adapters.base import Adapter
+from rockway.config import Settings
+from rockway.schema.diff import FileDiff, compare
+from rockway.schema.drift import DriftReport, detect_drift, record_snapshot
+from rockway.schema.dump import DumpResult, schema_files, write_files
+from rockway.schema.scope import Scope, schema_scope
 
 
 def _table_properties(settings: Settings) -> dict[str, str]:
@@ -25,7 +25,7 @@ def _table_properties(settings: Settings) -> dict[str, str]:
 
 def dump(settings: Settings, out_dir: Path, *, live: bool = False, aliases: Mapping[str, str] | None = None) -> DumpResult:
     """Write `<out_dir>/<database>/<object>.sql` for every managed object (`aliases`: dump.schema_files)."""
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         files = schema_files(session.adapter, settings, session.project, session.history.rows(), live_counts=live,
@@ -43,7 +43,7 @@ class DiffResult:
 def diff(settings: Settings, directory: Path, *, aliases: Mapping[str, str] | None = None) -> DiffResult:
     """Compare the live schema with the files of `directory` (`aliases`: the live databases' names in the files,
     for a rehearsal on prefixed databases; dump.schema_files)."""
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         scope = schema_scope(settings, session.project, session.adapter.database)
@@ -55,7 +55,7 @@ def diff(settings: Settings, directory: Path, *, aliases: Mapping[str, str] | No
 
 def drift(settings: Settings) -> DriftReport:
     """Compare the live schema with the record of the last successful migration."""
-    from ..commands import open_session
+    from rockway.migrate.api import open_session
 
     with open_session(settings) as session:
         return drift_on(session.adapter, settings, session.project)
@@ -85,9 +85,9 @@ DRIFT_SEVERITIES = ("warning", "critical")
 def drift_check(adapter: Adapter, settings: Settings, severity: str) -> tuple[Any, bool, str]:
     """The pipeline's drift step: (a CheckSummary named `schema_drift` for the notifier, whether the step fails,
     its detail). Drift, or a drift that cannot be judged, fails the step only at severity critical."""
-    from ..commands import Project
-    from ..contracts import CheckSummary, Severity
-    from ..errors import RockwayError
+    from rockway.migrate.api import Project
+    from rockway.interfaces import CheckSummary, Severity
+    from rockway.errors import RockwayError
 
     level = Severity.CRITICAL if severity == "critical" else Severity.WARNING
     try:

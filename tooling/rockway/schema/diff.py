@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .dump import ROWS_PREFIX, SchemaFile
+from rockway.schema.dump import ROWS_PREFIX, SchemaFile
 
 
 @dataclass(frozen=True)

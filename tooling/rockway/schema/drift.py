@@ -13,10 +13,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..adapters.base import Adapter, Column, TableSpec
-from ..errors import UsageError
-from .live import LiveObject, read_live
-from .scope import Scope
+from rockway.adapters.base import Adapter, Column, TableSpec
+from rockway.errors import UsageError
+from rockway.schema.live import LiveObject, read_live
+from rockway.schema.scope import Scope
 
 SNAPSHOT_TABLE = "rockway_schema_snapshot"
 COLUMNS = (
@@ -81,7 +81,7 @@ class DriftReport:
 def record_snapshot(adapter: Adapter, scope: Scope, run_id: str, *, properties: dict[str, str] | None = None,
                     recorded_at: Any = None) -> int:
     """Write the live schema of the scope as the record; return the number of objects recorded."""
-    from ..history import now_utc
+    from rockway.migrate.history import now_utc
 
     adapter.execute(adapter.create_table_sql(snapshot_spec(), properties=properties))
     live = read_live(adapter, scope)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..adapters.base import Adapter
-from ..model import AppliedRow
-from ..redaction import redact_secrets
-from .header import Header, build_headers, describe_kind
-from .live import LiveObject, read_live, row_counts
-from .scope import Scope, schema_scope
+from rockway.adapters.base import Adapter
+from rockway.model import AppliedRow
+from rockway.observability.redaction import redact_secrets
+from rockway.schema.header import Header, build_headers, describe_kind
+from rockway.schema.live import LiveObject, read_live, row_counts
+from rockway.schema.scope import Scope, schema_scope
 
 ROWS_PREFIX = "-- Rows:"
 

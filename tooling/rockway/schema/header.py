@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..model import AppliedRow, Kind, RowType
-from .live import LiveObject
-from .scope import ddl_target, qualify, statement_body
+from rockway.model import AppliedRow, Kind, RowType
+from rockway.schema.live import LiveObject
+from rockway.schema.scope import ddl_target, qualify, statement_body
 
 _AS_QUERY = re.compile(r"\bAS\s*(\(?\s*(?:SELECT|WITH)\b.*)$", re.IGNORECASE | re.DOTALL)
 _WHO_ASKS = re.compile(r"\b(?:current_user|user|is_role_in_session)\s*\(", re.IGNORECASE)
@@ -71,8 +71,8 @@ def _history(project: Any, rows: Sequence[AppliedRow], database: str | None, fac
 
 
 def _writers(settings: Any, facts: _Facts) -> None:
-    from ..docs.context import DocsContext
-    from ..docs.cron import rockway_argv
+    from rockway.docs.context import DocsContext
+    from rockway.docs.cron import rockway_argv
 
     ctx = DocsContext(Path(settings.project_dir), settings)
     runs: dict[str, list[str]] = {}
@@ -102,7 +102,7 @@ def _query_part(sql: str) -> str | None:
 
 
 def _readers(project: Any, live: Sequence[LiveObject], database: str | None, facts: _Facts) -> None:
-    from ..dependencies import referenced_tables
+    from rockway.migrate.dependencies import referenced_tables
 
     by_name = {item.qualified: item for item in live}
     by_short: dict[str, list[LiveObject]] = {}

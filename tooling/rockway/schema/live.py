@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..adapters.base import Adapter
-from ..adapters.introspection import SchemaObject, introspection
-from ..redaction import redact_secrets
-from .scope import Scope
+from rockway.adapters.base import Adapter
+from rockway.adapters.introspection import SchemaObject, introspection
+from rockway.observability.redaction import redact_secrets
+from rockway.schema.scope import Scope
 
 
 @dataclass(frozen=True)

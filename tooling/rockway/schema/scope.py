@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..config import CONFIG_FILE, Settings, validate_identifier
-from ..errors import ConfigError
-from ..model import Kind, Statement
+from rockway.config import CONFIG_FILE, Settings, validate_identifier
+from rockway.errors import ConfigError
+from rockway.model import Kind, Statement
 
 try:  # Python 3.11+
     import tomllib

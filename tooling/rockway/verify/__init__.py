@@ -11,10 +11,10 @@ Jobs call it through `rockway.contracts.Verifier`; `CheckEngine` is the implemen
 
 from __future__ import annotations
 
-from .engine import CheckEngine, VerifyRun, exit_code
-from .evaluate import CheckResult
-from .settings import VerifySettings, load_verify_settings
-from .spec import CheckFile, CheckSpec, TableSpec, parse_text
+from rockway.verify.engine import CheckEngine, VerifyRun, exit_code
+from rockway.verify.evaluate import CheckResult
+from rockway.verify.settings import VerifySettings, load_verify_settings
+from rockway.verify.spec import CheckFile, CheckSpec, TableSpec, parse_text
 
 __all__ = ["CheckEngine", "CheckFile", "CheckResult", "CheckSpec", "TableSpec", "VerifyRun", "VerifySettings",
            "exit_code", "load_verify_settings", "parse_text"]

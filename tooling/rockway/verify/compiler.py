@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from ..contracts import Severity
-from ..errors import InputError
-from ..templating import Renderer
-from .spec import IDENT_RE, CheckSpec, TableSpec
+from rockway.interfaces import Severity
+from rockway.errors import InputError
+from rockway.templating import Renderer
+from rockway.verify.spec import IDENT_RE, CheckSpec, TableSpec
 
 MAX_EXPRESSIONS = 50  # per aggregate statement; more are split into further statements (as Soda does)
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}(\.[A-Za-z_][A-Za-z0-9_$]{0,63})?$")

@@ -10,17 +10,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .. import telemetry
-from ..adapters.base import Adapter
-from ..contracts import Severity, VerificationOutcome
-from ..errors import ConfigError, RockwayError
-from ..templating import Renderer
-from .compiler import BoundCheck, Plan, Query, bind, compile_plan, results_table
-from .evaluate import CheckResult, error_result, evaluate
-from .report import write_reports
-from .settings import VerifySettings, load_verify_settings
-from .spec import IDENT_RE
-from .suite import Catalog, Entry
+from rockway.observability import telemetry
+from rockway.adapters.base import Adapter
+from rockway.interfaces import Severity, VerificationOutcome
+from rockway.errors import ConfigError, RockwayError
+from rockway.templating import Renderer
+from rockway.verify.compiler import BoundCheck, Plan, Query, bind, compile_plan, results_table
+from rockway.verify.evaluate import CheckResult, error_result, evaluate
+from rockway.verify.report import write_reports
+from rockway.verify.settings import VerifySettings, load_verify_settings
+from rockway.verify.spec import IDENT_RE
+from rockway.verify.suite import Catalog, Entry
 
 log = logging.getLogger("rockway.verify")
 log.addHandler(logging.NullHandler())  # records reach rockway's handlers (OTel, JSON); no stray stderr lines

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
-from ..contracts import CheckSummary, Severity
-from .anomaly import judge
-from .compiler import BoundCheck
-from .spec import Level
+from rockway.interfaces import CheckSummary, Severity
+from rockway.verify.anomaly import judge
+from rockway.verify.compiler import BoundCheck
+from rockway.verify.spec import Level
 
 STATUSES = ("pass", "fail", "error", "skipped")
 

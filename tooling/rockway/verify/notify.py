@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Callable, Mapping, Sequence
 
-from .. import __version__, telemetry
-from ..contracts import CheckSummary, RunSummary, Severity
-from ..errors import ConfigError
+from rockway import __version__
+
+from rockway.observability import telemetry
+from rockway.interfaces import CheckSummary, RunSummary, Severity
+from rockway.errors import ConfigError
 
 log = logging.getLogger("rockway.verify.notify")
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
+from rockway import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import VerifyRun
+    from rockway.verify.engine import VerifyRun
 
 CSV_COLUMNS = ("checked_at", "run_id", "trace_id", "pipeline", "check_name", "table_name", "check_scope", "scope_label",
                "check_type", "severity", "status", "observed_value", "expected", "message", "sql_hash", "file", "line")

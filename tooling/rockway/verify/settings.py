@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import CONFIG_FILE
-from ..contracts import Severity
-from ..errors import ConfigError
-from .notify import NotifyConfig
-from .spec import HistoryDefaults
+from rockway.config import CONFIG_FILE
+from rockway.interfaces import Severity
+from rockway.errors import ConfigError
+from rockway.verify.notify import NotifyConfig
+from rockway.verify.spec import HistoryDefaults
 
 try:  # Python 3.11+
     import tomllib

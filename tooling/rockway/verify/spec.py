@@ -11,8 +11,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..contracts import Severity
-from ..errors import InputError
+from rockway.interfaces import Severity
+from rockway.errors import InputError
 
 KINDS = ("row_count", "freshness", "null_pct", "duplicates", "reference", "metric", "predicate", "sql")
 METHODS = ("robust_z", "zscore", "pct_change")

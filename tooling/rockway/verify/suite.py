@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..errors import UsageError
-from .spec import CheckFile, CheckSpec, HistoryDefaults, TableSpec, load_file
+from rockway.errors import UsageError
+from rockway.verify.spec import CheckFile, CheckSpec, HistoryDefaults, TableSpec, load_file
 
 CHECK_SUFFIXES = (".yaml", ".yml")
 Entry = tuple[TableSpec, tuple[CheckSpec, ...]]

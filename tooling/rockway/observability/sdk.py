@@ -1,0 +1,471 @@
+"""OpenTelemetry set-up for the CLI: the SDK's providers and OTLP exporters, bounded shutdown, JSON logs.
+
+The only module that touches the SDK. Rules:
+- OTLP exporters exist only for signals that have an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
+  OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and the
+  SDK is not imported. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
+- With a traces endpoint the run's spans are the SDK's: a TracerProvider (its sampler from
+  OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, read by the SDK) with a BatchSpanProcessor in front of
+  the OTLP span exporter. Log records go through a BatchLogRecordProcessor, metrics through a
+  PeriodicExportingMetricReader that exports once more at shutdown.
+- Without a traces endpoint (unless OTEL_SDK_DISABLED=true) spans still have real random trace and
+  span ids, so history rows and log lines can name them, but they record nothing
+  (`IdsOnlyTracerProvider`: the API's NonRecordingSpan with fresh ids).
+- OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
+- Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
+- `TelemetryHandle.shutdown(deadline_s)` force-flushes and shuts the providers down, each in a daemon
+  thread, and returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5): an
+  unreachable or hung collector delays exit by at most that long (the SDK's force_flush does not honour
+  its own timeout, so the deadline is kept here).
+- Spans are exported every 0.1 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
+  long run's spans leave while it waits on the database and the flush at exit is short.
+- Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
+  statement; the statement spans hold the same durations with trace ids).
+- Counters and histograms are exported with delta temporality (each short-lived run reports what it
+  did; SigNoz sums the deltas) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE is set.
+- OTLP log records carry `rockway.run_id` next to the trace and span ids of the span they were
+  written in; an attached exception is exported only as type and redacted message.
+- Any failure during setup disables telemetry; it never fails the run.
+
+Logs for people and machines (`configure_logging`): the `rockway` logger writes text lines
+(warnings and errors) or JSON lines (from INFO) to stderr, chosen by `--log-format` or
+ROCKWAY_LOG_FORMAT; ROCKWAY_LOG_FILE / `--log-file` appends JSON lines to a file as well;
+ROCKWAY_LOG_LEVEL overrides the level. Never stdout: that is where `--json` results go.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from opentelemetry import trace
+
+from rockway.observability.logs import JsonFormatter, TextFormatter
+
+DEFAULT_SERVICE_NAME = "rockway"
+DEFAULT_EXPORT_TIMEOUT_S = 3.0
+DEFAULT_SHUTDOWN_DEADLINE_S = 5.0
+DEFAULT_SPAN_EXPORT_DELAY_MS = 100  # SDK default 5000; see the module docstring
+SHUTDOWN_TIMEOUT_ENV = "ROCKWAY_OTEL_SHUTDOWN_TIMEOUT"
+PROTOCOLS = ("http/protobuf", "grpc")
+SIGNALS = ("traces", "metrics", "logs")
+LOGGER_NAME = "rockway"
+LOG_FORMATS = ("text", "json")
+
+_log = logging.getLogger("rockway.telemetry")
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _truthy(name: str) -> bool:
+    return (_env(name) or "").lower() == "true"
+
+
+def shutdown_deadline() -> float:
+    """Seconds exit may wait for telemetry: ROCKWAY_OTEL_SHUTDOWN_TIMEOUT, else 5."""
+    raw = _env(SHUTDOWN_TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_SHUTDOWN_DEADLINE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also rejects nan
+        _log.warning("%s=%r is not a number of seconds; using %.0f", SHUTDOWN_TIMEOUT_ENV, raw, DEFAULT_SHUTDOWN_DEADLINE_S)
+        return DEFAULT_SHUTDOWN_DEADLINE_S
+    return value
+
+
+def signal_protocol(signal: str) -> str | None:
+    """The OTLP protocol to export `signal` (traces|metrics|logs) with, or None when not exported."""
+    upper = signal.upper()
+    if (_env(f"OTEL_{upper}_EXPORTER") or "").lower() == "none":
+        return None
+    if not (_env("OTEL_EXPORTER_OTLP_ENDPOINT") or _env(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")):
+        return None
+    protocol = (_env(f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL") or _env("OTEL_EXPORTER_OTLP_PROTOCOL") or PROTOCOLS[0]).lower()
+    if protocol not in PROTOCOLS:
+        _log.warning("OTLP protocol %r is not supported; exporting %s with http/protobuf", protocol, signal)
+        protocol = PROTOCOLS[0]
+    return protocol
+
+
+def _timeout(signal: str) -> float | None:
+    """3 s unless the environment sets an OTLP timeout (then the exporter reads it itself)."""
+    if _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or _env("OTEL_EXPORTER_OTLP_TIMEOUT"):
+        return None
+    return DEFAULT_EXPORT_TIMEOUT_S
+
+
+def _delta_temporality() -> dict[type, Any] | None:
+    """Delta for counters and histograms, unless the environment states a temporality preference."""
+    if _env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
+        return None
+    from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+
+    return {kind: AggregationTemporality.DELTA for kind in (Counter, Histogram, ObservableCounter)}
+
+
+def _exemplar_filter() -> Any:
+    """No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them.
+
+    The SDK default (trace_based) offers an exemplar for every statement measured inside a span
+    (about 10 µs each, measured); statement spans already carry the same durations with their trace ids.
+    """
+    if _env("OTEL_METRICS_EXEMPLAR_FILTER"):
+        return None  # the SDK reads the variable itself
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
+
+    return AlwaysOffExemplarFilter()
+
+
+def _exporter(signal: str, protocol: str) -> Any:
+    """An OTLP exporter for signal; exporter modules are imported only when used."""
+    timeout = _timeout(signal)
+    extra: dict[str, Any] = {}
+    if signal == "metrics":
+        extra["preferred_temporality"] = _delta_temporality()
+    if protocol == "grpc":
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as cls
+        elif signal == "metrics":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as cls
+        else:
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as cls
+    else:
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as cls
+        elif signal == "metrics":
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as cls
+        else:
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as cls
+    return cls(timeout=timeout, **extra)
+
+
+def build_resource(service_version: str, environment: str | None) -> Any:
+    """Resource with rockway's defaults; OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES take precedence."""
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+
+    ours: dict[str, str] = {"service.name": DEFAULT_SERVICE_NAME, "service.version": service_version}
+    if environment:
+        ours["deployment.environment.name"] = environment
+        ours["deployment.environment"] = environment
+    from_env = OTELResourceDetector().detect().attributes
+    return Resource.create({k: v for k, v in ours.items() if k not in from_env})
+
+
+@dataclass
+class TelemetryHandle:
+    """The providers rockway installed; `shutdown` once at exit (an atexit hook does it otherwise)."""
+
+    tracer_provider: Any = None
+    meter_provider: Any = None
+    logger_provider: Any = None
+    log_handler: logging.Handler | None = None
+    exporting: dict[str, str] = field(default_factory=dict)  # signal -> protocol
+    _closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _logger_level: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when a tracer provider is installed."""
+        return self.tracer_provider is not None
+
+    def shutdown(self, deadline_s: float | None = None) -> bool:
+        """Flush and shut down all providers, returning within deadline_s (default: `shutdown_deadline()`).
+
+        True if everything finished in time.
+        """
+        if deadline_s is None:
+            deadline_s = shutdown_deadline()
+        with self._lock:
+            if self._closed:
+                return True
+            self._closed = True
+        atexit.unregister(self.shutdown)
+        if self.log_handler is not None:
+            logger = logging.getLogger(LOGGER_NAME)
+            logger.removeHandler(self.log_handler)
+            if self._logger_level is not None:
+                logger.setLevel(self._logger_level)
+        timeout_ms = int(max(0.0, deadline_s) * 1000)
+        workers = []
+        for name, provider in (("traces", self.tracer_provider), ("logs", self.logger_provider),
+                               ("metrics", self.meter_provider)):
+            if provider is None or isinstance(provider, IdsOnlyTracerProvider):
+                continue
+            worker = threading.Thread(target=_close_provider, args=(name, provider, timeout_ms),
+                                      name=f"rockway-otel-shutdown-{name}", daemon=True)
+            worker.start()
+            workers.append(worker)
+        end = time.monotonic() + max(0.0, deadline_s)
+        for worker in workers:
+            worker.join(max(0.0, end - time.monotonic()))
+        finished = not any(w.is_alive() for w in workers)
+        if not finished:
+            _log.warning("telemetry export did not finish within %.1f s; some spans, logs or metrics are lost",
+                         deadline_s)
+        return finished
+
+
+def _close_provider(name: str, provider: Any, timeout_ms: int) -> None:
+    """force_flush then shutdown one SDK provider (the meter provider's shutdown collects and exports a last time)."""
+    try:
+        if name != "metrics":
+            provider.force_flush(timeout_millis=timeout_ms)
+    except Exception:  # exporters report their own failures; never let them escape
+        _log.debug("flushing %s failed", name, exc_info=True)
+    try:
+        if name == "metrics":
+            provider.shutdown(timeout_millis=timeout_ms)
+        else:
+            provider.shutdown()
+    except Exception:
+        _log.debug("shutting down %s failed", name, exc_info=True)
+
+
+def setup_telemetry(service_version: str, environment: str | None, *, log_level: int = logging.INFO) -> TelemetryHandle:
+    """Install the providers (the SDK's, with OTLP exporters, for the signals that are exported); never raises."""
+    if _truthy("OTEL_SDK_DISABLED"):
+        return TelemetryHandle(_closed=True)
+    handle = TelemetryHandle()
+    try:
+        install_providers(handle, service_version, environment, log_level, exported_signals())
+        _attach_log_handler(handle, log_level)
+    except Exception:
+        _log.warning("telemetry disabled: setup failed", exc_info=True)
+        handle.shutdown(deadline_s=0.5)
+        return TelemetryHandle(_closed=True)
+    atexit.register(handle.shutdown)
+    return handle
+
+
+def exported_signals() -> dict[str, str]:
+    """{signal: protocol} for every signal with an OTLP endpoint (empty: nothing leaves the process)."""
+    return {s: p for s in SIGNALS if (p := signal_protocol(s))}
+
+
+class IdsOnlyTracer(trace.NoOpTracer):
+    """Starts spans that carry fresh random ids (the parent's trace id, if any) and record nothing.
+
+    For runs that export no traces: the ids still go into history rows and log lines, without importing
+    the SDK. The spans are the API's own NonRecordingSpan; ids are drawn as the SDK's RandomIdGenerator
+    draws them. A NoOpTracer, so rockway.telemetry knows its spans' attributes are never read.
+    """
+
+    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context()
+        trace_id = parent.trace_id if parent.is_valid else _random_id(128)
+        return trace.NonRecordingSpan(trace.SpanContext(trace_id, _random_id(64), is_remote=False))
+
+    def start_as_current_span(self, name: str, context: Any = None, *args: Any, end_on_exit: bool = True,
+                              **kwargs: Any) -> Any:
+        return trace.use_span(self.start_span(name, context), end_on_exit=end_on_exit)
+
+
+def _random_id(bits: int) -> int:
+    while not (value := random.getrandbits(bits)):
+        pass
+    return value
+
+
+class IdsOnlyTracerProvider(trace.TracerProvider):
+    """A tracer provider whose tracer is an `IdsOnlyTracer`."""
+
+    def __init__(self) -> None:
+        self._tracer = IdsOnlyTracer()
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> IdsOnlyTracer:
+        return self._tracer
+
+
+def install_providers(handle: TelemetryHandle, service_version: str, environment: str | None, log_level: int,
+                      protocols: dict[str, str]) -> None:
+    """Build every provider (SDK providers with exporters for the signals in protocols, an `IdsOnlyTracerProvider`
+    when traces are not exported) first, then publish them, so a failure leaves no global state behind. The OTLP
+    log handler is built (`handle.log_handler`), not attached."""
+    resource = build_resource(service_version, environment) if protocols else None
+
+    if "traces" in protocols:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        delay = {} if _env("OTEL_BSP_SCHEDULE_DELAY") else {"schedule_delay_millis": DEFAULT_SPAN_EXPORT_DELAY_MS}
+        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay))
+    else:
+        handle.tracer_provider = IdsOnlyTracerProvider()
+
+    if "metrics" in protocols:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        reader = PeriodicExportingMetricReader(_exporter("metrics", protocols["metrics"]))
+        handle.meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False,
+                                              exemplar_filter=_exemplar_filter())
+
+    if "logs" in protocols:
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+        handle.logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        handle.logger_provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", protocols["logs"])))
+        handle.log_handler = _run_id_handler(LoggingHandler)(level=log_level, logger_provider=handle.logger_provider)
+
+    trace.set_tracer_provider(handle.tracer_provider)
+    if handle.meter_provider is not None:
+        from opentelemetry import metrics
+
+        metrics.set_meter_provider(handle.meter_provider)
+    handle.exporting = protocols
+
+
+def _attach_log_handler(handle: TelemetryHandle, log_level: int) -> None:
+    """Send the `rockway` logger's records from log_level to the handle's OTLP log handler."""
+    if handle.log_handler is None:
+        return
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.level == logging.NOTSET or logger.level > log_level:
+        handle._logger_level = logger.level
+        logger.setLevel(log_level)
+    logger.addHandler(handle.log_handler)
+
+
+def otlp_safe_record(record: logging.LogRecord) -> logging.LogRecord:
+    """record with `rockway.run_id` added and an attached exception reduced to safe attributes.
+
+    The stock OTLP handler copies `str(exc)` and a full traceback (with source lines) into the record's
+    attributes; either can hold a literal from SQL or a server message. Here an attached exception
+    becomes `exception.type`, `error.type` and a redacted `exception.message` only; values in secret
+    positions of the message and of text attributes are masked as in the log file (rockway.logs).
+    """
+    from rockway.observability.logs import STANDARD_ATTRS
+    from rockway.observability.telemetry import RUN_ID, current_run_id, error_type, redact_exception, redact_secrets
+
+    extra: dict[str, Any] = {}
+    message = record.getMessage()
+    masked = redact_secrets(message)
+    if masked != message:
+        extra.update(msg=masked, args=None)
+    for key, value in record.__dict__.items():
+        if key not in STANDARD_ATTRS and isinstance(value, str):
+            masked = redact_secrets(value)
+            if masked != value:
+                extra[key] = masked
+    run_id = getattr(record, "run_id", None) or current_run_id()
+    if run_id and RUN_ID not in record.__dict__:
+        extra[RUN_ID] = run_id
+    if record.exc_info:
+        exc = record.exc_info[1]
+        extra.update(exc_info=None, exc_text=None)
+        if exc is not None:
+            extra.update({"exception.type": type(exc).__name__, "error.type": error_type(exc),
+                          "exception.message": redact_exception(exc)})
+    return logging.makeLogRecord({**record.__dict__, **extra}) if extra else record
+
+
+def _run_id_handler(base: type) -> type:
+    """A subclass of the OTLP LoggingHandler that exports only `otlp_safe_record`s."""
+
+    class SafeOtlpLoggingHandler(base):  # type: ignore[misc, valid-type]
+        def emit(self, record: logging.LogRecord) -> None:
+            super().emit(otlp_safe_record(record))
+
+    return SafeOtlpLoggingHandler
+
+
+def _level(name: str | None, default: int) -> int:
+    if not name:
+        return default
+    level = logging.getLevelName(name.strip().upper())
+    if isinstance(level, int):
+        return level
+    _log.warning("ROCKWAY_LOG_LEVEL=%r is not a log level; using %s", name, logging.getLevelName(default))
+    return default
+
+
+_LIFECYCLE_EVENTS = frozenset({"run_start", "run_end", "migration_start", "migration_end"})
+
+
+def _not_lifecycle(record: logging.LogRecord) -> bool:
+    """False for the run/migration start and end lines (machine-facing: JSON, file, OTLP)."""
+    return getattr(record, "event", None) not in _LIFECYCLE_EVENTS
+
+
+def configure_logging(log_format: str | None = None, log_file: str | None = None, *,
+                      stream: TextIO | None = None) -> list[logging.Handler]:
+    """Attach the CLI's handlers to the `rockway` logger; return them (close them at exit).
+
+    log_format (else ROCKWAY_LOG_FORMAT, else text): `text` writes WARNING and above for people,
+    `json` writes JSON lines from INFO, both to stream (default stderr); text leaves out the run and
+    migration start/end lines, which people see as progress output already. log_file (else
+    ROCKWAY_LOG_FILE) also receives JSON lines from INFO; with `json` and a file, stderr stays quiet.
+    ROCKWAY_LOG_LEVEL overrides both levels. A file that cannot be opened is reported, never fatal.
+    """
+    fmt = (log_format or _env("ROCKWAY_LOG_FORMAT") or "text").strip().lower()
+    if fmt not in LOG_FORMATS:
+        _log.warning("log format %r is not one of %s; using text", fmt, ", ".join(LOG_FORMATS))
+        fmt = "text"
+    path = log_file or _env("ROCKWAY_LOG_FILE")
+    override = _env("ROCKWAY_LOG_LEVEL")
+    logger = logging.getLogger(LOGGER_NAME)
+    handlers: list[logging.Handler] = []
+    if path:
+        try:
+            file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        except OSError as exc:
+            _log.warning("cannot write the log file %s (%s); logging to stderr instead", path, exc.strerror or exc)
+            path = None
+        else:
+            file_handler.setFormatter(JsonFormatter())
+            file_handler.setLevel(_level(override, logging.INFO))
+            handlers.append(file_handler)
+    if not (path and fmt == "json"):
+        stream_handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        stream_handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        stream_handler.setLevel(_level(override, logging.INFO if fmt == "json" else logging.WARNING))
+        if fmt == "text" and not override:
+            stream_handler.addFilter(_not_lifecycle)  # people already see progress and the error message
+        handlers.append(stream_handler)
+    for handler in handlers:
+        logger.addHandler(handler)
+    lowest = min(h.level for h in handlers)
+    if logger.level == logging.NOTSET or logger.level > lowest:
+        logger.setLevel(lowest)
+    return handlers
+
+
+def close_logging(handlers: list[logging.Handler]) -> None:
+    """Detach and close handlers from `configure_logging`."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in handlers:
+        logger.removeHandler(handler)
+        try:
+            handler.close()
+        except Exception:  # noqa: BLE001 - closing a log file never fails the run
+            pass
+
+
+def configure_json_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
+    """Write `rockway.*` log records to stream (default stderr) as JSON lines; return the handler."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(level)
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    return handler
