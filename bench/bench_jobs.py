@@ -104,7 +104,7 @@ def main() -> int:
         os.environ.update(wh.env())
         os.environ.pop("ROCKWAY_SOURCE_ERP_DSN", None)
         settings = load_settings(root, env_name="dev")
-        from rockway.adapters.job_ops import offline_ops
+        from rockway.adapters.registry import offline_ops
         from rockway.jobs.api import load_project, reset_watermark, run_one
         from rockway.jobs.runner import next_window
         from rockway.jobs.sqlgen import JobSql

@@ -5,11 +5,15 @@ Every variant runs on its own freshly created database on the same MariaDB serve
 script, interleaved (repeat 1 of every variant, then repeat 2, ...); the median of the repeats is reported.
 
     python bench/bench_migrate.py [--server mysql://root@127.0.0.1:3306] [--n 500] [--repeats 3] [--profile]
-                                  [--no-yoyo]
+                                  [--no-yoyo] [--record]
 
 Targets: rockway in-process <= 1.2x raw pymysql; yoyo >= 3x rockway (in-process vs API, CLI vs CLI);
 rockway in-process <= 1.10x "raw pymysql + rockway's journal writes" (rockway's own cost per migration), also
 given paired: the median of the per-repeat ratios (the two run back to back in every repeat).
+
+--record also lists the statements the schema record (schema/drift.py, written after every `migrate up`) sends:
+after the n migrations (every table new, so every DDL is read), after the next run (the catalog fingerprints are
+recorded), and after a one-migration release that alters one table, with and without the fingerprint.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import benchlib
 from rockway.migrate import api as commands
@@ -206,6 +211,67 @@ def timed(server: Server, project: Path, n: int, fn: Callable[[Server, str, Path
         server.drop(db)
 
 
+def _statement_kind(sql: str) -> str:
+    if sql.startswith("SHOW CREATE"):
+        return "SHOW CREATE"
+    if "information_schema" in sql or sql.startswith("SHOW "):
+        return "catalog"
+    return " ".join(sql.split()[:2])  # CREATE TABLE, SELECT *, INSERT INTO, DELETE FROM, ALTER TABLE
+
+
+def record_statements(server: Server, root: Path, n: int) -> list[str]:
+    """The statements (by kind) and wall time of the schema record of four runs on one database (see --record)."""
+    from rockway.adapters.mysql.introspection import MySQLIntrospection
+    from rockway.schema import api as schema_api
+
+    project = make_project(root / "record", n)
+    seen: Counter[str] = Counter()
+    spent: list[float] = []
+    original = schema_api.record_after_migrate
+
+    def counted(adapter: Any, *args: Any, **kwargs: Any) -> str | None:
+        execute = adapter.execute
+
+        def counting(sql: str, params: Any = None) -> Any:
+            seen[_statement_kind(sql)] += 1
+            return execute(sql, params)
+
+        adapter.execute = counting
+        started = time.perf_counter()
+        try:
+            return original(adapter, *args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+            adapter.execute = execute
+
+    def run(label: str) -> str:
+        seen.clear()
+        spent.clear()
+        settings = load_settings(project, overrides={"dsn": server.url(db)}, environ={})
+        commands.migrate(settings)
+        return f"{label}: {spent[0] * 1000:.0f} ms; " + ", ".join(f"{k} {v}" for k, v in sorted(seen.items()))
+
+    out = []
+    db = server.create()
+    schema_api.record_after_migrate = counted  # measured in place, restored below
+    try:
+        out.append(run(f"first run, {n} new tables"))
+        out.append(run("next run, nothing pending (the fingerprints are recorded)"))
+        (project / "migrations" / f"V{n + 1}__alter.sql").write_text("ALTER TABLE t_1 ADD COLUMN w INT;\n")
+        out.append(run("a release altering one table"))
+        fingerprints = MySQLIntrospection.fingerprints
+        MySQLIntrospection.fingerprints = lambda self, objects: {}  # type: ignore[method-assign]  # as before them
+        try:
+            (project / "migrations" / f"V{n + 2}__alter.sql").write_text("ALTER TABLE t_2 ADD COLUMN w INT;\n")
+            out.append(run("the same without fingerprints (every DDL read)"))
+        finally:
+            MySQLIntrospection.fingerprints = fingerprints  # type: ignore[method-assign]
+    finally:
+        schema_api.record_after_migrate = original
+        server.drop(db)
+    return out
+
+
 def profile_rockway(server: Server, project: Path, n: int, top: int = 15) -> str:
     db = server.create()
     try:
@@ -231,6 +297,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="repeats per variant; the median is reported (default 3)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile summary of one in-process rockway run")
     parser.add_argument("--no-yoyo", action="store_true", help="leave out the two yoyo variants (slow) and their ratios")
+    parser.add_argument("--record", action="store_true",
+                        help="also list the statements of the schema record after a first run and after a release")
     args = parser.parse_args()
 
     server = Server(args.server)
@@ -286,6 +354,10 @@ def main() -> int:
             verdict = "" if ok is None else ("met" if ok else "MISSED")
             print(f"{label:<46} {value:>8.2f}x {target:>9}  {verdict}")
         print("per-repeat ratios, rockway in-process / that floor: " + " ".join(f"{r:.2f}" for r in paired))
+        if args.record:
+            print("\nschema record (statements by kind, wall time of the record alone):")
+            for line in record_statements(server, root, args.n):
+                print("  " + line)
         if args.profile:
             print("\ncProfile of one in-process rockway run (top 15 by cumulative, then by own time):")
             print(profile_rockway(server, project, args.n))

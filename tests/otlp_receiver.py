@@ -309,9 +309,9 @@ def reset_otel_globals() -> None:
     metrics_internal._METER_PROVIDER_SET_ONCE = Once()
     metrics_internal._METER_PROVIDER = None
     metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
-    from rockway.observability import telemetry
+    from rockway.observability import metrics
 
-    telemetry.forward_measurements(None)
+    metrics.forward_measurements(None)
 
 
 @contextlib.contextmanager

@@ -129,7 +129,7 @@ class MigrationMachine(RuleBasedStateMachine):
         with ExitStack() as stack:
             stack.enter_context(redirect_stdout(out))
             stack.enter_context(redirect_stderr(out))
-            stack.enter_context(mock.patch("rockway.migrate.api.connect", self.world.adapter))
+            stack.enter_context(mock.patch("rockway.migrate.project.connect", self.world.adapter))
             for target, value in self.world.patches.items():
                 stack.enter_context(mock.patch(target, value))
             try:

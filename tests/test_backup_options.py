@@ -19,7 +19,8 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from rockway.adapters import Timeouts, connect_dsn
-from rockway.adapters.job_ops import BackupRequest, job_ops
+from rockway.adapters.job_ops import BackupRequest
+from rockway.adapters.registry import job_ops
 from rockway.adapters.option_file import option_file_text, quote_option_value, write_option_file
 from rockway.config import parse_dsn
 from rockway.errors import DatabaseError

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rw_helpers import Project, run_cli
-from rockway.config import load_settings, parse_dsn, redact_dsn
+from rockway.config import load_settings, parse_dsn
+from rockway.observability.redaction import redact_dsn
 from rockway.errors import ConfigError
 
 PASSWORD = "Zs3cretQX"  # distinctive: appears in no message of its own accord
@@ -177,7 +178,7 @@ def test_redact_dsn_masks_the_whole_password(password: str) -> None:
 
 # --- other URLs that may carry credentials ------------------------------------------------------------------
 def test_bad_signoz_url_never_shows_its_password() -> None:
-    from rockway.observability.signoz import SigNozClient
+    from rockway.observability.signoz.push import SigNozClient
 
     with pytest.raises(ConfigError) as caught:
         SigNozClient(f"ftp://admin:{PASSWORD}@signoz:8080", "api-key")

@@ -19,7 +19,8 @@ from rockway.docs import DocsContext, SECTIONS, generate
 from rockway.docs import markers
 from rockway.docs.catalog import parse_ddl, read_header, header_text
 from rockway.docs.cli_reference import commands_in, has_example, lacking, resolve, walk
-from rockway.docs.cron import describe_schedule, next_runs, parse_cron, rockway_argv
+from rockway.cron import next_runs, parse_cron, rockway_argv
+from rockway.docs.cron import describe_schedule
 from rockway.docs.mermaid import mermaid_blocks, validate_flowchart
 from rockway.docs.sections import FOLDER_PURPOSES, undocumented_folders
 from rockway.errors import InputError
@@ -32,9 +33,10 @@ IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".mypy_c
 
 @pytest.fixture(scope="module")
 def tree() -> dict:
-    from rockway.cli.docs_cmds import root_tree
+    from rockway.cli.command_tree import command_tree
+    from rockway.cli.main import cli
 
-    return root_tree()
+    return command_tree(cli)
 
 
 @pytest.fixture
@@ -233,9 +235,10 @@ def test_mermaid_blocks_parse_with_mermaids_own_parser(tmp_path: Path) -> None:
 
 def test_readme_is_current() -> None:
     """The committed README is what `docs update` writes (the same as `rockway docs check` in CI)."""
-    from rockway.cli.docs_cmds import root_tree
+    from rockway.cli.command_tree import command_tree
+    from rockway.cli.main import cli
 
-    ctx = DocsContext.load(REPO, cli=root_tree())
+    ctx = DocsContext.load(REPO, cli=command_tree(cli))
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert generate(text, ctx) == text, "README.md is stale: run `rockway docs update`"
 
@@ -439,10 +442,10 @@ def test_parse_cron() -> None:
         (10, "15 5 * * 2-6", "rockway", "Europe/Berlin", ""),
         (13, "@weekly", "root", "UTC", "Weekly clean-up"),
         (14, "0 */4 1 * *", "root", "UTC", ""),
-        (15, "61 5 * * *", "root", "UTC", ""),
-    ]
+    ]  # line 15 has an invalid schedule: a problem, not an entry
     assert cron.entries[0].command.startswith("cd /opt/x && flock")
-    assert cron.problems == ["cron.d/test:15: '61 5 * * *' is not a valid schedule"]
+    assert [str(p) for p in cron.problems] == [
+        "cron.d/test:15: schedule: '61 5 * * *' is not a valid cron schedule (minute hour day month weekday)"]
     assert rockway_argv(cron.entries[0].command) == ["rockway", "run", "evening", "--env", "prod"]
     assert rockway_argv("echo hi") is None
 

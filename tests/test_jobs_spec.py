@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import re
 import textwrap
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -179,8 +179,10 @@ def test_bad_cron_lines_exit_2(tmp_path: Path) -> None:
 
 
 def test_repository_cron_file_is_valid_and_calls_existing_commands() -> None:
-    from rockway.cli.run_cmds import resolve_command
-    from rockway.jobs.schedule import load_cron, next_runs
+    from rockway.cli.cron_commands import resolve_command
+    from rockway.cli.main import cli
+    from rockway.cron import next_runs
+    from rockway.jobs.schedule import load_cron
 
     cron = load_cron(REPO)
     assert cron.problems == []
@@ -192,7 +194,7 @@ def test_repository_cron_file_is_valid_and_calls_existing_commands() -> None:
         assert entry.lock_file and entry.lock_file not in locks
         locks.add(entry.lock_file)
         for argv in entry.rockway_commands:
-            assert resolve_command(argv) is None, argv
+            assert resolve_command(cli, argv) is None, argv
             assert argv[0] == "run"
             pipelines.add(argv[1])
         runs = next_runs(entry, 3, start=datetime(2026, 3, 1, 12, 0, tzinfo=__import__("datetime").timezone.utc))
@@ -205,8 +207,8 @@ def test_repository_cron_file_is_valid_and_calls_existing_commands() -> None:
     evening = next(e for e in cron.entries if "evening" in e.command)
     first = next_runs(evening, 1, start=datetime(2026, 3, 6, 20, 0, tzinfo=__import__("datetime").timezone.utc))[0]
     assert first.isoformat() == "2026-03-09T19:30:00+01:00"
-    assert resolve_command(("job", "runn")) is not None
-    assert resolve_command(("run",)) is not None  # missing PIPELINE
+    assert resolve_command(cli, ("job", "runn")) is not None
+    assert resolve_command(cli, ("run",)) is not None  # missing PIPELINE
 
 
 def test_repository_jobs_validate_offline() -> None:
@@ -316,7 +318,7 @@ def test_backoff_is_exponential_with_jitter_and_only_for_transient_errors() -> N
 
 
 def test_engine_error_classification() -> None:
-    from rockway.adapters.job_ops import offline_ops
+    from rockway.adapters.registry import offline_ops
     from rockway.errors import DatabaseError, DatabaseUnavailable, OutcomeUnknown
 
     mysql, sr = offline_ops("mysql"), offline_ops("starrocks")
@@ -336,7 +338,8 @@ def test_engine_error_classification() -> None:
 
 
 def test_yaml_lines_and_durations() -> None:
-    from rockway.jobs.yamlsrc import parse_doc, parse_duration
+    from rockway.durations import parse_duration
+    from rockway.yamlsrc import parse_doc
 
     doc = parse_doc(textwrap.dedent("""\
         job: x
@@ -347,7 +350,7 @@ def test_yaml_lines_and_durations() -> None:
         """), "x.yaml")
     assert doc.line("load", "key", 1) == 5 and doc.line("load") == 2 and doc.line("nope") == 1  # falls back to the parent
     assert doc.problem("bad", "load", "key", 1).__str__() == "x.yaml:5: load.key[1]: bad"
-    assert parse_duration("2h") == timedelta(hours=2) and parse_duration(90) == timedelta(seconds=90)
+    assert parse_duration("2h") == 7200 and parse_duration(90) == 90
     with pytest.raises(ValueError):
         parse_duration("2 weeks")
 

@@ -262,7 +262,7 @@ def test_fact_sales_job_run_on_starrocks(monkeypatch: pytest.MonkeyPatch) -> Non
     from dataclasses import replace
 
     spec = replace(spec, checks=())
-    from rockway.adapters.job_ops import job_ops
+    from rockway.adapters.registry import job_ops
 
     pool = Pool(adapter, 1, on_open=lambda a: job_ops(a).setup_session(project.jobs.statement_timeout))
     env = JobEnv(settings, project.jobs, pool, None, "sales_etl", "morning",

@@ -230,7 +230,7 @@ def test_refused_window_on_starrocks_reads_the_ledger_and_loads_nothing(monkeypa
     from pathlib import Path
 
     from rockway.adapters import Timeouts
-    from rockway.adapters.job_ops import job_ops
+    from rockway.adapters.registry import job_ops
     from rockway.adapters.starrocks.base import StarRocksAdapter
     from rockway.config import load_settings, parse_dsn
     from rockway.jobs.api import load_project

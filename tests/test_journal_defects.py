@@ -50,7 +50,7 @@ def test_consecutive_empty_scripts_after_a_script_keep_every_row(project: Projec
 def _executor(db_dsn: str, tmp_path: Path, scripts: dict[str, str]):  # type: ignore[no-untyped-def]
     """An Executor over the real database and a HistoryStore, plus the plan for the given scripts."""
     from rockway.migrate import planner
-    from rockway.migrate.api import Project as RwProject
+    from rockway.migrate.project import Project as RwProject
     from rockway.adapters import connect
     from rockway.config import load_settings
     from rockway.migrate.executor import Executor, RunContext

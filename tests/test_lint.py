@@ -12,6 +12,7 @@ import yaml
 
 from rockway import lint
 from rockway.lint import RULES, Hit, Rule, lint_script, sqlglot_verdict
+from rockway.lint import sqlglot_check
 from rockway.model import Kind, Statement
 
 CASES_DIR = Path(__file__).parent / "cases" / "lint"
@@ -235,7 +236,7 @@ def test_sqlglot_crash_leaves_statement_unverified(monkeypatch: pytest.MonkeyPat
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RecursionError("deep")
 
-    monkeypatch.setattr(lint.sqlglot, "parse", boom)
+    monkeypatch.setattr(sqlglot_check.sqlglot, "parse", boom)
     report = lint_script("x.sql", Kind.VERSIONED, "", [Statement(1, "SELECT 1", 1)])
     assert report.statements[0].status == "unverified"
     assert "RecursionError" in report.statements[0].note

@@ -190,13 +190,13 @@ def write_project(tmp_path: Path) -> None:
 
 def migrate_up(tmp_path: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                steps: list[Step], *args: str) -> tuple[int, str, str, ReplayConnection]:
-    import rockway.adapters.starrocks.mv as starrocks_mv
+    import rockway.adapters.registry as registry
     from rockway.cli.main import _run, cli
 
     write_project(tmp_path)
     replay, conn = adapter_for(steps)
     catalog = StarRocksMaterializedViews(replay)
-    monkeypatch.setattr(starrocks_mv, "materialized_views", lambda adapter: catalog)
+    monkeypatch.setattr(registry, "materialized_views", lambda adapter: catalog)
     for key in ("ROCKWAY_ENV", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ROCKWAY_DSN", db_dsn)
@@ -252,14 +252,14 @@ def test_bad_mv_health_value_is_a_usage_error(tmp_path: Path, db_dsn: str, monke
 
 @pytest.fixture
 def measurements():  # type: ignore[no-untyped-def]
-    from rockway.observability import telemetry
+    from rockway.observability import metrics
 
     seen: list[tuple[str, float, dict]] = []
-    telemetry.forward_measurements(lambda name, value, attrs: seen.append((name, value, dict(attrs))))
+    metrics.forward_measurements(lambda name, value, attrs: seen.append((name, value, dict(attrs))))
     try:
         yield seen
     finally:
-        telemetry.forward_measurements(None)
+        metrics.forward_measurements(None)
 
 
 def inactive_gauges(seen: list) -> dict[str, float]:
@@ -330,7 +330,7 @@ def test_the_run_span_carries_the_findings(tmp_path: Path, db_dsn: str, monkeypa
         write_project(tmp_path)
         replay, conn = adapter_for(steps)
         catalog = StarRocksMaterializedViews(replay)
-        monkeypatch.setattr("rockway.adapters.starrocks.mv.materialized_views", lambda adapter: catalog)
+        monkeypatch.setattr("rockway.adapters.registry.materialized_views", lambda adapter: catalog)
         result = migrate(load_settings(tmp_path, overrides={"dsn": db_dsn}))
         conn.assert_done()
         assert result.mv_health is not None and len(result.mv_health.problems) == 1

@@ -25,7 +25,8 @@ from rockway.adapters import Timeouts
 from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.adapters.starrocks.mv import PROBE_SQL, WANTED_COLUMNS, materialized_views
 from rockway.config import Settings, parse_dsn
-from rockway.mv.status import activate_inactive, collect_status, declared_limits, evaluate, format_duration, parse_duration
+from rockway.durations import format_duration, positive_duration
+from rockway.mv.status import activate_inactive, collect_status, declared_limits, evaluate
 from starrocks_replay import ReplayConnection, Step, q
 
 COLUMNS_4X = ("MATERIALIZED_VIEW_ID", "TABLE_SCHEMA", "TABLE_NAME", "REFRESH_TYPE", "IS_ACTIVE", "INACTIVE_REASON",
@@ -338,17 +339,18 @@ def test_materialized_views_is_none_for_mysql() -> None:
 # --- declarations --------------------------------------------------------------------------------------
 
 def test_durations() -> None:
-    assert [parse_duration(x) for x in ("90", "90s", "15m", "2h", "1.5d", 30)] == [90, 90, 900, 7200, 129600, 30]
+    assert [positive_duration(x) for x in ("90", "90s", "15m", "2h", "1.5d", 30)] == [90, 90, 900, 7200, 129600, 30]
     for bad in ("", "0", "-5m", "2 weeks", "h"):
         with pytest.raises(ValueError):
-            parse_duration(bad)
+            positive_duration(bad)
     assert [format_duration(s) for s in (12, 250, 7500, 90000, None)] == ["12s", "4m 10s", "2h 05m", "1d 01h", ""]
 
 
 def test_declared_limits_come_from_the_rendered_directive() -> None:
+    from rockway.macros.mv import materialized_view_sql
     from rockway.sqlsplit import split
 
-    sql = mv_module.materialized_view_sql("starrocks", name="db.mv_a", query="SELECT 1 AS x", max_staleness="2h",
-                                          distributed_by=["x"])
-    sql += "\n" + mv_module.materialized_view_sql("mysql", name="mv_b", query="SELECT 1 AS x", max_staleness=60)
+    sql = materialized_view_sql("starrocks", name="db.mv_a", query="SELECT 1 AS x", max_staleness="2h",
+                                distributed_by=["x"])
+    sql += "\n" + materialized_view_sql("mysql", name="mv_b", query="SELECT 1 AS x", max_staleness=60)
     assert declared_limits(split(sql), "sales") == {("db", "mv_a"): 7200.0, ("sales", "mv_b"): 60.0}

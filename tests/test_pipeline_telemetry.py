@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rockway.observability import telemetry
+from rockway.observability import spans
 from rockway.adapters.base import StatementResult
 from rockway.jobs import api, pipeline
 from rockway.jobs.pipeline import PipelineSpec, PipelineStep
@@ -80,16 +80,16 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     fake = SimpleNamespace(threads={}, statuses={}, barrier=None)
 
     def run_job(spec: Any, env: Any, *, trigger: str) -> JobResult:
-        run_id = telemetry.new_run_id()
-        with telemetry.job_span(spec.name, run_id=run_id, pipeline=env.pipeline) as span:
+        run_id = spans.new_run_id()
+        with spans.job_span(spec.name, run_id=run_id, pipeline=env.pipeline) as span:
             fake.threads[spec.name] = threading.current_thread().name
             if fake.barrier is not None:
                 fake.barrier.wait(timeout=5)  # both jobs are running at the same time, in two worker threads
             status = fake.statuses.get(spec.name, "success")
-            telemetry.set_outcome(span, status)
+            spans.set_outcome(span, status)
         return JobResult(spec.name, run_id, status, rows_written=10)
 
-    monkeypatch.setattr(pipeline, "RunLock", _Lock)
+    monkeypatch.setattr(pipeline, "run_lock", _Lock)
     monkeypatch.setattr(pipeline, "job_lock", lambda *args, **kwargs: contextlib.nullcontext())
     monkeypatch.setattr(pipeline, "run_job", run_job)
     monkeypatch.setattr(pipeline, "_record", lambda env, run: None)
@@ -98,7 +98,7 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 
 def _run(steps: list[PipelineStep], specs: dict[str, Any], notifier: Any = None, concurrency: int = 2) -> Any:
     spec = PipelineSpec("evening", tuple(steps))
-    with telemetry.run_span("run evening", "run-1"):
+    with spans.run_span("run evening", "run-1"):
         return pipeline.run_pipeline(spec, specs, _env(concurrency), control=None, notifier=notifier,
                                      render=lambda text, what: text, backup_databases=[])
 
@@ -184,7 +184,7 @@ def test_a_pipeline_that_cannot_take_its_lock_ends_failed(otel, stand_ins, monke
         def __enter__(self) -> "_Lock":
             raise TimeoutError("pipeline evening is running elsewhere")
 
-    monkeypatch.setattr(pipeline, "RunLock", Busy)
+    monkeypatch.setattr(pipeline, "run_lock", Busy)
     with pytest.raises(TimeoutError):
         _run([PipelineStep("jobs", ["dim_customer"])], {"dim_customer": _spec("dim_customer")})
     pipe = {s.name: s for s in otel.spans.get_finished_spans()}["pipeline evening"]
@@ -213,7 +213,7 @@ class _Connection:
 def test_pooled_connections_trace_every_statement_numbered_per_block(otel) -> None:
     conn = _Connection()
     assert trace_statements(trace_statements(conn)) is conn  # wrapping twice changes nothing
-    with telemetry.span("job fact_sales") as job:
+    with spans.span("job fact_sales") as job:
         with statement_numbering():
             conn.execute("DELETE FROM sales_dw.fact_sales WHERE billing_date > '2026-03-06'")
             conn.executemany("INSERT INTO sales_etl.rw_src (a, b) VALUES (%s, %s)", [(1, 2), (3, 4)])
@@ -221,13 +221,13 @@ def test_pooled_connections_trace_every_statement_numbered_per_block(otel) -> No
                 conn.query("SELECT COUNT(*) FROM sales_dw.fact_sales")
             conn.execute("COMMIT")
     assert len(conn.sent) == 4
-    spans = [s for s in otel.spans.get_finished_spans() if s.kind.name == "CLIENT"]
-    assert [(s.name, s.attributes["rockway.statement.index"]) for s in spans] == [
+    client_spans = [s for s in otel.spans.get_finished_spans() if s.kind.name == "CLIENT"]
+    assert [(s.name, s.attributes["rockway.statement.index"]) for s in client_spans] == [
         ("DELETE sales_dw.fact_sales", 1), ("INSERT sales_etl.rw_src", 2), ("SELECT", 1),
         ("COMMIT", 3)]
-    assert all(s.parent.span_id == job.get_span_context().span_id for s in spans)
-    assert spans[0].attributes["db.query.text"] == "DELETE FROM sales_dw.fact_sales WHERE billing_date > ?"
-    assert spans[1].attributes["db.operation.batch.size"] == 2
+    assert all(s.parent.span_id == job.get_span_context().span_id for s in client_spans)
+    assert client_spans[0].attributes["db.query.text"] == "DELETE FROM sales_dw.fact_sales WHERE billing_date > ?"
+    assert client_spans[1].attributes["db.operation.batch.size"] == 2
     durations = _points(otel.reader, "db.client.operation.duration")
     assert sum(p.count for p in durations) == 4
 
@@ -236,8 +236,8 @@ def test_pooled_connections_trace_every_statement_numbered_per_block(otel) -> No
 @pytest.fixture
 def cli_logging(tmp_path) -> Iterator[SimpleNamespace]:
     """The CLI's logger set-up (setup_job_logging, configure_logging), undone afterwards."""
-    from rockway.observability import sdk as cli_otel
-    from rockway.cli.run_cmds import setup_job_logging
+    from rockway.observability import logs as cli_logs
+    from rockway.cli.job_setup import setup_job_logging
 
     jobs, shared = logging.getLogger("rockway.jobs"), logging.getLogger("rockway")
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in (jobs, shared)]
@@ -245,11 +245,11 @@ def cli_logging(tmp_path) -> Iterator[SimpleNamespace]:
 
     def configure(log_format: str | None, log_file: bool = False) -> None:
         # the CLI's order: loading Settings configures the `rockway` handlers, then a job command adds its own
-        made.extend(cli_otel.configure_logging(log_format, str(tmp_path / "rockway.jsonl") if log_file else None))
+        made.extend(cli_logs.configure_logging(log_format, str(tmp_path / "rockway.jsonl") if log_file else None))
         setup_job_logging()
 
     yield SimpleNamespace(configure=configure, file=tmp_path / "rockway.jsonl")
-    cli_otel.close_logging(made)
+    cli_logs.close_logging(made)
     for lg, handlers, level, propagate in saved:
         for h in lg.handlers:
             if h not in handlers:
@@ -261,7 +261,7 @@ def cli_logging(tmp_path) -> Iterator[SimpleNamespace]:
 
 def _job_lines() -> None:
     log = logging.getLogger("rockway.jobs")
-    with telemetry.span("job fact_sales"), telemetry.bind_run_id("job-run-1"):
+    with spans.span("job fact_sales"), spans.bind_run_id("job-run-1"):
         log.info("job_end fact_sales", extra={"event": "job_end", "job": "fact_sales", "rows_written": 42})
         log.warning("job_retry fact_sales", extra={"event": "job_retry", "job": "fact_sales", "attempt": 1})
 

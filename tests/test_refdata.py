@@ -151,11 +151,11 @@ def test_the_fast_path_accepts_what_the_exact_path_accepts(tmp_path: Path) -> No
 
 
 def test_fast_rows_accept_strict_blocks_and_leave_the_rest_to_the_exact_check(tmp_path: Path) -> None:
-    from rockway.refdata.reader import FastRows
+    from rockway.refdata.strict_rows import StrictRows
 
     path = write_ref(tmp_path, GOOD)
     m = refdata.load_manifest(path, tmp_path)
-    fast = FastRows(m.columns, [0], b"\n", direct=True)
+    fast = StrictRows(m.columns, [0], b"\n", direct=True)
     block = GOOD.split("\n", 1)[1].rstrip("\n").encode()
     assert fast.keys(block, 3) == [1, 2, 3]
     assert fast.keys(b"7,a,,2024-02-29,,1", 1) == [7]
@@ -164,7 +164,7 @@ def test_fast_rows_accept_strict_blocks_and_leave_the_rest_to_the_exact_check(tm
                      b"7,a,,,,yes", b"7,NULL,,,,1", b"7,a\\N,,,,1", b"7," + "é".encode() * 11 + b",,,,1",
                      b"7,a,,,,1,", b"7,a\r,,,,1", b'7,a"b,,,,1'):
         assert fast.keys(rejected, 1) is None, rejected
-    assert FastRows(m.columns, [0], b"\n", direct=False).keys(b"7,NULL,,,,1", 1) == [7]
+    assert StrictRows(m.columns, [0], b"\n", direct=False).keys(b"7,NULL,,,,1", 1) == [7]
 
 
 def test_fast_and_exact_checks_agree_on_random_files(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def sim_project(tmp_path: Path, *, own: int, tables: int) -> Path:
 def wire(monkeypatch: pytest.MonkeyPatch, model: StarRocksModel) -> None:
     for key in ("ROCKWAY_VAR_REPLICATION_NUM", "ROCKWAY_REPLICATION_NUM", "ROCKWAY_DSN", "ROCKWAY_ENV"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setattr(commands, "connect", lambda settings: model_adapter(model, settings))
+    monkeypatch.setattr("rockway.migrate.project.connect", lambda settings: model_adapter(model, settings))
 
 
 @pytest.mark.parametrize("own, tables, named", [(1, 3, "[env.prod.vars] replication_num = 3"),

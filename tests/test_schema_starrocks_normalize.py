@@ -13,13 +13,16 @@ Cells keep the server's trailing blanks (`) ENGINE=OLAP `, `BUCKETS 10 `).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rockway.adapters.starrocks.introspection import StarRocksIntrospection, normalize_starrocks_ddl
-from rockway.adapters.introspection import SchemaObject, introspection
+from rockway.adapters.introspection import SchemaObject
+from rockway.adapters.registry import introspection
 from rockway.adapters.connection import Timeouts
 from rockway.adapters.starrocks.base import StarRocksAdapter
 from rockway.config import parse_dsn
 
-from starrocks_replay import ReplayConnection, q
+from starrocks_replay import COLUMN_JOB_COLUMNS, ReplayConnection, Step, column_job, q
 from rockway.schema.drift import compare_with_record, Recorded
 from rockway.schema.live import LiveObject, ddl_hash
 
@@ -193,7 +196,8 @@ def test_the_snapshot_table_is_a_primary_key_table_like_the_history_table() -> N
         "  `ddl` STRING NULL,\n"
         "  `ddl_hash` VARCHAR(64) NOT NULL,\n"
         "  `run_id` VARCHAR(64) NULL,\n"
-        "  `recorded_at` DATETIME NOT NULL\n"
+        "  `recorded_at` DATETIME NOT NULL,\n"
+        "  `catalog_hash` VARCHAR(64) NULL\n"
         ")\n"
         "PRIMARY KEY(`object_name`)\n"
         "COMMENT \"rockway schema snapshot: normalised DDL of each managed object after the last migration\"\n"
@@ -201,40 +205,105 @@ def test_the_snapshot_table_is_a_primary_key_table_like_the_history_table() -> N
         "PROPERTIES (\n\"replication_num\" = \"1\"\n)")
 
 
-def test_recording_on_starrocks_sends_create_insert_and_a_keyed_delete() -> None:
+def _catalog_steps() -> list[Step]:
+    """The catalog answers a fingerprint reads for database `dw` (columns of the docs.starrocks.io information_schema
+    pages, values [INFERRED]; SHOW ALTER TABLE COLUMN rows shaped as starrocks_replay's column_job)."""
+    where = " WHERE TABLE_SCHEMA IN ('dw')"
+    return [
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, t.* FROM information_schema.tables t" + where,
+          ("TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "TABLE_ROWS", "CREATE_TIME", "TABLE_COMMENT"),
+          [("dw", name, "BASE TABLE", "7", "2026-03-01 10:00:00", "") for name in ("t", "u", "rockway_job_lock")]),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, c.* FROM information_schema.columns c" + where,
+          ("TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME", "ORDINAL_POSITION", "COLUMN_TYPE", "IS_NULLABLE"),
+          [("dw", "t", "k", "1", "bigint", "NO"), ("dw", "u", "k", "1", "int", "NO")]),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, tc.* FROM information_schema.tables_config tc" + where,
+          ("TABLE_SCHEMA", "TABLE_NAME", "TABLE_MODEL", "PRIMARY_KEY", "DISTRIBUTE_BUCKET", "PROPERTIES"),
+          [("dw", "t", "PRI_KEYS", "k", "1", '{"replication_num":"3"}'),
+           ("dw", "u", "DUP_KEYS", "", "1", '{"replication_num":"3"}')]),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, v.* FROM information_schema.views v" + where,
+          ("TABLE_SCHEMA", "TABLE_NAME", "VIEW_DEFINITION"), []),
+        q("SELECT TABLE_SCHEMA, TABLE_NAME, mv.* FROM information_schema.materialized_views mv" + where,
+          ("TABLE_SCHEMA", "TABLE_NAME", "MATERIALIZED_VIEW_DEFINITION"), []),
+        q("SELECT DB_NAME, TABLE_NAME, p.* FROM information_schema.partitions_meta p WHERE DB_NAME IN ('dw')",
+          ("DB_NAME", "TABLE_NAME", "PARTITION_NAME", "VISIBLE_VERSION"),
+          [("dw", "t", "t", "12"), ("dw", "u", "u", "3")]),
+        q("SHOW ALTER TABLE COLUMN FROM `dw`", COLUMN_JOB_COLUMNS, [column_job("262013", "FINISHED", table="t")]),
+    ]
+
+
+def test_recording_on_starrocks_reads_the_ddl_of_changed_objects_only() -> None:
     """The snapshot is written with statements a Primary Key table accepts: INSERT of every column (an existing key
-    is replaced) and DELETE with a WHERE on the key for objects gone since the last record."""
+    is replaced) and DELETE with a WHERE on the key for objects gone since the last record. Only objects whose
+    catalog fingerprint differs from the recorded one are read with SHOW CREATE: here `t`, not `u`."""
     from datetime import datetime
 
     from rockway.schema.drift import record_snapshot, snapshot_spec
     from rockway.schema.scope import Scope
 
+    objects = [SchemaObject("dw", "t", "table"), SchemaObject("dw", "u", "table")]
+    prints = StarRocksIntrospection(_adapter(ReplayConnection(_catalog_steps()))).fingerprints(objects)
     conn = ReplayConnection([])
     adapter = _adapter(conn)
-    create = adapter.create_table_sql(snapshot_spec())
     normalised = normalize_starrocks_ddl("table", PK_TABLE)
+    recorded_at = datetime(2026, 2, 1, 9, 0, 0)
+    record_columns = ("object_name", "object_kind", "ddl", "ddl_hash", "run_id", "recorded_at", "catalog_hash")
     conn.steps = [
-        q(create),
+        q(adapter.create_table_sql(snapshot_spec())),
+        # the record as it stands: `t` with an older DDL, `u` as it is now, `gone` dropped since
+        q("SELECT * FROM `warehouse`.`rockway_schema_snapshot` ORDER BY object_name", record_columns,
+          [("dw.gone", "table", "CREATE TABLE `gone` (\n)", "x", "run-1", recorded_at, "y"),
+           ("dw.t", "table", "CREATE TABLE `t` (\n)", "older", "run-1", recorded_at, "older"),
+           ("dw.u", "table", "CREATE TABLE `u` (\n)", "u-hash", "run-1", recorded_at, prints["dw.u"])]),
         q("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.materialized_views WHERE TABLE_SCHEMA IN ('dw')",
           ("TABLE_SCHEMA", "TABLE_NAME"), []),
         q("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT FROM information_schema.tables"
           " WHERE TABLE_SCHEMA IN ('dw')", ("TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "TABLE_COMMENT"),
-          [("dw", "t", "BASE TABLE", ""), ("dw", "rockway_job_lock", "BASE TABLE", "")]),
+          [("dw", "t", "BASE TABLE", ""), ("dw", "u", "BASE TABLE", ""), ("dw", "rockway_job_lock", "BASE TABLE", "")]),
+        *_catalog_steps(),
         q("SHOW CREATE TABLE `dw`.`t`", ("Table", "Create Table"), [("t", PK_TABLE)]),
-        # the record as it stands: `t` with an older DDL, `gone` dropped since (only changes are written)
-        q("SELECT 1 FROM information_schema.tables WHERE table_schema = 'warehouse' AND table_name ="
-          " 'rockway_schema_snapshot'", ("1",), [("1",)]),
-        q("SELECT `object_name`, `object_kind`, `ddl`, `ddl_hash`, `run_id` FROM"
-          " `warehouse`.`rockway_schema_snapshot` ORDER BY object_name",
-          ("object_name", "object_kind", "ddl", "ddl_hash", "run_id"),
-          [("dw.gone", "table", "CREATE TABLE `gone` (\n)", "x", "run-1"),
-           ("dw.t", "table", "CREATE TABLE `t` (\n)", "older", "run-1")]),
         q(adapter.literal_sql(
             "INSERT INTO `warehouse`.`rockway_schema_snapshot` (`object_name`, `object_kind`, `ddl`, `ddl_hash`,"
-            " `run_id`, `recorded_at`) VALUES (%s, %s, %s, %s, %s, %s)",
-            ["dw.t", "table", normalised, ddl_hash(normalised), "run-2", datetime(2026, 3, 1, 12, 0, 0)])),
+            " `run_id`, `recorded_at`, `catalog_hash`) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            ["dw.t", "table", normalised, ddl_hash(normalised), "run-2", datetime(2026, 3, 1, 12, 0, 0),
+             prints["dw.t"]])),
         q("DELETE FROM `warehouse`.`rockway_schema_snapshot` WHERE object_name IN ('dw.gone')"),
     ]
     scope = Scope(("dw",), ("rockway_schema_history", "rockway_*", "rw_*"))
-    assert record_snapshot(adapter, scope, "run-2", recorded_at=datetime(2026, 3, 1, 12, 0, 0)) == 1
+    assert record_snapshot(adapter, scope, "run-2", recorded_at=datetime(2026, 3, 1, 12, 0, 0)) == 2
     conn.assert_done()
+
+
+def test_a_fingerprint_ignores_counters_and_follows_schema_changes_jobs_and_partitions() -> None:
+    objects = [SchemaObject("dw", "t", "table"), SchemaObject("dw", "u", "table")]
+
+    def prints(edit: Callable[[list[Step]], None] = lambda steps: None) -> dict[str, str]:
+        steps = _catalog_steps()
+        edit(steps)
+        return StarRocksIntrospection(_adapter(ReplayConnection(steps))).fingerprints(objects)
+
+    def cell(step: int, row: int, column: int, value: str) -> Callable[[list[Step]], None]:
+        def edit(steps: list[Step]) -> None:
+            values = list(steps[step].rows[row])
+            values[column] = value
+            steps[step].rows[row] = tuple(values)
+        return edit
+
+    base = prints()
+    assert prints(cell(0, 0, 3, "9000")) == base  # TABLE_ROWS: a load, not a schema change
+    assert prints(cell(5, 0, 3, "13")) == base  # a partition's VISIBLE_VERSION
+    assert prints(cell(1, 0, 4, "largeint"))["dw.t"] != base["dw.t"]  # a column's type
+    assert prints(cell(2, 1, 5, '{"replication_num":"1"}'))["dw.u"] != base["dw.u"]  # a property
+    assert prints(cell(5, 1, 2, "p20260302"))["dw.u"] != base["dw.u"]  # a partition added or renamed
+    changed = prints(cell(6, 0, 0, "262020"))  # a newer schema-change job: an index the catalog does not list
+    assert changed["dw.t"] != base["dw.t"] and changed["dw.u"] == base["dw.u"]
+    # with dynamic partitioning the server changes the partitions every day: they are not part of it
+    dynamic = cell(2, 1, 5, '{"dynamic_partition.enable":"true"}')
+    assert prints(dynamic) == prints(lambda steps: (dynamic(steps), cell(5, 1, 2, "p20260302")(steps)))
+
+
+def test_without_partitions_meta_every_ddl_is_read() -> None:
+    steps = _catalog_steps()
+    steps[5] = q(steps[5].expect, error=(1064, "Unknown table 'information_schema.partitions_meta'"))
+    steps = steps[:6]
+    adapter = _adapter(ReplayConnection(steps))
+    assert StarRocksIntrospection(adapter).fingerprints([SchemaObject("dw", "t", "table")]) == {}

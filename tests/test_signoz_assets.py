@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rockway.observability import telemetry
-from rockway.observability.signoz import Asset, check_alert, check_asset, check_dashboard, check_downtime, load_assets, usage
+from rockway.observability import attributes, metrics, spans
+from rockway.observability.signoz.assets import Asset, check_alert, check_asset, check_dashboard, check_downtime, load_assets, usage
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "observability" / "signoz"
@@ -44,23 +44,23 @@ def test_every_asset_is_valid(asset):
 @pytest.mark.parametrize("asset", [a for a in ASSETS if a.kind != "downtime"], ids=lambda a: a.path.name)
 def test_every_metric_and_span_name_is_one_rockway_emits(asset):
     used = usage(asset.body)
-    assert used.metrics <= set(telemetry.EMITTED_METRICS)
-    pattern = telemetry.span_name_pattern()
+    assert used.metrics <= set(metrics.EMITTED_METRICS)
+    pattern = spans.span_name_pattern()
     for name in used.span_names:
         assert pattern.match(name.replace("%", "x")), name
-    assert used.attributes <= telemetry.ATTRIBUTES
+    assert used.attributes <= attributes.ATTRIBUTES
     assert used.metrics or used.span_names, "an asset that queries nothing rockway emits is useless"
 
 
 def test_dashboards_cover_every_emitted_metric_and_the_main_spans():
-    metrics, spans = set(), set()
+    used_metrics, used_spans = set(), set()
     for asset in ASSETS:
         if asset.kind == "dashboard":
             used = usage(asset.body)
-            metrics |= used.metrics
-            spans |= used.span_names
-    assert metrics == set(telemetry.EMITTED_METRICS)
-    assert {"rockway migrate up", "migration %", "pipeline %", "job %"} <= spans
+            used_metrics |= used.metrics
+            used_spans |= used.span_names
+    assert used_metrics == set(metrics.EMITTED_METRICS)
+    assert {"rockway migrate up", "migration %", "pipeline %", "job %"} <= used_spans
 
 
 def test_metric_panels_use_aggregations_that_suit_the_instrument():
@@ -68,7 +68,7 @@ def test_metric_panels_use_aggregations_that_suit_the_instrument():
     for asset in ASSETS:
         for node in _walk(asset.body):
             for agg in node.get("aggregations") or [] if isinstance(node.get("aggregations"), list) else []:
-                spec = telemetry.EMITTED_METRICS.get(agg.get("metricName", ""))
+                spec = metrics.EMITTED_METRICS.get(agg.get("metricName", ""))
                 if spec is None:
                     continue
                 seen.add((spec.kind, agg["timeAggregation"], agg["spaceAggregation"]))
@@ -206,7 +206,7 @@ def test_downtime_check_refuses_a_window_that_would_silence_everything():
 
 
 def test_the_mv_inactive_alert_fires_on_the_newest_reading_of_the_metric_every_reading_sets():
-    from rockway.observability.telemetry import EMITTED_METRICS
+    from rockway.observability.metrics import EMITTED_METRICS
 
     rule = json.loads(_asset("alert", "mv-inactive").path.read_text(encoding="utf-8"))
     query = rule["condition"]["compositeQuery"]["queries"][0]["spec"]

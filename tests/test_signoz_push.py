@@ -16,7 +16,7 @@ import pytest
 
 from otlp_receiver import SilentServer, refused_port
 from rw_helpers import run_cli
-from rockway.observability import signoz
+from rockway.observability.signoz import assets, push
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "observability" / "signoz"
@@ -114,7 +114,7 @@ class FakeSigNoz:
 
     def titles(self, kind: str) -> list[str]:
         asset_kind = {"dashboards": "dashboard", "rules": "alert", "downtime": "downtime"}[kind]
-        return sorted(signoz.title_of(asset_kind, d) for d in self.store[kind].values())
+        return sorted(assets.title_of(asset_kind, d) for d in self.store[kind].values())
 
 
 @pytest.fixture
@@ -188,17 +188,17 @@ def test_second_push_only_updates(tmp_path, fake):
     methods = [q["method"] for q in fake.requests]
     assert methods == ["GET"] * 3 + ["PUT"] * TOTAL
     assert {kind: fake.titles(kind) for kind in fake.store} == first  # no duplicates
-    assert first == {"dashboards": sorted(signoz.title_of("dashboard", _file("dashboards", s)) for s in DASHBOARDS),
-                     "rules": sorted(signoz.title_of("alert", _file("alerts", s)) for s in ALERTS),
-                     "downtime": sorted(signoz.title_of("downtime", _file("downtime", s)) for s in DOWNTIME)}
+    assert first == {"dashboards": sorted(assets.title_of("dashboard", _file("dashboards", s)) for s in DASHBOARDS),
+                     "rules": sorted(assets.title_of("alert", _file("alerts", s)) for s in ALERTS),
+                     "downtime": sorted(assets.title_of("downtime", _file("downtime", s)) for s in DOWNTIME)}
     assert f"created 0, updated {TOTAL}" in r.out
 
 
 def test_dashboard_listing_follows_pages(fake, monkeypatch):
     for i in range(5):
         fake.store["dashboards"][f"d{i}"] = {"name": f"n{i}", "spec": {"display": {"name": f"Dash {i}"}}}
-    monkeypatch.setattr(signoz, "PAGE", 2)
-    found = signoz.SigNozClient(fake.url, KEY, timeout=5).dashboards()
+    monkeypatch.setattr(push, "PAGE", 2)
+    found = push.SigNozClient(fake.url, KEY, timeout=5).dashboards()
     assert found == {f"Dash {i}": {"id": f"d{i}", "name": f"n{i}"} for i in range(5)}
     assert [q["path"] for q in fake.requests] == [f"/api/v2/dashboards?limit=2&offset={o}" for o in (0, 2, 4)]
 

@@ -9,8 +9,9 @@ import pytest
 
 import rockway.adapters as adapters
 from rockway.adapters import Column, LockOwner, TableSpec, Timeouts, detect_engine
-from rockway.adapters.starrocks.base import DdlMutexLock, LockLost, StarRocksAdapter, column_type
-from rockway.adapters.starrocks.sql import (JobType, Kind, classify, is_already_exists, is_table_busy, mask,
+from rockway.adapters.starrocks.base import StarRocksAdapter
+from rockway.adapters.starrocks.lock import DdlMutexLock, LockLost
+from rockway.adapters.starrocks.sql import (JobType, Kind, classify, column_type, is_already_exists, is_table_busy, mask,
                                             strip_leading_comments)
 from rockway.config import Settings, parse_dsn
 from rockway.errors import AsyncJobFailed, ConfigError, DatabaseError

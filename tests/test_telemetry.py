@@ -15,18 +15,16 @@ import pytest
 from opentelemetry import trace
 
 from otlp_receiver import OtlpReceiver, SilentServer, refused_port, isolated_telemetry, reset_otel_globals
-from rockway.observability import telemetry
+from rockway.observability import logs, metrics, spans, sql_summary
 from rockway.observability import sdk as otel
 from rockway.errors import DatabaseError
-from rockway.observability.telemetry import (
-    collection_name,
+from rockway.observability.redaction import redact_message
+from rockway.observability.sql_summary import collection_name, operation_name, redact_sql
+from rockway.observability.spans import (
     current_span_id,
     current_trace_id,
     migration_span,
     new_run_id,
-    operation_name,
-    redact_message,
-    redact_sql,
     run_span,
     statement_span,
 )
@@ -98,7 +96,7 @@ def test_redact_sql(sql, expected):
 def test_redact_sql_cuts_huge_statements():
     sql = "INSERT INTO t VALUES " + ", ".join(f"({i}, 'row {i}')" for i in range(5000))
     redacted = redact_sql(sql)
-    assert len(redacted) <= telemetry.MAX_QUERY_TEXT_LENGTH + 2
+    assert len(redacted) <= sql_summary.MAX_QUERY_TEXT_LENGTH + 2
     assert redacted.startswith("INSERT INTO t VALUES (?, ?), (?, ?)")
     assert "row" not in redacted
 
@@ -152,7 +150,7 @@ def test_importing_telemetry_does_not_import_sqlglot_or_the_sdk():
     import sys
 
     code = (
-        "import sys, rockway.telemetry\n"
+        "import sys, rockway.observability.spans, rockway.observability.metrics\n"
         "print(sorted(m for m in sys.modules if m.startswith(('sqlglot', 'opentelemetry.sdk', 'opentelemetry.exporter'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -165,11 +163,11 @@ def test_helpers_are_noops_without_sdk_and_exceptions_propagate():
     with run_span("migrate up", run_id) as root:
         assert not root.is_recording()
         assert current_trace_id() is None
-        assert telemetry.current_run_id() == run_id
+        assert spans.current_run_id() == run_id
         with pytest.raises(DatabaseError):
             with statement_span(FakeAdapter(), 1, "SELECT 1"):
                 raise DatabaseError("boom", errno=1064)
-    assert telemetry.current_run_id() is None
+    assert spans.current_run_id() is None
 
 
 # --- a statement is described (redacted, named) only when something can read it ----------------
@@ -179,8 +177,8 @@ CREATE_ORDERS = "CREATE TABLE dw.orders (id INT, note VARCHAR(20) DEFAULT 's3cr3
 def _described(monkeypatch) -> list[str]:
     """The statements statement_span describes from now on."""
     seen: list[str] = []
-    real = telemetry.describe_sql
-    monkeypatch.setattr(telemetry, "describe_sql", lambda sql: (seen.append(sql), real(sql))[1])
+    real = sql_summary.describe_sql
+    monkeypatch.setattr(spans, "describe_sql", lambda sql: (seen.append(sql), real(sql))[1])
     return seen
 
 
@@ -200,7 +198,7 @@ def test_statements_are_not_described_when_nothing_reads_spans_or_metrics(monkey
 def test_statements_are_described_for_a_measurement_sink(monkeypatch):
     seen = _described(monkeypatch)
     points: list[tuple[str, dict]] = []
-    telemetry.forward_measurements(lambda name, value, attributes: points.append((name, dict(attributes))))
+    metrics.forward_measurements(lambda name, value, attributes: points.append((name, dict(attributes))))
     with statement_span(FakeAdapter(), 1, CREATE_ORDERS):
         pass
     assert seen == [CREATE_ORDERS]
@@ -245,7 +243,7 @@ def test_statements_are_described_for_an_sdk_tracer_or_meter(monkeypatch):
 # --- export over OTLP ---------------------------------------------------------------------------
 def _emit_run(json_stream: io.StringIO) -> dict[str, str | None]:
     """One run: migration with a good and a failing statement, logs inside; return ids seen."""
-    otel.configure_json_logging(json_stream, logging.INFO)
+    logs.configure_json_logging(json_stream, logging.INFO)
     log = logging.getLogger("rockway.executor")
     ids: dict[str, str | None] = {}
     run_id = new_run_id()
@@ -403,7 +401,7 @@ def test_no_endpoint_means_no_network_but_real_trace_ids(monkeypatch, receiver):
     handle = otel.setup_telemetry("1.0.0", None)
     assert handle.enabled and handle.exporting == {}
     stream = io.StringIO()
-    otel.configure_json_logging(stream)
+    logs.configure_json_logging(stream)
     with run_span("migrate up", "run-1"):
         trace_id = current_trace_id()
         with statement_span(FakeAdapter(), 1, "SELECT 1"):
@@ -455,14 +453,14 @@ import sys
 sys.path.insert(0, {tests!r})
 from otlp_receiver import OtlpReceiver
 from rockway.observability import sdk as otel
-from rockway.observability import telemetry
+from rockway.observability import spans
 with OtlpReceiver() as receiver:
     import os
     if {exported!r}:
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.http_endpoint
     handle = otel.setup_telemetry("1.0.0", None)
-    with telemetry.run_span("migrate up", "r"):
-        trace_id = telemetry.current_trace_id()
+    with spans.run_span("migrate up", "r"):
+        trace_id = spans.current_trace_id()
     handle.shutdown(deadline_s=5)
     loaded = {{m.split(".")[2] for m in sys.modules if m.startswith(("opentelemetry.sdk.", "opentelemetry.exporter."))}}
     print(trace_id, sorted(loaded))
@@ -488,11 +486,11 @@ def test_the_sdk_is_imported_only_when_something_is_exported(exported):
 def test_spans_of_a_run_that_exports_no_traces_have_real_distinct_ids(monkeypatch):
     handle = otel.setup_telemetry("1.0.0", None)
     assert isinstance(trace.get_tracer_provider(), otel.IdsOnlyTracerProvider)
-    with telemetry.span("outer") as outer:
+    with spans.span("outer") as outer:
         outer_ids = (current_trace_id(), current_span_id())
         with statement_span(FakeAdapter(), 1, "SELECT 1") as inner:
             inner_ids = (current_trace_id(), current_span_id())
-    with telemetry.span("another run"):
+    with spans.span("another run"):
         other_trace = current_trace_id()
     assert not outer.is_recording() and not inner.is_recording()
     assert outer_ids[0] == inner_ids[0] == format(outer.get_span_context().trace_id, "032x")
@@ -531,9 +529,9 @@ def test_the_sampler_comes_from_the_environment(monkeypatch, receiver, sampler, 
 
 def test_json_logging_outside_spans_and_with_exceptions():
     stream = io.StringIO()
-    handler = otel.configure_json_logging(stream, logging.DEBUG)
+    handler = logs.configure_json_logging(stream, logging.DEBUG)
     log = logging.getLogger("rockway.jobs")
-    with telemetry.bind_run_id("r-42"):
+    with spans.bind_run_id("r-42"):
         log.debug("watermark %s", "advanced", extra={"job": "orders"})
         try:
             raise DatabaseError("(1062) Duplicate entry 'hunter2' for key 'PRIMARY'", errno=1062)
@@ -599,7 +597,7 @@ import logging, os, sys, time
 sys.path.insert(0, {tests!r})
 from otlp_receiver import SilentServer
 from rockway.observability.sdk import setup_telemetry
-from rockway.observability.telemetry import new_run_id, run_span
+from rockway.observability.spans import new_run_id, run_span
 silent = SilentServer().__enter__()
 os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{{silent.port}}"
 os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = {protocol!r}

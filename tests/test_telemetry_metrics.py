@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from opentelemetry import metrics, trace
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.semconv._incubating.attributes import db_attributes
@@ -17,7 +18,7 @@ from opentelemetry.semconv._incubating.metrics import db_metrics
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 
 from otlp_receiver import OtlpReceiver, isolated_telemetry, reset_otel_globals
-from rockway.observability import telemetry
+from rockway.observability import attributes, logs, metrics, spans
 from rockway.observability import sdk as otel
 from rockway.interfaces import Severity
 from rockway.errors import DatabaseError
@@ -35,7 +36,7 @@ def clean_telemetry(monkeypatch):
 def reader():
     """An in-memory metric reader on a fresh global MeterProvider."""
     memory = InMemoryMetricReader()
-    metrics.set_meter_provider(MeterProvider(metric_readers=[memory]))
+    otel_metrics.set_meter_provider(MeterProvider(metric_readers=[memory]))
     return memory
 
 
@@ -53,44 +54,44 @@ def _points(reader: InMemoryMetricReader) -> dict[str, tuple[object, list[object
 # --- names follow the conventions ----------------------------------------------------------------
 def test_statement_metric_and_attributes_use_semantic_convention_names():
     assert "db.client.operation.duration" == db_metrics.DB_CLIENT_OPERATION_DURATION
-    assert telemetry.EMITTED_METRICS[db_metrics.DB_CLIENT_OPERATION_DURATION].unit == "s"
-    assert telemetry.DB_SYSTEM_NAME == db_attributes.DB_SYSTEM_NAME
-    assert telemetry.DB_NAMESPACE == db_attributes.DB_NAMESPACE
-    assert telemetry.DB_OPERATION_NAME == db_attributes.DB_OPERATION_NAME
-    assert telemetry.DB_COLLECTION_NAME == db_attributes.DB_COLLECTION_NAME
-    assert telemetry.DB_QUERY_TEXT == db_attributes.DB_QUERY_TEXT
-    assert telemetry.DB_RESPONSE_STATUS_CODE == db_attributes.DB_RESPONSE_STATUS_CODE
-    assert telemetry.ERROR_TYPE == error_attributes.ERROR_TYPE
-    assert telemetry.SERVER_ADDRESS == server_attributes.SERVER_ADDRESS
+    assert metrics.EMITTED_METRICS[db_metrics.DB_CLIENT_OPERATION_DURATION].unit == "s"
+    assert attributes.DB_SYSTEM_NAME == db_attributes.DB_SYSTEM_NAME
+    assert attributes.DB_NAMESPACE == db_attributes.DB_NAMESPACE
+    assert attributes.DB_OPERATION_NAME == db_attributes.DB_OPERATION_NAME
+    assert attributes.DB_COLLECTION_NAME == db_attributes.DB_COLLECTION_NAME
+    assert attributes.DB_QUERY_TEXT == db_attributes.DB_QUERY_TEXT
+    assert attributes.DB_RESPONSE_STATUS_CODE == db_attributes.DB_RESPONSE_STATUS_CODE
+    assert attributes.ERROR_TYPE == error_attributes.ERROR_TYPE
+    assert attributes.SERVER_ADDRESS == server_attributes.SERVER_ADDRESS
     # rockway's own metrics live under rockway.*, with UCUM units
-    for spec in telemetry.EMITTED_METRICS.values():
+    for spec in metrics.EMITTED_METRICS.values():
         assert spec.name == "db.client.operation.duration" or spec.name.startswith("rockway.")
         assert spec.kind in ("counter", "histogram", "gauge")
         assert spec.unit == "s" or spec.unit.startswith("{")
-        assert set(spec.attributes) <= telemetry.ATTRIBUTES
+        assert set(spec.attributes) <= attributes.ATTRIBUTES
 
 
 # --- recording functions -----------------------------------------------------------------------
 def test_recording_functions_emit_the_registered_instruments(reader):
-    telemetry.record_rows_loaded("dw.fact_sales", 1200, job="fact_sales")
-    telemetry.record_rows_loaded("dw.fact_sales", 300, job="fact_sales")
-    telemetry.record_rows_loaded("dw.dim_customer", 7)
-    telemetry.record_rows_loaded("dw.dim_customer", -1)  # unknown counts are ignored, not subtracted
-    telemetry.record_load(12.5, "fact_sales", "success", table="dw.fact_sales")
-    telemetry.record_load(3.0, "fact_sales", "failed")
-    telemetry.record_check(Severity.CRITICAL, "fail", "fact_sales_unique_items", table="dw.fact_sales")
-    telemetry.record_check("warning", "pass")
-    telemetry.record_check("CRITICAL", "fail", "fact_sales_unique_items", table="dw.fact_sales")
-    telemetry.record_freshness("dw.fact_sales", 3600)
-    telemetry.record_freshness("dw.fact_sales", 5400.5)  # a gauge keeps the last value
-    telemetry.record_mv_staleness("dw.mv_sales_daily", 120)
-    telemetry.count_error("job_failed", **{telemetry.JOB: "fact_sales"})
+    metrics.record_rows_loaded("dw.fact_sales", 1200, job="fact_sales")
+    metrics.record_rows_loaded("dw.fact_sales", 300, job="fact_sales")
+    metrics.record_rows_loaded("dw.dim_customer", 7)
+    metrics.record_rows_loaded("dw.dim_customer", -1)  # unknown counts are ignored, not subtracted
+    metrics.record_load(12.5, "fact_sales", "success", table="dw.fact_sales")
+    metrics.record_load(3.0, "fact_sales", "failed")
+    metrics.record_check(Severity.CRITICAL, "fail", "fact_sales_unique_items", table="dw.fact_sales")
+    metrics.record_check("warning", "pass")
+    metrics.record_check("CRITICAL", "fail", "fact_sales_unique_items", table="dw.fact_sales")
+    metrics.record_freshness("dw.fact_sales", 3600)
+    metrics.record_freshness("dw.fact_sales", 5400.5)  # a gauge keeps the last value
+    metrics.record_mv_staleness("dw.mv_sales_daily", 120)
+    metrics.count_error("job_failed", **{attributes.JOB: "fact_sales"})
 
     got = _points(reader)
     assert set(got) == {"rockway.rows.loaded", "rockway.load.duration", "rockway.check.results",
                         "rockway.freshness.lag", "rockway.mv.staleness", "rockway.errors"}
     for name, (metric, _) in got.items():
-        spec = telemetry.EMITTED_METRICS[name]
+        spec = metrics.EMITTED_METRICS[name]
         assert metric.unit == spec.unit and metric.description == spec.description
 
     rows = {tuple(sorted(p.attributes.items())): p.value for p in got["rockway.rows.loaded"][1]}
@@ -125,10 +126,10 @@ def test_statement_metric_carries_namespace_collection_and_error(reader):
         host = "fe"
         port = 9030
 
-    with telemetry.statement_span(Adapter(), 1, "INSERT INTO dw.orders VALUES (1, 'x')"):
+    with spans.statement_span(Adapter(), 1, "INSERT INTO dw.orders VALUES (1, 'x')"):
         pass
     with pytest.raises(DatabaseError):
-        with telemetry.statement_span(Adapter(), 2, "DELETE FROM dw.orders WHERE id = 3"):
+        with spans.statement_span(Adapter(), 2, "DELETE FROM dw.orders WHERE id = 3"):
             raise DatabaseError("(1064) boom", errno=1064)
     (metric, points) = _points(reader)["db.client.operation.duration"]
     by_status = {p.attributes["rockway.status"]: dict(p.attributes) for p in points}
@@ -139,7 +140,7 @@ def test_statement_metric_carries_namespace_collection_and_error(reader):
 
 
 def test_recording_without_an_sdk_is_a_silent_noop():
-    code = ("import rockway.telemetry as t\n"
+    code = ("import rockway.observability.metrics as t\n"
             "t.record_rows_loaded('t', 5, job='j'); t.record_load(1.0, 'j', 'success'); t.record_check('INFO', 'pass')\n"
             "t.record_freshness('t', 1.0); t.record_mv_staleness('mv', 2.0)\n"
             "import sys; print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))")
@@ -148,13 +149,13 @@ def test_recording_without_an_sdk_is_a_silent_noop():
 
 
 def test_instruments_are_created_lazily_and_per_provider(reader):
-    first = telemetry._instrument("rockway.rows.loaded")
-    assert telemetry._instrument("rockway.rows.loaded") is first
-    assert set(telemetry._instrument_cache[1]) == {"rockway.rows.loaded"}  # only what was used
+    first = metrics._instrument("rockway.rows.loaded")
+    assert metrics._instrument("rockway.rows.loaded") is first
+    assert set(metrics._instrument_cache[1]) == {"rockway.rows.loaded"}  # only what was used
     reset_otel_globals()
     other = InMemoryMetricReader()
-    metrics.set_meter_provider(MeterProvider(metric_readers=[other]))
-    telemetry.record_rows_loaded("t", 3)  # a new provider gets new instruments
+    otel_metrics.set_meter_provider(MeterProvider(metric_readers=[other]))
+    metrics.record_rows_loaded("t", 3)  # a new provider gets new instruments
     assert _points(other)["rockway.rows.loaded"][1][0].value == 3
 
 
@@ -167,7 +168,7 @@ def test_instruments_are_created_lazily_and_per_provider(reader):
     ("CREATE TABLE dw.orders", False),  # statement spans are found by kind and attributes, not by name
 ])
 def test_span_name_pattern(name, known):
-    assert bool(telemetry.span_name_pattern().match(name)) is known
+    assert bool(spans.span_name_pattern().match(name)) is known
 
 
 def test_pipeline_and_job_spans_record_outcomes(monkeypatch):
@@ -179,19 +180,19 @@ def test_pipeline_and_job_spans_record_outcomes(monkeypatch):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    with telemetry.pipeline_span("morning", run_id="r-1") as pipe:
-        assert telemetry.current_run_id() == "r-1"
-        with telemetry.job_span("fact_sales", pipeline="morning") as job:
-            telemetry.set_outcome(job, "failed", "Duplicate entry 'hunter2' for key 'PRIMARY'")
-        telemetry.set_outcome(pipe, "partial")
-    spans = {s.name: s for s in exporter.get_finished_spans()}
-    job_span, pipe_span = spans["job fact_sales"], spans["pipeline morning"]
+    with spans.pipeline_span("morning", run_id="r-1") as pipe:
+        assert spans.current_run_id() == "r-1"
+        with spans.job_span("fact_sales", pipeline="morning") as job:
+            spans.set_outcome(job, "failed", "Duplicate entry 'hunter2' for key 'PRIMARY'")
+        spans.set_outcome(pipe, "partial")
+    finished = {s.name: s for s in exporter.get_finished_spans()}
+    job_span, pipe_span = finished["job fact_sales"], finished["pipeline morning"]
     assert job_span.attributes["rockway.job"] == "fact_sales" and job_span.attributes["rockway.pipeline"] == "morning"
     assert job_span.attributes["rockway.run_id"] == "r-1" and job_span.attributes["rockway.status"] == "failed"
     assert job_span.status.status_code.name == "ERROR" and "hunter2" not in job_span.status.description
     assert pipe_span.attributes["rockway.status"] == "partial" and pipe_span.status.status_code.name == "UNSET"
     assert job_span.parent.span_id == pipe_span.context.span_id
-    assert all(telemetry.span_name_pattern().match(name) for name in spans)
+    assert all(spans.span_name_pattern().match(name) for name in finished)
 
 
 # --- export: delta temporality for short-lived runs ---------------------------------------------
@@ -199,9 +200,9 @@ def test_metrics_are_exported_with_delta_temporality(monkeypatch):
     with OtlpReceiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
         handle = otel.setup_telemetry("1.0.0", "ci")
-        telemetry.record_rows_loaded("dw.t", 10, job="j")
-        telemetry.record_load(1.5, "j", "success")
-        telemetry.record_freshness("dw.t", 60)
+        metrics.record_rows_loaded("dw.t", 10, job="j")
+        metrics.record_load(1.5, "j", "success")
+        metrics.record_freshness("dw.t", 60)
         assert handle.shutdown(deadline_s=10)
         assert receiver.wait_for(lambda r: len({m["name"] for m in r.metrics}) >= 3)
     got = {m["name"]: m for m in receiver.metrics}
@@ -216,7 +217,7 @@ def test_temporality_preference_from_the_environment_wins(monkeypatch):
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "cumulative")
         handle = otel.setup_telemetry("1.0.0", None)
-        telemetry.record_rows_loaded("dw.t", 1)
+        metrics.record_rows_loaded("dw.t", 1)
         assert handle.shutdown(deadline_s=10)
         assert receiver.wait_for(lambda r: r.metrics)
     assert receiver.metrics[0]["temporality"] == "CUMULATIVE"
@@ -232,7 +233,7 @@ def test_shutdown_deadline_from_environment(monkeypatch, value, expected):
 
 # --- CLI log handlers ----------------------------------------------------------------------------
 def _emit_sample(run_id: str = "run-7") -> None:
-    with telemetry.run_span("migrate up", run_id):
+    with spans.run_span("migrate up", run_id):
         logging.getLogger("rockway.executor").warning("slow statement")
         try:
             raise DatabaseError("(1062) Duplicate entry 'hunter2' for key 'PRIMARY'", errno=1062)
@@ -242,7 +243,7 @@ def _emit_sample(run_id: str = "run-7") -> None:
 
 def test_text_logs_show_warnings_for_people_without_lifecycle_lines():
     stream = io.StringIO()
-    otel.configure_logging("text", stream=stream)
+    logs.configure_logging("text", stream=stream)
     _emit_sample()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2, lines
@@ -253,7 +254,7 @@ def test_text_logs_show_warnings_for_people_without_lifecycle_lines():
 
 def test_json_logs_from_info_with_ids_and_lifecycle_lines():
     stream = io.StringIO()
-    otel.configure_logging("json", stream=stream)
+    logs.configure_logging("json", stream=stream)
     _emit_sample()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["message"] for line in lines][:3] == ["run started: migrate up", "slow statement", "load failed"]
@@ -268,9 +269,9 @@ def test_log_file_gets_json_and_stderr_stays_quiet_with_json_format(tmp_path, mo
     path = tmp_path / "rockway.jsonl"
     monkeypatch.setenv("ROCKWAY_LOG_FILE", str(path))
     monkeypatch.setenv("ROCKWAY_LOG_FORMAT", "json")
-    handlers = otel.configure_logging(stream=stream)
+    handlers = logs.configure_logging(stream=stream)
     _emit_sample()
-    otel.close_logging(handlers)
+    logs.close_logging(handlers)
     assert stream.getvalue() == ""
     events = [json.loads(line).get("event") for line in path.read_text().splitlines()]
     assert events[0] == "run_start" and events[-1] == "run_end"
@@ -279,13 +280,13 @@ def test_log_file_gets_json_and_stderr_stays_quiet_with_json_format(tmp_path, mo
 def test_log_level_override_and_bad_values(tmp_path, monkeypatch, caplog):
     stream = io.StringIO()
     monkeypatch.setenv("ROCKWAY_LOG_LEVEL", "info")
-    otel.configure_logging("text", stream=stream)
+    logs.configure_logging("text", stream=stream)
     _emit_sample()
     assert "run started: migrate up" in stream.getvalue()  # explicit INFO shows lifecycle lines in text too
     logging.getLogger("rockway").handlers.clear()
 
     with caplog.at_level(logging.WARNING, logger="rockway.telemetry"):
-        handlers = otel.configure_logging("yaml", str(tmp_path / "no" / "such" / "dir.log"), stream=io.StringIO())
+        handlers = logs.configure_logging("yaml", str(tmp_path / "no" / "such" / "dir.log"), stream=io.StringIO())
     assert "not one of text, json" in caplog.text and "cannot write the log file" in caplog.text
     assert len(handlers) == 1 and isinstance(handlers[0], logging.StreamHandler)
 
@@ -312,8 +313,8 @@ def test_spans_leave_during_the_run_not_only_at_exit(monkeypatch):
     with OtlpReceiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.http_endpoint + "/v1/traces")
         handle = otel.setup_telemetry("1.0.0", None)
-        with telemetry.run_span("migrate up", "r-live"):
-            with telemetry.migration_span("V1 first"):
+        with spans.run_span("migrate up", "r-live"):
+            with spans.migration_span("V1 first"):
                 pass
             # still inside the run: the finished migration span must reach the collector on its own
             assert receiver.wait_for(lambda r: any(s["name"] == "migration V1 first" for s in r.spans), timeout=3)

@@ -9,8 +9,9 @@ import pytest
 from rockway.config import Settings
 from rockway.errors import InputError
 from rockway.extensions import template_globals
-from rockway.mv.status import materialized_view_sql
-from rockway.macros.rls import parse_roles, secure_view_sql, version_at_least
+from rockway.adapters.starrocks.sql import version_at_least
+from rockway.macros.mv import materialized_view_sql
+from rockway.macros.rls import parse_roles, secure_view_sql
 from rockway.sqlsplit import split
 from rockway.templating import Renderer
 from warehouse_helpers import REPO_ROOT

@@ -8,25 +8,26 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import unquote, urlsplit
 
 from rockway.errors import ConfigError
-from rockway.observability.redaction import SECRET_MASK, redact_secrets
+from rockway.observability.redaction import redact_dsn
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover
+    import tomli as tomllib
 
 CONFIG_FILE = "rockway.toml"
 # Tables read by other parts of rockway (verification, jobs) from [NAME] and [env.<env>.NAME]; not Settings.
 EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz", "schema")
 VAR_PREFIX = "ROCKWAY_VAR_"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
-MV_HEALTH_MODES = ("warn", "fail", "activate")  # mv_health.py
+MV_HEALTH_MODES = ("warn", "fail", "activate")  # mv/health.py
 
 
 def _setting(default: Any, env: str | None, doc: str, *, secret: bool = False, kind: type = str) -> Any:
@@ -154,20 +155,61 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+def read_toml(path: Path | str) -> dict[str, Any]:
+    """A TOML file as parsed ({} when there is no such file); ConfigError naming the file when it is not TOML."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read_project_toml(project_dir: Path | str, config_file: Path | str | None = None) -> dict[str, Any]:
+    """rockway.toml of the project (or config_file) as parsed; {} without one."""
+    return read_toml(Path(config_file) if config_file else Path(project_dir) / CONFIG_FILE)
+
+
+def merge_tables(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """base with over's keys set on it; a table in both is merged key by key (over wins)."""
+    out = dict(base)
+    for key, value in over.items():
+        current = out.get(key)
+        out[key] = merge_tables(current, value) if isinstance(value, Mapping) and isinstance(current, Mapping) else value
+    return out
+
+
+def env_tables(data: Mapping[str, Any], name: str, env: str | None) -> list[tuple[str, Mapping[str, Any]]]:
+    """(`[name]` or `[env.<env>.name]`, table) of a parsed rockway.toml-shaped document, those that are tables,
+    the environment's last (it wins when they are merged)."""
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(data.get(name), Mapping):
+        out.append((f"[{name}]", data[name]))
+    envs = data.get("env")
+    env_table = envs.get(env) if env and isinstance(envs, Mapping) else None
+    if isinstance(env_table, Mapping) and isinstance(env_table.get(name), Mapping):
+        out.append((f"[env.{env}.{name}]", env_table[name]))
+    return out
+
+
+def env_section(data: Mapping[str, Any], name: str, env: str | None) -> dict[str, Any]:
+    """`[name]` with `[env.<env>.name]` merged over it (see env_tables)."""
+    merged: dict[str, Any] = {}
+    for _, table in env_tables(data, name, env):
+        merged = merge_tables(merged, table)
+    return merged
+
+
 def load_settings(project_dir: Path | str = ".", *, env_name: str | None = None, overrides: Mapping[str, Any] | None = None,
                   environ: Mapping[str, str] | None = None, config_file: Path | str | None = None) -> Settings:
     """Merge defaults, rockway.toml, ROCKWAY_* variables and CLI overrides into Settings."""
     environ = os.environ if environ is None else environ
     project = Path(project_dir)
     path = Path(config_file) if config_file else project / CONFIG_FILE
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    elif config_file:
+    if config_file and not path.exists():
         raise ConfigError(f"{path}: configuration file not found")
+    data = read_toml(path)
     known = {f.name: f for f in fields(Settings)}
     base = data.get("rockway", {})
     envs = data.get("env", {})
@@ -234,12 +276,7 @@ def unknown_environment(name: str, envs: Mapping[str, Any], path: Path) -> Confi
 def check_environment(name: str, project_dir: Path | str = ".", config_file: Path | str | None = None) -> None:
     """Raise ConfigError unless rockway.toml defines [env.<name>]; for commands that do not load Settings."""
     path = Path(config_file) if config_file else Path(project_dir) / CONFIG_FILE
-    envs: Any = {}
-    if path.is_file():
-        try:
-            envs = tomllib.loads(path.read_text(encoding="utf-8")).get("env", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    envs = read_toml(path).get("env", {})
     if not isinstance(envs, Mapping) or name not in envs:
         raise unknown_environment(name, envs if isinstance(envs, Mapping) else {}, path)
 
@@ -371,29 +408,3 @@ def _checked_tls(dsn: Dsn) -> Dsn:
     return dsn
 
 
-def redact_dsn(text: str) -> str:
-    """text with the password, and anything that may be part of it, replaced by *** (for messages and logs).
-
-    The user part ends at the last `@`, so a password holding `@`, `/` or `#` is masked whole. A port
-    that is not a number may be a password typed where the port goes: it is masked with all after it.
-    """
-    head, sep, rest = text.partition("://")
-    if not sep:
-        head, rest = "", text
-    at = rest.rfind("@")
-    userinfo = ""
-    if at >= 0:
-        user, colon, _ = rest[:at].partition(":")
-        if any(c in user for c in "/?#[]"):  # no user name: a password that ended the URL's user part early
-            user = SECRET_MASK
-        userinfo, rest = f"{user}{':' + SECRET_MASK if colon else ''}@", rest[at + 1:]
-    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
-    authority, tail = rest[:end], rest[end:]
-    close = authority.find("]") if authority.startswith("[") else -1
-    host, port = (authority[: close + 1], authority[close + 1:]) if close >= 0 else authority.partition(":")[::2]
-    if close >= 0:
-        port = port[1:] if port.startswith(":") else port
-    if port and not port.isdigit():
-        return f"{head}{sep}{userinfo}{host}:{SECRET_MASK}"
-    tail = tail.split("#", 1)[0] + (f"#{SECRET_MASK}" if "#" in tail else "")  # nothing of a DSN lives in a fragment
-    return redact_secrets(f"{head}{sep}{userinfo}{authority}{tail}")

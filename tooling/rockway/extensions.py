@@ -45,7 +45,7 @@ def _load_builtins() -> None:
         import_module(name)
 
 
-BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata.loader", "rockway.macros.globals")
+BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata.loader", "rockway.macros.globals", "rockway.adapters.registry")
 
 
 def is_rockway_statement(sql: str) -> bool:
@@ -74,3 +74,17 @@ def template_globals(settings: Settings, engine: str) -> dict[str, Any]:
     for factory in _GLOBALS:
         out.update(factory(settings, engine))
     return out
+
+
+_HASH_COMMENTS: dict[str, bool] = {}
+
+
+def register_lexer_flags(engine: str, *, hash_comments: bool) -> None:
+    """Record how `engine`'s SQL is split into statements (each engine's dialect does, rockway/adapters/dialect.py)."""
+    _HASH_COMMENTS[engine] = hash_comments
+
+
+def hash_comments(engine: str) -> bool:
+    """Whether `#` starts a comment in `engine`'s SQL (False for an engine no dialect registered)."""
+    _load_builtins()
+    return _HASH_COMMENTS.get(engine, False)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
-from rockway.adapters.base import Adapter
+if TYPE_CHECKING:  # types only: the kernel does not import adapters
+    from rockway.adapters.base import Adapter
 
 
 class Severity(str, enum.Enum):
@@ -81,6 +82,28 @@ class RunSummary:
     jobs: Mapping[str, str] = field(default_factory=dict)  # job -> status
     checks: VerificationOutcome = VerificationOutcome()
     error: str | None = None
+
+
+class JobOutcome(Protocol):
+    """What a run summary reads of one job's result."""
+
+    @property
+    def status(self) -> str:
+        ...
+
+    @property
+    def rows_written(self) -> int | None:
+        ...
+
+
+def run_summary(pipeline: str, status: str, run_id: str, trace_id: str | None, *,
+                checks: VerificationOutcome = VerificationOutcome(), jobs: Mapping[str, JobOutcome] | None = None,
+                error: str | None = None) -> RunSummary:
+    """The RunSummary of a pipeline run or a verification: rows written and status per job, and the checks."""
+    jobs = jobs or {}
+    return RunSummary(pipeline=pipeline, status=status, run_id=run_id, trace_id=trace_id,
+                      rows={name: job.rows_written or 0 for name, job in jobs.items()},
+                      jobs={name: job.status for name, job in jobs.items()}, checks=checks, error=error)
 
 
 class Notifier(Protocol):

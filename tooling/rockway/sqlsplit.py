@@ -1,8 +1,9 @@
 """Split a SQL script into statements: quote-, backtick- and comment-aware, with `-- rockway:` directives.
 
-The scanner is linear: a regular expression jumps to the next character that can change the lexical
-state (`;`, a quote, a backtick, `--`, `/*`, `$$`, optionally `#`), and each literal or comment is then
-skipped with one `find` or one anchored match. Rules (StarRocks' lexer, which MySQL/MariaDB agree with):
+This is the project's one SQL lexer. It is linear: a regular expression jumps to the next character that
+can change the lexical state (`;`, a quote, a backtick, `--`, `/*`, `$$`, optionally `#`), and each literal
+or comment is then skipped with one `find` or one anchored match. Rules (StarRocks' lexer, which
+MySQL/MariaDB agree with):
 
 * `'…'` and `"…"` are strings; a backslash escapes the next character and a doubled quote is a quote.
 * `` `…` `` quotes identifiers; a doubled backtick is a backtick.
@@ -10,28 +11,42 @@ skipped with one `find` or one anchored match. Rules (StarRocks' lexer, which My
 * `/*+ … */` (optimizer hint) and `/*! … */` (MySQL versioned code) belong to the statement.
 * `$$ … $$` is opaque (UDF bodies); `#` starts a comment only with `hash_comments=True`.
 
-Comments before a statement's first token are dropped, and so are comments after its last token;
-comments inside a statement are kept. `-- rockway:key=value` / `-- rockway:flag` comments before a
-statement become its `directives`.
+`split` gives statements: comments before a statement's first token are dropped, and so are comments after
+its last token; comments inside a statement are kept. `-- rockway:key=value` / `-- rockway:flag` comments
+before a statement become its `directives`. `segments` gives the lexical spans themselves, for readers that
+look inside statements (lint, statement classification), and `masked` blanks them out.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Iterable, Iterator, Literal, NamedTuple
 
 from rockway.model import Statement
 
-__all__ = ["SplitError", "split", "parse_directive"]
+__all__ = ["SplitError", "split", "parse_directive", "Segment", "segments", "masked",
+           "SINGLE_QUOTED", "DOUBLE_QUOTED", "QUOTED_STRING", "BACKTICKED"]
+
+# The literal syntax as regular-expression source, for patterns that step over literals (redaction.py).
+# The lexer matches the same syntax possessively: both agree on every terminated literal, and a literal
+# the lexer calls unterminated (`'a''`) never ends at the first quote of a doubled pair.
+SINGLE_QUOTED = r"'(?:[^'\\]|\\.|'')*'"
+DOUBLE_QUOTED = r'"(?:[^"\\]|\\.|"")*"'
+QUOTED_STRING = f"{SINGLE_QUOTED}|{DOUBLE_QUOTED}"
+BACKTICKED = r"`(?:[^`]|``)*`"
 
 _SPECIAL = re.compile(r"[;'\"`]|--|/\*|\$\$")
 _SPECIAL_HASH = re.compile(r"[;'\"`#]|--|/\*|\$\$")
 _NONSPACE = re.compile(r"\S")
+_NOT_NEWLINE = re.compile(r"[^\n]")
 _SINGLE_BODY = re.compile(r"(?:[^'\\]++|\\.|'')*+'", re.S)
 _DOUBLE_BODY = re.compile(r'(?:[^"\\]++|\\.|"")*+"', re.S)
 _BACKTICK_BODY = re.compile(r"(?:[^`]++|``)*+`")
 _DIRECTIVE = re.compile(r"rockway:\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=\s*(.*?))?\s*")
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _WHAT = {"'": "string literal", '"': "string literal", "`": "quoted identifier"}
+
+SegmentKind = Literal["string", "identifier", "comment", "hint", "dollar_quoted", "semicolon"]
 
 
 class SplitError(ValueError):
@@ -46,6 +61,18 @@ class SplitError(ValueError):
         return f"line {self.line}: {self.message}"
 
 
+class Segment(NamedTuple):
+    """One lexical span, `text[start:end]`: a literal, quoted identifier, comment, hint, `$$` block or `;`.
+
+    `comment` covers `--`, `#` and `/* */` comments; `hint` is `/*+ … */` or `/*! … */`.
+    """
+
+    kind: SegmentKind
+    start: int
+    end: int
+    closed: bool = True  # False: unterminated, cut at the end of the text (only with strict=False)
+
+
 def parse_directive(comment: str) -> tuple[str, str] | None:
     """Parse the text after `--` of a `rockway:` comment into (key, value); None if it is no directive."""
     body = comment.strip()
@@ -58,18 +85,92 @@ def parse_directive(comment: str) -> tuple[str, str] | None:
     return key, ("true" if value is None else value)
 
 
+def segments(sql: str, *, hash_comments: bool = False, strict: bool = True) -> Iterator[Segment]:
+    """The lexical spans of `sql`, in order (see the module docstring); the text between them is plain code.
+
+    strict: an unterminated literal, comment or `$$` block raises SplitError; else its segment runs to the end.
+    """
+    text = sql
+    size = len(text)
+    special = _SPECIAL_HASH if hash_comments else _SPECIAL
+    pos = 0
+    while True:
+        match = special.search(text, pos)
+        if match is None:
+            return
+        at, after = match.start(), match.end()
+        char = text[at]
+        kind: SegmentKind
+        if char == ";":
+            yield Segment("semicolon", at, after)
+            pos = after
+            continue
+        if char in "'\"`":
+            kind = "identifier" if char == "`" else "string"
+            body = (_SINGLE_BODY if char == "'" else _DOUBLE_BODY if char == '"' else _BACKTICK_BODY).match(text, after)
+            end = -1 if body is None else body.end()
+            what = f"{_WHAT[char]} starting with {char}"
+        elif char == "/":  # /* … */
+            kind = "hint" if after < size and text[after] in "+!" else "comment"
+            close = text.find("*/", after)
+            end = -1 if close < 0 else close + 2
+            what = "/* comment"
+        elif char == "$":  # $$ … $$, unless the $$ continues an identifier
+            if at > 0 and text[at - 1] in _IDENT_CHARS:
+                pos = after
+                continue
+            kind = "dollar_quoted"
+            close = text.find("$$", after)
+            end = -1 if close < 0 else close + 2
+            what = "$$ block"
+        else:  # -- or # comment to the end of the line
+            kind = "comment"
+            newline = text.find("\n", after)
+            end = size if newline < 0 else newline
+        if end < 0:
+            if strict:
+                raise SplitError(f"unterminated {what}", text.count("\n", 0, at) + 1)
+            yield Segment(kind, at, size, False)
+            return
+        yield Segment(kind, at, end)
+        pos = end
+
+
+def masked(sql: str, *, keep_quotes: bool = False, hash_comments: bool = False,
+           lexed: Iterable[Segment] | None = None) -> str:
+    """`sql` with literals, quoted identifiers, comments, hints and `$$` blocks blanked: same length, newlines kept.
+
+    Unterminated spans are blanked to the end (never an error). keep_quotes: keep the quotes of literals and
+    identifiers and blank what is between them. lexed: the segments of `sql` (strict=False), when already at hand.
+    """
+    spans = segments(sql, hash_comments=hash_comments, strict=False) if lexed is None else lexed
+    out: list[str] = []
+    pos = 0
+    for seg in spans:
+        if seg.kind == "semicolon":
+            continue
+        start, end = seg.start, seg.end
+        if keep_quotes and seg.kind in ("string", "identifier"):
+            start += 1
+            if seg.closed:
+                end -= 1
+        out.append(sql[pos:start])
+        out.append(_NOT_NEWLINE.sub(" ", sql[start:end]))
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)
+
+
 def split(sql: str, *, hash_comments: bool = False) -> list[Statement]:
     """Split a script into statements (see the module docstring for the rules)."""
     if "\r" in sql:
         sql = sql.replace("\r\n", "\n").replace("\r", "\n")
     text = sql
-    size = len(text)
-    special = _SPECIAL_HASH if hash_comments else _SPECIAL
     out: list[Statement] = []
     directives: list[tuple[str, str]] = []
     start = -1  # offset of the statement's first kept character, -1 before its first token
     code_end = 0  # offset just after the statement's last token
-    pos = 0
+    pos = 0  # offset just after the last segment
     counted_to = 0  # newline counting is incremental, so line numbers stay linear overall
     counted_line = 1
 
@@ -94,12 +195,6 @@ def split(sql: str, *, hash_comments: bool = False) -> list[Statement]:
         if stripped:
             code_end = pos + len(stripped)
 
-    def token(begin: int, end: int) -> None:
-        nonlocal start, code_end
-        if start < 0:
-            start = begin
-        code_end = end
-
     def finish() -> None:
         nonlocal start, directives
         if start >= 0:
@@ -108,49 +203,22 @@ def split(sql: str, *, hash_comments: bool = False) -> list[Statement]:
         start = -1
         directives = []
 
-    while True:
-        match = special.search(text, pos)
-        if match is None:
-            plain(size)
+    for seg in segments(text, hash_comments=hash_comments):
+        plain(seg.start)
+        if seg.kind == "semicolon":
             finish()
-            return out
-        at, after = match.start(), match.end()
-        plain(at)
-        char = text[at]
-        if char == ";":
-            finish()
-            pos = after
-        elif char in "'\"`":
-            body = (_SINGLE_BODY if char == "'" else _DOUBLE_BODY if char == '"' else _BACKTICK_BODY).match(text, after)
-            if body is None:
-                raise SplitError(f"unterminated {_WHAT[char]} starting with {char}", line_at(at))
-            token(at, body.end())
-            pos = body.end()
-        elif char == "/":  # /* … */
-            close = text.find("*/", after)
-            if close < 0:
-                raise SplitError("unterminated /* comment", line_at(at))
-            if after < size and text[after] in "+!":
-                token(at, close + 2)
-            pos = close + 2
-        elif char == "$":  # $$ … $$, unless the $$ continues an identifier
-            if at > 0 and text[at - 1] in _IDENT_CHARS:
-                token(at, after)
-                pos = after
-                continue
-            close = text.find("$$", after)
-            if close < 0:
-                raise SplitError("unterminated $$ block", line_at(at))
-            token(at, close + 2)
-            pos = close + 2
-        else:  # -- or # comment to the end of the line
-            newline = text.find("\n", after)
-            end = size if newline < 0 else newline
-            if start < 0 and char == "-":
-                try:
-                    directive = parse_directive(text[after:end])
-                except ValueError as exc:
-                    raise SplitError(str(exc), line_at(at)) from None
-                if directive is not None:
-                    directives.append(directive)
-            pos = end
+        elif seg.kind != "comment":  # literals, identifiers, hints and $$ blocks are tokens of the statement
+            if start < 0:
+                start = seg.start
+            code_end = seg.end
+        elif start < 0 and text.startswith("--", seg.start):
+            try:
+                directive = parse_directive(text[seg.start + 2:seg.end])
+            except ValueError as exc:
+                raise SplitError(str(exc), line_at(seg.start)) from None
+            if directive is not None:
+                directives.append(directive)
+        pos = seg.end
+    plain(len(text))
+    finish()
+    return out

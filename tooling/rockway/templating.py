@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 import jinja2
 from jinja2 import nodes
 
-from rockway import sqlsplit
+from rockway import extensions, sqlsplit
 from rockway.errors import InputError, RockwayError
 from rockway.model import Script, Statement
 
@@ -94,7 +94,7 @@ class Renderer:
         """Render a script and split it into statements."""
         rendered = self.render(script)
         try:
-            statements = sqlsplit.split(rendered, hash_comments=self.engine == "mysql")
+            statements = sqlsplit.split(rendered, hash_comments=extensions.hash_comments(self.engine))
         except sqlsplit.SplitError as exc:
             where = "" if rendered == script.source else " (line of the rendered script)"
             raise InputError(script.name, exc.message + where, line=exc.line) from None

@@ -8,7 +8,25 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
 
+from rockway.config import Settings
+
 ProgressCallback = Callable[[str], None]
+
+
+def ignore_progress(_message: str) -> None:
+    """The ProgressCallback for callers that do not listen."""
+    return None
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier with backticks (both engines)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_string(text: str) -> str:
+    """A single-quoted string literal, backslashes doubled: StarRocks and MariaDB read it alike, and pymysql escapes
+    parameters the same way."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True)
@@ -22,7 +40,7 @@ class Capabilities:
     transactional_dml: bool = True  # BEGIN/COMMIT around DML is safe
     table_swap: bool = False  # ALTER TABLE a SWAP WITH b
     replicas: bool = False  # tables keep replication_num copies, each on a different backend
-    materialized_views: bool = False  # asynchronous MVs with a state (active/inactive) in the catalog (starrocks_mv.py)
+    materialized_views: bool = False  # asynchronous MVs with a state (active/inactive) in the catalog (starrocks/mv.py)
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,7 @@ class Adapter(abc.ABC):
 
     engine: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
+    hash_comments: ClassVar[bool] = False  # lexer flag: `#` starts a comment in this engine's SQL
 
     def __init__(self) -> None:
         self.database: str | None = None
@@ -129,6 +148,9 @@ class Adapter(abc.ABC):
         self.user: str = ""
         self.host: str = ""
         self.port: int = 0
+
+    def configure(self, settings: Settings) -> None:
+        """Take the engine's own settings (waits, replication …); engines without any have nothing to take."""
 
     # --- identity ----------------------------------------------------------------------------
     @property
@@ -180,6 +202,7 @@ class Adapter(abc.ABC):
         Tables and views share one namespace, so either kind is looked up among both.
         """
         db = obj.database or self.database
+        params: tuple[str | None, ...]
         if obj.kind == "database":
             sql, params = "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (obj.name,)
         elif obj.kind in ("table", "view"):
@@ -203,7 +226,7 @@ class Adapter(abc.ABC):
     @staticmethod
     def quote_ident(name: str) -> str:
         """Quote an identifier with backticks."""
-        return "`" + name.replace("`", "``") + "`"
+        return quote_ident(name)
 
     def qualified(self, table: str, database: str | None = None) -> str:
         """`db`.`table` (database defaults to the connection's)."""

@@ -1,10 +1,10 @@
 """Staged bulk loads behind the Adapter: a staging copy of a table, a file loaded into it, an atomic swap.
 
-`bulk_target(adapter)` picks the implementation by capability (never by engine name):
-- `stream_load` (StarRocks): Stream Load over HTTP, `ALTER TABLE … SWAP WITH`, `DROP TABLE … FORCE`;
-- otherwise (MySQL/MariaDB): `LOAD DATA LOCAL INFILE`, `RENAME TABLE t TO old, stg TO t`, `DROP TABLE`.
+Each engine's dialect supplies its implementation (adapters/registry.py `bulk_target(adapter)`):
+- StarRocks (starrocks/stream_load.py): Stream Load over HTTP, `ALTER TABLE … SWAP WITH`, `DROP TABLE … FORCE`;
+- MySQL/MariaDB (mysql/bulk.py): `LOAD DATA LOCAL INFILE`, `RENAME TABLE t TO old, stg TO t`, `DROP TABLE`.
 Both create the staging table with `CREATE TABLE stg LIKE target`, which both engines support.
-The file is one `rockway.csvcheck` writes (TAB-separated, LF-terminated; "plain": values as written, empty =
+The file is one rockway/refdata/check.py writes (TAB-separated, LF-terminated; "plain": values as written, empty =
 NULL; "escaped": `\\N` = NULL, booleans 1/0) or, for MySQL, the validated CSV itself ("csv").
 
 `start_load` runs `load_file` in a worker thread (its own connection) and returns a PendingLoad, so the
@@ -23,14 +23,9 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from rockway.errors import DatabaseError
-from rockway.adapters.base import Adapter, ProgressCallback
+from rockway.adapters.base import Adapter, ProgressCallback, ignore_progress
 
 MAX_NAME = 64
-
-
-def _ignore(_message: str) -> None:
-    return None
-
 
 def side_table(target: str, suffix: str) -> str:
     """`<target>__<suffix>`, shortened with a hash when it would exceed 64 characters."""
@@ -56,7 +51,7 @@ class BulkFile:
     """A file to load and how it is written."""
 
     path: Path
-    format: str  # "escaped" | "plain" (csvcheck bulk files) | "csv" (the validated CSV itself)
+    format: str  # "escaped" | "plain" (bulk files of refdata/check.py) | "csv" (the validated CSV itself)
     line_end: str = "\n"
     header_lines: int = 0  # lines to skip (the CSV's header)
 
@@ -164,7 +159,7 @@ class BulkTarget(abc.ABC):
     """One engine's staging, loading and swapping statements over an open adapter."""
 
     method: ClassVar[str] = ""
-    bulk_format: ClassVar[str] = "escaped"  # the csvcheck format load_file prefers
+    bulk_format: ClassVar[str] = "escaped"  # the bulk-file format (refdata/check.py) load_file prefers
     # load_file can take the source CSV itself (format "csv"), so a load may start before the check ends
     loads_csv_as_is: ClassVar[bool] = False
 
@@ -192,7 +187,7 @@ class BulkTarget(abc.ABC):
         return int(rows[0][0]) if rows else 0
 
     def wait_count(self, database: str | None, table: str, expected: int, outcome: LoadOutcome,
-                   on_progress: ProgressCallback = _ignore) -> int:
+                   on_progress: ProgressCallback = ignore_progress) -> int:
         """COUNT(*) of table; after a load that is committed but not yet visible, poll until it reaches expected."""
         found = self.count(database, table)
         if outcome.visible or found == expected:
@@ -207,11 +202,11 @@ class BulkTarget(abc.ABC):
 
     @abc.abstractmethod
     def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
-                  on_progress: ProgressCallback = _ignore) -> LoadOutcome:
+                  on_progress: ProgressCallback = ignore_progress) -> LoadOutcome:
         """Load the file into table (columns in file order)."""
 
     def start_load(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *,
-                   label: str, on_progress: ProgressCallback = _ignore) -> PendingLoad:
+                   label: str, on_progress: ProgressCallback = ignore_progress) -> PendingLoad:
         """Run load_file in a worker thread; the caller must wait() for or abandon() the PendingLoad.
 
         Here the load cannot be stopped early (abandon waits for it); targets that can override this.
@@ -220,21 +215,10 @@ class BulkTarget(abc.ABC):
                                                      on_progress=on_progress)).start()
 
     @abc.abstractmethod
-    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
+    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = ignore_progress) -> None:
         """Atomically replace target's contents with staging's, then drop the old contents."""
 
     @abc.abstractmethod
     def drop(self, database: str | None, table: str) -> None:
         """Drop table if it exists (for staging/leftover tables only)."""
 
-
-def bulk_target(adapter: Adapter, *, timeout: float = 600.0, poll_interval: float = 2.0,
-                sleep: Callable[[float], None] | None = None) -> BulkTarget:
-    """The BulkTarget for this adapter, chosen by its capabilities."""
-    if adapter.capabilities.stream_load:
-        from rockway.adapters.starrocks.stream_load import StarRocksBulk
-
-        return StarRocksBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
-    from rockway.adapters.mysql.bulk import MySQLBulk
-
-    return MySQLBulk(adapter, timeout=timeout, poll_interval=poll_interval, sleep=sleep)

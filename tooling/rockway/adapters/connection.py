@@ -62,13 +62,13 @@ def unverified_tls_context() -> ssl.SSLContext:
     return context
 
 
-class _Connection(pymysql.connections.Connection):  # type: ignore[misc]
+class _Connection(pymysql.connections.Connection):
     """pymysql's connection, reusing `unverified_tls_context` in its default (preferred) TLS mode."""
 
     def _create_ssl_ctx(self, sslp: Any) -> Any:
         if isinstance(sslp, dict) and not sslp:  # preferred: pymysql asks for a default, unverified context
             return unverified_tls_context()
-        return super()._create_ssl_ctx(sslp)
+        return super()._create_ssl_ctx(sslp)  # type: ignore[misc]  # pymysql's type stubs omit this private method
 
 
 def open_connection(dsn: Dsn, timeouts: Timeouts, *, database: str | None = None, local_infile: bool = False) -> Any:

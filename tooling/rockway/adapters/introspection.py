@@ -1,18 +1,21 @@
 """Reading the catalog for schema files and drift: which objects a database holds and their DDL, normalised.
 
-`introspection(adapter)` picks the engine's reader (like `job_ops`). The server's own `SHOW CREATE …` text is
-the source; each engine removes what its server adds or changes on its own (counters, defaults it prints from
-some version on, definers), so the text changes only when the schema does. The rules are documented per
-engine in mysql_introspection.py and starrocks_introspection.py and in the README ("Schema files and drift").
+Each engine's dialect supplies its reader (adapters/registry.py `introspection(adapter)`). The server's own
+`SHOW CREATE …` text is the source; each engine removes what its server adds or changes on its own (counters,
+defaults it prints from some version on, definers), so the text changes only when the schema does. The rules are
+documented per engine in mysql/introspection.py and starrocks/introspection.py and in the README ("Schema files
+and drift").
 """
 
 from __future__ import annotations
 
 import abc
+import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rockway.adapters.base import Adapter
+from rockway.errors import DatabaseError, OutcomeUnknown
 
 KINDS = ("table", "view", "materialized view")
 
@@ -52,6 +55,33 @@ class Introspection(abc.ABC):
     def ddl(self, obj: SchemaObject) -> str:
         return self.normalize(obj, self.show_create(obj))
 
+    def fingerprints(self, objects: Sequence[SchemaObject]) -> dict[str, str]:
+        """A hash per object (by `qualified`) of what the catalog says about it, read in a fixed number of queries
+        whatever the number of objects: while it stays the same, so does the DDL, which then need not be read.
+        Objects left out (here: all) have none; their DDL is read every time."""
+        return {}
+
+    def _catalog_rows(self, queries: Iterable[tuple[str, str, Sequence[Any]]], volatile: Callable[[str], bool]
+                      ) -> dict[str, list[str]] | None:
+        """Rows of catalog queries by object: each query (its name, SQL, parameters) answers the object's database
+        and name first, then any columns; the columns `volatile` names (counters, sizes, times that move without a
+        schema change; labels in upper case) are left out. None when a query fails (a release without that catalog
+        table)."""
+        by_object: dict[str, list[str]] = {}
+        for source, sql, params in queries:
+            try:
+                result = self.adapter.execute(sql, params)
+            except OutcomeUnknown:
+                raise
+            except DatabaseError:
+                return None
+            labels = [str(label).upper() for label in result.columns]
+            kept = [i for i, label in enumerate(labels) if i >= 2 and not volatile(label)]
+            for row in result.rows:
+                cells = "\x1f".join(f"{labels[i]}={_cell(row[i])}" for i in kept)
+                by_object.setdefault(f"{_cell(row[0])}.{_cell(row[1])}", []).append(f"{source}\x1f{cells}")
+        return by_object
+
     def row_count(self, obj: SchemaObject) -> int:
         rows = self.adapter.query(f"SELECT COUNT(*) FROM {self.adapter.qualified(obj.name, obj.database)}")
         return int(rows[0][0]) if rows else 0
@@ -67,19 +97,19 @@ class Introspection(abc.ABC):
         return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value or "")
 
 
+def digest(lines: list[str]) -> str:
+    """sha256 (hex) of catalog rows, whatever order the server returned them in."""
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "\\N"  # not the text 'NULL'
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 def strip_line_ends(ddl: str) -> str:
     """Trailing blanks of every line and the final ';' removed (both servers print some; neither means anything)."""
     text = "\n".join(line.rstrip() for line in ddl.strip().splitlines()).rstrip()
     return text[:-1].rstrip() if text.endswith(";") else text
 
-
-def introspection(adapter: Adapter) -> Introspection:
-    """The reader for this connection, chosen by capability: engines with asynchronous DDL (StarRocks) have
-    materialized views of their own."""
-    if adapter.capabilities.async_ddl:
-        from rockway.adapters.starrocks.introspection import StarRocksIntrospection
-
-        return StarRocksIntrospection(adapter)
-    from rockway.adapters.mysql.introspection import MySQLIntrospection
-
-    return MySQLIntrospection(adapter)

@@ -1,16 +1,16 @@
 """Engine operations of the job runner: load statements, label ledger, work tables, MV refresh, backups.
 
 The jobs package (rockway.jobs) is engine-neutral. Everything that differs between StarRocks and
-MySQL/MariaDB is behind `JobOps`, picked by the adapter's capabilities (never by engine name outside
-adapters/): `job_ops(adapter)` for a live connection, `offline_ops(engine)` to render SQL without one.
+MySQL/MariaDB is behind `JobOps`, which each engine's dialect supplies (adapters/registry.py: `job_ops(adapter)`
+for a live connection, `offline_ops(engine)` to render SQL without one).
 
-- `mysql_jobs.MySQLJobOps`: a window load is one transaction (delete the window, insert it); upserts are
+- `mysql/jobs.py` MySQLJobOps: a window load is one transaction (delete the window, insert it); upserts are
   `INSERT … SELECT … ON DUPLICATE KEY UPDATE`; sources read by Python are streamed with an unbuffered
   cursor; backups are `mariadb-dump` files.
-- `starrocks_jobs.StarRocksJobOps`: every load carries a label derived from (job, window); appends keep
+- `starrocks/jobs.py` StarRocksJobOps: every load carries a label derived from (job, window); appends keep
   one stable label and consult `information_schema.loads` before and after an ambiguous failure (the
-  label ledger, starrocks-elt §3, §10); fact windows are `INSERT OVERWRITE … PARTITION (col = 'day')`, one
-  statement per day; dimensions are Primary Key upserts; backups are `BACKUP SNAPSHOT` to a repository.
+  label ledger); fact windows are `INSERT OVERWRITE … PARTITION (col = 'day')`, one statement per day;
+  dimensions are Primary Key upserts; backups are `BACKUP SNAPSHOT` to a repository.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 from rockway.errors import DatabaseError, DatabaseUnavailable, OutcomeUnknown
-from rockway.adapters.base import Adapter
+from rockway.adapters.base import Adapter, ProgressCallback, ignore_progress, quote_ident, quote_string
 
-EventCallback = Callable[[str], None]
 
 _TYPE_RE = re.compile(r"^(VARCHAR|CHAR)\(\d{1,5}\)$|^DECIMAL\(\d{1,2},\s*\d{1,2}\)$|"
                       r"^(TINYINT|SMALLINT|INT|BIGINT|BOOLEAN|DATE|DATETIME|DOUBLE|FLOAT|TEXT)$")
@@ -35,10 +34,6 @@ MAX_DATETIME = "9999-12-31 23:59:59"
 def valid_portable_type(text: str) -> bool:
     """True for the column types a job spec may declare (VARCHAR(n), DECIMAL(p,s), INT, DATETIME …)."""
     return bool(_TYPE_RE.match(" ".join(text.upper().split())))
-
-
-def _ignore(_message: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -166,7 +161,7 @@ class Dialect(abc.ABC):
     @staticmethod
     def string(value: str) -> str:
         """A single-quoted literal (backslashes doubled), read alike by StarRocks and MariaDB."""
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return quote_string(value)
 
     def datetime(self, value: datetime) -> str:
         text = value.isoformat(" ", "microseconds") if value.microsecond else value.isoformat(" ", "seconds")
@@ -209,7 +204,7 @@ class JobOps(abc.ABC):
 
     @staticmethod
     def q(name: str) -> str:
-        return "`" + name.replace("`", "``") + "`"
+        return quote_ident(name)
 
     def qualified(self, database: str | None, table: str) -> str:
         return f"{self.q(database)}.{self.q(table)}" if database else self.q(table)
@@ -236,6 +231,17 @@ class JobOps(abc.ABC):
     def plan_load(self, req: LoadRequest) -> list[Step]:
         """The statements that write one window, in order."""
 
+    def change_set_steps(self, req: LoadRequest, change: ChangeSet) -> list[Step]:
+        """Type 2 dimensions: (re)create the change set's work table empty, then fill it (fill_change_set)."""
+        table = self.qualified(change.database, change.table)
+        steps = [Step("sql", sql, note="change-set work table")
+                 for sql in self.work_table_sql(table, change.columns, change.key)]
+        return steps + self.fill_change_set(req, change, table, ", ".join(self.q(c) for c, _ in change.columns))
+
+    @abc.abstractmethod
+    def fill_change_set(self, req: LoadRequest, change: ChangeSet, table: str, columns: str) -> list[Step]:
+        """The statements that write the change set into its new work table `table` (`columns`: its column list)."""
+
     @abc.abstractmethod
     def upsert_values_sql(self, qualified: str, columns: Sequence[str], key: Sequence[str]) -> str:
         """A parameterised one-row statement replacing the row with the same key (rockway's own tables)."""
@@ -254,12 +260,12 @@ class JobOps(abc.ABC):
 
     # --- execution ----------------------------------------------------------------------------
     @abc.abstractmethod
-    def execute(self, steps: Sequence[Step], on_event: EventCallback = _ignore) -> LoadResult:
+    def execute(self, steps: Sequence[Step], on_event: ProgressCallback = ignore_progress) -> LoadResult:
         """Run a plan's target statements (copy steps are run by `copy`)."""
 
     @abc.abstractmethod
     def copy(self, source: Adapter, sql: str, work_table: str, columns: Sequence[str], *, batch_size: int,
-             label: str, on_event: EventCallback = _ignore) -> int:
+             label: str, on_event: ProgressCallback = ignore_progress) -> int:
         """Stream the source query's rows into the work table; return the rows read."""
 
     def refresh(self, qualified_mv: str) -> bool:
@@ -290,7 +296,7 @@ class JobOps(abc.ABC):
 
     # --- backups ------------------------------------------------------------------------------
     @abc.abstractmethod
-    def backup(self, req: BackupRequest, on_event: EventCallback = _ignore) -> list[BackupInfo]:
+    def backup(self, req: BackupRequest, on_event: ProgressCallback = ignore_progress) -> list[BackupInfo]:
         """Back up each database; wait until done; raise on failure."""
 
     @abc.abstractmethod
@@ -300,28 +306,6 @@ class JobOps(abc.ABC):
     @abc.abstractmethod
     def delete_backup(self, req: BackupRequest, info: BackupInfo) -> str:
         """Delete one backup (retention); return what was done."""
-
-
-def job_ops(adapter: Adapter) -> JobOps:
-    """The JobOps for this connection, chosen by its capabilities."""
-    if adapter.capabilities.labels:
-        from rockway.adapters.starrocks.jobs import StarRocksJobOps
-
-        return StarRocksJobOps(adapter)
-    from rockway.adapters.mysql.jobs import MySQLJobOps
-
-    return MySQLJobOps(adapter)
-
-
-def offline_ops(engine: str) -> JobOps:
-    """JobOps that only render SQL for `engine` (starrocks | mysql)."""
-    if engine == "starrocks":
-        from rockway.adapters.starrocks.jobs import StarRocksJobOps
-
-        return StarRocksJobOps(None)
-    from rockway.adapters.mysql.jobs import MySQLJobOps
-
-    return MySQLJobOps(None)
 
 
 def connection_id(adapter: Adapter) -> int | None:

@@ -1,20 +1,16 @@
 """When to ask a StarRocks server again about a job it runs in the background. Pure: no I/O, no clock.
 
-Every wait loop of the StarRocks adapter (`starrocks.py`, `starrocks_jobs.py`) starts a `PollPlan` when it begins
-waiting and, after each answer, asks it how long to sleep before the next poll:
+Every wait loop of the StarRocks adapter (adapters/starrocks/base.py, jobs.py) starts a `PollPlan` when it begins
+waiting and, after each answer, asks it how long to sleep before the next poll. The rule is one bound:
 
-- **blind** (the answer carries no usable progress: the job is PENDING / WAITING_TXN, Progress is `NULL` or
-  `0/N`, the statement was refused because the table is busy, or the progress is a whole step later than
-  estimated): wait `max(floor, 5% of the time waited so far)`. A job that ends at D seconds is then seen at most
-  max(floor, 5% D) late, at the cost of about 1/5% + ln(D / 20 floor) / ln(1.05) polls (~126 for an hour with a
-  1 s floor).
-- **guided** (the progress advanced: SHOW ALTER TABLE's `done/total`, task_runs' `NN%`, SHOW BACKUP's
-  `[taskId: done/total], …`; starrocks-responses.md §2, §3, §4): the rate since the job was last seen without
-  progress gives an estimated finish. When it is within the allowed lateness the next poll is aimed at it;
-  otherwise the plan waits half of the estimated remaining time, never longer than the time waited so far. An
-  estimate that is too late costs a poll; progress that promises more time than the job needs can make the
-  notice late by up to the last wait. An hour of linear progress over 48 tablets takes ~60 polls (most of them
-  before the first tablet is done), over 1,000 tablets ~22.
+- **never longer than `max(floor, 5% of the time waited so far)`** (and the cap). Whatever a job's progress says, it
+  may end right after a poll (its last tablets may be empty, its rate may jump), so this is the longest wait that
+  still sees a job ending at D seconds within max(floor, 5% D). It is also the least polling that can promise this:
+  about 1/5% + ln(D / 20 floor) / ln(1.05) polls (~127 for an hour with a 1 s floor).
+- **earlier when the progress predicts the finish sooner** (SHOW ALTER TABLE's `done/total`, task_runs' `NN%`,
+  SHOW BACKUP's `[taskId: done/total], …`; rows recorded in tests/starrocks_replay.py): the rate since the job was
+  last seen without progress gives an estimated finish, and the next poll is aimed at it. An honest estimate is then
+  seen at once instead of up to 5% late; a wrong one costs a poll or two, never lateness.
 
 Every wait is within [floor, cap] and, when a deadline is given, ends at the deadline at the latest (but is never
 shorter than the floor). bench/bench_poll_schedule.py measures notice delays and poll counts.
@@ -27,9 +23,11 @@ from dataclasses import dataclass
 
 # The target: notice a finished job within max(floor, LATENESS × its duration).
 LATENESS = 0.05
-# Longest wait between two polls, whatever the progress says: bounds how late a failure (CANCELLED, FAILED) or a
-# job that ends far earlier than its progress promised is seen.
+# Longest wait between two polls: past cap / LATENESS (3 h 20 min) of waiting, polls come every cap seconds.
 DEFAULT_CAP = 600.0
+# Waits shortened by an estimate, per job: an estimate can be wrong every time (a job that slows down near its end),
+# so the polls guidance adds are bounded.
+AIMS = 3
 
 _FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -53,8 +51,8 @@ class Progress:
 
 
 def parse_progress(text: str | None) -> Progress | None:
-    """`18/48` (SHOW ALTER TABLE, §2), `50%` (task_runs PROGRESS, §3), `[1001: 3/10], [1002: 5/10]` (SHOW BACKUP /
-    SHOW RESTORE, §4: the steps of all tasks added up); None for `NULL`, '' or anything else."""
+    """`18/48` (SHOW ALTER TABLE), `50%` (task_runs PROGRESS), `[1001: 3/10], [1002: 5/10]` (SHOW BACKUP /
+    SHOW RESTORE: the steps of all tasks added up); None for `NULL`, '' or anything else."""
     if not text:
         return None
     percent = _PERCENT.match(text)
@@ -102,8 +100,9 @@ class PollPlan:
         self._job: object = None
         self._previous = started  # when next_wait was last asked
         self._finish = 0.0  # estimated when the progress last advanced
-        self._step_due = 0.0  # when the next step was then expected
+        self._step_due = 0.0  # when the next step was then expected (0: no estimate stands)
         self._step = 0.0  # seconds one step then took
+        self._aims = 0  # waits of this job the estimate shortened
 
     def next_wait(self, now: float, progress: Progress | None = None, *, job: object = None,
                   deadline: float | None = None) -> float:
@@ -112,28 +111,31 @@ class PollPlan:
         `job` names what the progress belongs to (a JobId, a QUERY_ID): when it changes, the rate is measured anew.
         """
         s = self.schedule
-        elapsed = max(0.0, now - self.started)
-        blind = max(s.floor, s.lateness * elapsed)
+        # Any job may end right after this poll: waiting longer than this could see it more than `lateness` late.
+        longest = max(s.floor, s.lateness * max(0.0, now - self.started))
         if job != self._job:  # it appeared after the previous poll
-            self._job, self._anchor, self._seen, self._step_due = job, self._previous, 0.0, 0.0
-        wait = blind
+            self._job, self._anchor, self._seen, self._step_due, self._aims = job, self._previous, 0.0, 0.0, 0
+        aim = longest
         if progress is None:
             self._anchor, self._seen, self._step_due = now, 0.0, 0.0  # it runs (and has a rate) only after now
         elif progress.fraction < self._seen:  # went backwards: another run of the task
-            self._anchor, self._seen, self._step_due = self._previous, progress.fraction, 0.0
+            self._anchor, self._seen, self._step_due, self._aims = self._previous, progress.fraction, 0.0, 0
         elif progress.fraction > self._seen and now > self._anchor:
             self._seen = progress.fraction
-            wait = self._estimate(now, progress, elapsed, blind)
+            aim = self._estimate(now, progress)
         elif now < self._step_due + self._step:  # not moved, but not a step late yet: the estimate stands
-            wait = self._aim(now, elapsed, blind)
+            aim = self._aim(now)
         self._previous = now
+        wait = longest
+        if aim < longest and self._aims < AIMS:
+            wait, self._aims = aim, self._aims + 1
         wait = min(max(wait, s.floor), s.cap)
         if deadline is not None:
             wait = min(wait, max(s.floor, deadline - now))
         return wait
 
-    def _estimate(self, now: float, progress: Progress, elapsed: float, blind: float) -> float:
-        """The progress advanced: estimate the finish from the rate since the anchor, then aim."""
+    def _estimate(self, now: float, progress: Progress) -> float:
+        """The progress advanced: estimate the finish from the rate since the anchor, then aim at it."""
         done = progress.estimate
         if done >= 1.0:
             self._step_due = 0.0
@@ -142,15 +144,9 @@ class PollPlan:
         self._finish = now + (1.0 - done) / rate
         self._step = 1.0 / progress.total / rate
         self._step_due = self._anchor + min(1.0, (progress.done + 1) / progress.total) / rate
-        return self._aim(now, elapsed, blind)
+        return self._aim(now)
 
-    def _aim(self, now: float, elapsed: float, blind: float) -> float:
+    def _aim(self, now: float) -> float:
         remaining = self._finish - now
-        if remaining <= 0:  # the estimated finish has passed: look again within a quarter step
-            return min(blind, self._step / 4)
-        allowed = max(self.schedule.floor, self.schedule.lateness * (elapsed + remaining))
-        if remaining <= allowed:
-            return remaining  # aim at the estimated finish
-        # Far from the end: halve the distance, but never more than double the time waited so far (an estimate made
-        # from one early step can be far off).
-        return min(max(allowed, remaining / 2), max(blind, elapsed))
+        # Past the estimated finish: look again within a quarter step (until a step late, then the bound alone).
+        return remaining if remaining > 0 else self._step / 4

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import pymysql
+import pymysql.cursors
 
 from rockway.config import Dsn
-from rockway.errors import RockwayError
+from rockway.errors import DatabaseError, RockwayError
 from rockway.adapters.base import Adapter, StatementResult
 from rockway.adapters.connection import Timeouts, is_lost, open_connection, translate
 
@@ -111,3 +112,35 @@ class PyMySQLAdapter(Adapter):
             self._conn = open_connection(self.dsn, self.timeouts, database=self.database)
         except RockwayError:
             pass  # the next call fails with "connection lost", as it would have
+
+
+def stream_rows(source: Adapter, sql: str, size: int, *, width: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of a query on a MySQL-protocol source, `size` at a time, through an unbuffered cursor."""
+    conn: Any = getattr(source, "_conn", None)
+    if conn is None:
+        raise DatabaseError("this source cannot stream rows (no MySQL-protocol connection)")
+    done = False
+    try:
+        cur = conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql)
+            found = len(cur.description or ())
+            if width is not None and found != width:
+                raise DatabaseError(f"the source query returns {found} columns, the job declares {width}",
+                                    hint="Make the extract's SELECT list match `columns` in the job spec.")
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    done = True
+                    return
+                yield list(rows)
+        finally:
+            if done:
+                cur.close()
+            else:  # closing an unbuffered cursor would read every remaining row: drop the connection instead
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+    except (pymysql.err.MySQLError, OSError) as exc:
+        raise translate(exc, "SELECT (source)") from exc

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rockway.cli.job_setup import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
 from rockway.cli.output import echo_json
-from rockway.cli.run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
 from rockway.cli.state import common_options, state
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}

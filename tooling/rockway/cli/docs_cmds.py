@@ -1,4 +1,4 @@
-"""`rockway docs update|check|sections`: the README's generated sections, and the command tree they document."""
+"""`rockway docs update|check|sections`: the README's generated sections."""
 
 from __future__ import annotations
 
@@ -8,72 +8,13 @@ from typing import Any
 
 import click
 
+from rockway.cli.command_tree import root_tree
+from rockway.cli.output import echo_table
 from rockway.cli.state import common_options, state
+from rockway.cron import next_runs
+from rockway.errors import InputError, RockwayError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-HELP_WIDTH = 100  # fixed, so the generated help text does not depend on the terminal
-
-
-def _common_names() -> set[str]:
-    @common_options
-    def probe() -> None:  # pragma: no cover - only decorated, never called
-        pass
-
-    return {p.name for p in getattr(probe, "__click_params__", []) if p.name}
-
-
-def _context(cmd: click.Command, name: str, parent: click.Context | None) -> click.Context:
-    settings = {k: v for k, v in (cmd.context_settings or {}).items() if k not in ("terminal_width", "max_content_width")}
-    return click.Context(cmd, info_name=name, parent=parent, terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH,
-                         **settings)
-
-
-def _help_text(cmd: click.Command, ctx: click.Context, skip: set[str]) -> str:
-    formatter = ctx.make_formatter()
-    cmd.format_usage(ctx, formatter)
-    cmd.format_help_text(ctx, formatter)
-    records = [r for p in cmd.get_params(ctx) if p.name not in skip for r in [p.get_help_record(ctx)] if r]
-    if records:
-        with formatter.section("Options"):
-            formatter.write_dl(records)
-    if isinstance(cmd, click.Group):
-        cmd.format_commands(ctx, formatter)
-    cmd.format_epilog(ctx, formatter)
-    return formatter.getvalue()
-
-
-def command_tree(cmd: click.Command, name: str = "rockway", parent: click.Context | None = None,
-                 path: list[str] | None = None) -> dict[str, Any]:
-    """The click command tree as plain data for rockway.docs.cli_reference (which does not import click)."""
-    ctx = _context(cmd, name, parent)
-    path = (path or []) + [name]
-    common = _common_names()
-    options, arguments = [], []
-    for param in cmd.get_params(ctx):
-        if isinstance(param, click.Option):
-            names = list(param.opts) + list(param.secondary_opts)
-            options.append({"names": names, "flag": bool(param.is_flag or param.count)})
-        elif isinstance(param, click.Argument):
-            arguments.append({"name": param.name, "nargs": param.nargs, "required": param.required})
-    node: dict[str, Any] = {
-        "name": name, "path": path, "summary": cmd.get_short_help_str(limit=200), "doc": cmd.help or "",
-        "help": _help_text(cmd, ctx, common), "hidden": bool(cmd.hidden), "group": isinstance(cmd, click.Group),
-        "options": options, "arguments": arguments, "commands": [],
-    }
-    if isinstance(cmd, click.Group):
-        for sub_name in sorted(cmd.commands):
-            node["commands"].append(command_tree(cmd.commands[sub_name], sub_name, ctx, path))
-    if parent is None:
-        formatter = ctx.make_formatter()
-        formatter.write_dl([r for p in cmd.get_params(ctx) if p.name in common for r in [p.get_help_record(ctx)] if r])
-        node["common_help"] = formatter.getvalue()
-    return node
-
-
-def root_tree() -> dict[str, Any]:
-    from rockway.cli.main import cli
-
-    return command_tree(cli, "rockway")
 
 
 def _readme(ctx: click.Context, readme: str) -> tuple[Path, Path, str]:
@@ -81,8 +22,6 @@ def _readme(ctx: click.Context, readme: str) -> tuple[Path, Path, str]:
     project = Path(st.project_dir)
     path = Path(readme) if Path(readme).is_absolute() else project / readme
     if not path.is_file():
-        from rockway.errors import InputError
-
         raise InputError(str(path), "not found", hint="Pass --readme PATH, or -C the project folder.")
     return project, path, readme
 
@@ -91,7 +30,7 @@ def _docs_context(ctx: click.Context, project: Path, readme: str, live: Any = No
     from rockway.docs import DocsContext
 
     st = state(ctx)
-    return DocsContext.load(project, config_file=Path(st.config_file) if st.config_file else None, cli=root_tree(),
+    return DocsContext.load(project, config_file=Path(st.config_file) if st.config_file else None, cli=root_tree(ctx),
                             live=live, readme=readme)
 
 
@@ -100,7 +39,6 @@ def _live(ctx: click.Context, project: Path) -> Any:
     from rockway.adapters import connect
     from rockway.docs import DocsContext, LiveData
     from rockway.docs.catalog import row_counts
-    from rockway.docs.cron import next_runs
 
     settings = state(ctx).settings()
     live_ctx = DocsContext(project, settings)
@@ -115,8 +53,6 @@ def _live(ctx: click.Context, project: Path) -> Any:
 
 
 def _report_problems(found: list[str]) -> None:
-    from rockway.errors import RockwayError
-
     for problem in found:
         click.echo(f"problem: {problem}", err=True)
     if found:
@@ -189,7 +125,6 @@ def check_cmd(ctx: click.Context, readme: str) -> None:
       rockway docs check
     """
     from rockway.docs import diff, generate, problems
-    from rockway.errors import RockwayError
 
     project, path, shown = _readme(ctx, readme)
     docs = _docs_context(ctx, project, shown)
@@ -220,7 +155,6 @@ def sections_cmd(ctx: click.Context, readme: str) -> None:
     """
     from rockway.docs import SECTIONS, section_names
     from rockway.docs.markers import parse
-    from rockway.cli.output import echo_table
 
     st = state(ctx)
     path = Path(st.project_dir) / readme
@@ -232,4 +166,4 @@ def sections_cmd(ctx: click.Context, readme: str) -> None:
                  summary + (" [live]" if live else "")) for name, summary, live in section_names()])
 
 
-__all__ = ["docs_group", "command_tree", "root_tree"]
+__all__ = ["docs_group"]

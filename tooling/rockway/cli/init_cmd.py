@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from rockway.scaffold import CI_CHOICES, MAX_BACKENDS, Options, create, default_name
+from rockway.cli.command_tree import root_tree
 from rockway.cli.params import Bounded
+from rockway.scaffold import CI_CHOICES, MAX_BACKENDS, Options, create, default_name
 
 
 @click.command("init", context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,18 +44,17 @@ def init_command(directory: Path, name: str | None, backends: int, no_compose: b
     options = Options(name=name if name is not None else default_name(directory), backends=backends,
                       compose=not no_compose, jobs=not no_jobs, ci=ci, force=force)
     written = create(directory, options)
-    _generate_readme(directory)
+    _generate_readme(directory, root_tree(click.get_current_context()))
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"{len(written)} files: project {options.name!r} in {directory}. Next: cd {directory} && "
                "rockway migrate up --env dev")
 
 
-def _generate_readme(project: Path) -> None:
+def _generate_readme(project: Path, cli_tree: dict[str, Any]) -> None:
     """Fill the new README's generated sections (as `rockway docs update` does), so `docs check` passes at once."""
     from rockway.docs import DocsContext, generate
-    from rockway.cli.docs_cmds import root_tree
 
     readme = project / "README.md"
-    docs = DocsContext.load(project, cli=root_tree(), readme="README.md")
+    docs = DocsContext.load(project, cli=cli_tree, readme="README.md")
     readme.write_text(generate(readme.read_text(encoding="utf-8"), docs), encoding="utf-8")

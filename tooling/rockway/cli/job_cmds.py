@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from typing import Any
 
 import click
 
-from rockway.cli.output import echo_json, echo_table
+from rockway.cli.job_setup import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
+from rockway.cli.output import console, echo_json, echo_table
 from rockway.cli.params import Bounded
-from rockway.cli.run_cmds import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
+from rockway.cli.preflight import project_problems, require_valid_project
 from rockway.cli.state import common_options, state
+from rockway.yamlsrc import SpecError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -72,8 +75,6 @@ def validate_cmd(ctx: click.Context, offline: bool, as_json: bool) -> None:
     Example:
       rockway job validate
     """
-    from rockway.jobs.yamlsrc import SpecError
-    from rockway.cli.preflight import project_problems
 
     problems = project_problems(state(ctx), cron=True, live=not offline)
     if as_json:
@@ -99,7 +100,6 @@ def run_cmd(ctx: click.Context, name: str, as_of: str | None, as_json: bool) -> 
       rockway job run dim_customer --env prod
     """
     from rockway.jobs.api import load_project, run_one
-    from rockway.cli.preflight import require_valid_project
 
     settings = state(ctx).settings()
     require_valid_project(state(ctx))
@@ -129,8 +129,6 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
       rockway job backfill fact_sales --from 2026-01-01 --to 2026-06-30
     """
     from rockway.jobs.api import backfill, load_project
-    from rockway.cli.output import console
-    from rockway.cli.preflight import require_valid_project
 
     settings = state(ctx).settings()
     start, end = _date(first, "--from"), _date(last, "--to")
@@ -239,8 +237,6 @@ def reset_cmd(ctx: click.Context, name: str, value: str, yes: bool) -> None:
     Example:
       rockway job reset-watermark fact_sales --to 2026-11-01
     """
-    import sys
-
     from rockway.jobs.api import check_reset, reset_watermark
 
     settings = state(ctx).settings()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rockway.cli.output import echo_json
 from rockway.cli.state import common_options, state
+from rockway.observability.redaction import redact_secrets
+
+if TYPE_CHECKING:
+    from rockway.migrate.release import ReleaseRewrites
 
 
 @click.command("lint", context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +49,7 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
       rockway lint --pending --env prod --check
       rockway lint --fix --assume-pending migrations/V18__contacts.sql
     """
+    from rockway.lint import summarize
     from rockway.migrate.api import lint, release_rewrites
 
     if fix and check:
@@ -62,8 +67,6 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
         reports = lint(settings, scripts)
     if not show_secrets:
         reports = [r.without_secrets() for r in reports]
-    from rockway.lint import summarize
-
     summary = summarize(reports)
     if as_json:
         release_data = release.to_dict()
@@ -91,8 +94,6 @@ def lint_command(ctx: click.Context, scripts: tuple[str, ...], as_json: bool, st
 
 def _redacted(data: Any) -> Any:
     """`data` with values in secret positions of every string masked (redaction.py)."""
-    from rockway.observability.redaction import redact_secrets
-
     if isinstance(data, str):
         return redact_secrets(data)
     if isinstance(data, dict):
@@ -102,7 +103,7 @@ def _redacted(data: Any) -> Any:
     return data
 
 
-def _print_release(release, *, written: bool, show_secrets: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_release(release: ReleaseRewrites, *, written: bool, show_secrets: bool) -> None:
     """The release's repeated table rewrites, then each script's merges (a diff) and statements kept apart."""
     shown = (lambda text: text) if show_secrets else _redacted
     for table, found in release.repeated.items():

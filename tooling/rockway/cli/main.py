@@ -8,7 +8,22 @@ import traceback as tb
 import click
 
 from rockway import __version__
+from rockway.cli.dev_cmds import dev_group
+from rockway.cli.docs_cmds import docs_group
+from rockway.cli.init_cmd import init_command
+from rockway.cli.job_cmds import job_group
+from rockway.cli.lint_cmd import lint_command
+from rockway.cli.lock_cmds import lock_group
+from rockway.cli.migrate_cmds import migrate_group
+from rockway.cli.mv_cmds import mv_group
+from rockway.cli.rehearse_cmd import rehearse_command
+from rockway.cli.run_cmds import run_command, schedule_command
+from rockway.cli.schema_cmds import drift_command, schema_group
+from rockway.cli.signoz_cmds import signoz_group
 from rockway.cli.state import CliState, common_options
+from rockway.cli.verify_cmds import verify_command
+from rockway.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RockwayError
+from rockway.observability.redaction import redact_secrets
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -28,20 +43,6 @@ def cli(ctx: click.Context) -> None:
     """
     ctx.obj = ctx.obj or CliState()
 
-
-from rockway.cli.migrate_cmds import migrate_group  # noqa: E402
-from rockway.cli.lock_cmds import lock_group  # noqa: E402
-from rockway.cli.lint_cmd import lint_command  # noqa: E402
-from rockway.cli.mv_cmds import mv_group  # noqa: E402
-from rockway.cli.job_cmds import job_group  # noqa: E402
-from rockway.cli.run_cmds import run_command, schedule_command  # noqa: E402
-from rockway.cli.verify_cmds import verify_command  # noqa: E402
-from rockway.cli.signoz_cmds import signoz_group  # noqa: E402
-from rockway.cli.docs_cmds import docs_group  # noqa: E402
-from rockway.cli.dev_cmds import dev_group  # noqa: E402
-from rockway.cli.init_cmd import init_command  # noqa: E402
-from rockway.cli.schema_cmds import drift_command, schema_group  # noqa: E402
-from rockway.cli.rehearse_cmd import rehearse_command  # noqa: E402
 
 cli.add_command(migrate_group)
 cli.add_command(lock_group)
@@ -81,8 +82,6 @@ for _name, _cmd in migrate_group.commands.items():
 
 def _run(group: click.Group, argv: list[str] | None = None) -> int:
     """Invoke a click group inside the error boundary; return the exit code."""
-    from rockway.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RockwayError
-
     st = CliState()
     args = list(sys.argv[1:] if argv is None else argv)
     st.traceback = "--traceback" in args
@@ -120,8 +119,6 @@ def _run(group: click.Group, argv: list[str] | None = None) -> int:
 
 
 def _print_error(exc: "Exception") -> None:
-    from rockway.observability.redaction import redact_secrets
-
     # messages quote statements (a changed or failed one): secrets in them are masked here, the last stop
     message = redact_secrets(getattr(exc, "message", str(exc)))
     hint = redact_secrets(getattr(exc, "hint", None) or "")

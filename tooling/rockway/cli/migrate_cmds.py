@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import click
 
 from rockway.cli.output import echo_csv, echo_json, echo_table, to_jsonable
 from rockway.cli.params import Bounded
 from rockway.cli.state import common_options, state
+from rockway.observability.redaction import display_sql, redact_secrets
+
+# Each command imports the migrate wing when it runs, as the other command groups do theirs: it loads sqlglot
+# (rockway.lint), which `rockway --help` and every other command would otherwise pay for.
+if TYPE_CHECKING:
+    from rockway.adapters.base import LockOwner
+    from rockway.lint.rewrites import Rewrite
+    from rockway.migrate.api import UpResult
+    from rockway.migrate.executor import Event
+    from rockway.migrate.release import StepPreview
+    from rockway.model import MigrationInfo, Step
+    from rockway.mv.health import MvHealthReport
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -32,16 +44,15 @@ class Progress:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         if self.quiet:
             return
         if event.kind == "migration":
+            assert event.script is not None
             extra = f" ({event.message})" if event.message else ""
             click.secho(f"→ {event.script.display}  [{event.total} statement{'s' if event.total != 1 else ''}]{extra}",
                         err=True, bold=True)
         elif event.kind == "statement":
-            from rockway.observability.redaction import display_sql
-
             # secrets masked: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
             click.echo(f"  [{event.index}/{event.total}] {display_sql(event.sql, 100)}", err=True)
         elif event.kind == "progress":
@@ -49,7 +60,7 @@ class Progress:
         elif event.kind == "migration_done":
             click.echo(f"  done in {event.seconds:.2f} s", err=True)
 
-    def lock_wait(self, holder: Any, remaining: float) -> None:
+    def lock_wait(self, holder: LockOwner | None, remaining: float) -> None:
         if not self.quiet:
             who = holder.describe() if holder else "another session"
             click.echo(f"waiting for the run lock held by {who} ({remaining:.0f} s left)", err=True)
@@ -148,7 +159,7 @@ def rollback(ctx: click.Context, steps: int | None, to_version: str | None, resu
 def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: bool, quiet: bool,
                  out_of_order: bool | None = None, no_validate: bool = False, mv_health: str | None = None,
                  **kwargs: Any) -> None:
-    from rockway.migrate.api import migrate
+    from rockway.migrate.api import dry_run_preview, migrate
 
     if shows_secrets(ctx) and not dry_run:
         raise click.UsageError("--show-secrets applies only with --dry-run (progress lines never show secrets)")
@@ -168,7 +179,8 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
                          "statements": a.statements_run, "seconds": round(a.seconds, 3), "async_jobs": list(a.async_jobs)}
                         for a in (report.applied if report else [])],
             "statements": [_statements_json(s) for s in result.plan.steps] if dry_run else None,
-            "rewrites": _dry_run_rewrites(ctx, result.plan.steps) if dry_run else None,
+            "rewrites": {p.step.script.name: [r.to_dict() for r in p.rewrites]
+                         for p in dry_run_preview(settings, result.plan.steps)} if dry_run else None,
             "bookkeeping": result.dry_run_sql if dry_run else None,
             "mv_health": result.mv_health,
         })
@@ -178,11 +190,11 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
     for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
-        _print_dry_run(ctx, result)
+        _print_dry_run(ctx, result, dry_run_preview(settings, result.plan.steps))
         return
     n = len(report.applied) if report else 0
     verb = "rolled back" if rollback else "applied"
-    if n == 0:
+    if report is None or n == 0:
         click.echo("Nothing to do: the database is up to date." if not rollback else "Nothing to roll back.")
     else:
         click.echo(f"{verb} {n} script{'s' if n != 1 else ''} (run {report.run_id}, trace {report.trace_id})")
@@ -190,8 +202,8 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
         _print_mv_health(ctx, result.mv_health)
 
 
-def _print_mv_health(ctx: click.Context, health: Any) -> None:
-    """The MVs the run left inactive or failed to refresh, each with its fix (mv_health.py); exit 1 in mode fail."""
+def _print_mv_health(ctx: click.Context, health: MvHealthReport) -> None:
+    """The MVs the run left inactive or failed to refresh, each with its fix (mv/health.py); exit 1 in mode fail."""
     if health.error:
         click.echo(f"warning: {health.error}; `rockway mv status` shows their state", err=True)
     for f in health.activated:
@@ -209,42 +221,24 @@ def _print_mv_health(ctx: click.Context, health: Any) -> None:
         ctx.exit(1)
 
 
-def _dry_run_rewrites(ctx: click.Context, steps: Any) -> dict[str, list[dict[str, Any]]]:
-    """Per script of the plan, the table rewrites its statements from `start_at` on would start."""
-    from rockway.migrate.api import Project
-    from rockway.lint.rewrites import script_rewrites
-
-    project = Project(state(ctx).settings())
-    return {step.script.name: [r.to_dict() for r in script_rewrites(step.script.name,
-                                                                    project.statements(step.script)[step.start_at - 1:])]
-            for step in steps}
-
-
-def _statements_json(step: Any) -> dict[str, Any]:
+def _statements_json(step: Step) -> dict[str, Any]:
     return {"script": step.script.name, "action": step.action.value, "start_at": step.start_at}
 
 
-def _print_dry_run(ctx: click.Context, result: Any) -> None:
-    from rockway.migrate.api import Project
-    from rockway.observability.redaction import redact_secrets
-    from rockway.lint.rewrites import script_rewrites
-
-    settings = state(ctx).settings()
-    project = Project(settings)
+def _print_dry_run(ctx: click.Context, result: UpResult, preview: Iterable[StepPreview]) -> None:
     click.echo("-- dry run: nothing was executed and no lock was taken")
     if not result.plan.steps:
         click.echo("-- nothing to do")
     for sql in result.dry_run_sql:
         if sql.lstrip().upper().startswith("CREATE TABLE"):
             click.echo(f"-- history table\n{sql};")
-    for step in result.plan.steps:
-        statements = project.statements(step.script)
+    for item in preview:
+        step = item.step
         click.echo(f"\n-- {step.script.display} ({step.script.name}), {step.action.value}"
                    + (f" from statement {step.start_at}" if step.start_at > 1 else ""))
-        found = script_rewrites(step.script.name, statements[step.start_at - 1:])
-        if found:
-            click.echo(f"-- table rewrites: {_rewrite_summary(found)}")
-        for stmt in statements[step.start_at - 1:]:
+        if item.rewrites:
+            click.echo(f"-- table rewrites: {_rewrite_summary(item.rewrites)}")
+        for stmt in item.statements:
             click.echo(f"{stmt.sql if shows_secrets(ctx) else redact_secrets(stmt.sql)};")
     writes = [s for s in result.dry_run_sql if not s.lstrip().upper().startswith("CREATE TABLE")]
     if writes:
@@ -287,7 +281,7 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
                      if i.script and rewrites.get(i.script.name)])
 
 
-def _rewrite_summary(found: Any) -> str:
+def _rewrite_summary(found: Sequence[Rewrite]) -> str:
     """`orders COLUMN (statements 1, 2); dim ROLLUP (statement 4)` for a list of rewrites.Rewrite."""
     groups: dict[tuple[str, str], list[int]] = {}
     for r in found:
@@ -296,7 +290,7 @@ def _rewrite_summary(found: Any) -> str:
                      for (table, job), idx in groups.items())
 
 
-def _print_rewrites(per_script: list[tuple[str, Any]]) -> None:
+def _print_rewrites(per_script: list[tuple[str, list[Rewrite]]]) -> None:
     if not per_script:
         return
     click.echo("Table rewrites the pending migrations start (on StarRocks each is a job that rewrites the table):")
@@ -304,7 +298,7 @@ def _print_rewrites(per_script: list[tuple[str, Any]]) -> None:
         click.echo(f"  {label}: {_rewrite_summary(found)}")
 
 
-def _info_json(i: Any) -> dict[str, Any]:
+def _info_json(i: MigrationInfo) -> dict[str, Any]:
     return {"category": i.kind.value, "version": str(i.version) if i.version else None, "description": i.description,
             "state": i.state.value, "script": i.script.name if i.script else (i.row.script if i.row else None),
             "checksum": i.script.checksum if i.script else None, "applied_checksum": i.row.checksum if i.row else None,
@@ -459,7 +453,6 @@ def render_cmd(ctx: click.Context, scripts: tuple[str, ...], undo: bool) -> None
       rockway migrate render --undo
     """
     from rockway.migrate.api import render
-    from rockway.observability.redaction import redact_secrets
 
     for script, statements in render(state(ctx).settings(), scripts, undo=undo):
         click.echo(f"-- {script.name}")

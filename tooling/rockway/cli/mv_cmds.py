@@ -52,7 +52,8 @@ def status_cmd(ctx: click.Context, databases: tuple[str, ...], as_json: bool) ->
       rockway mv status --env prod
       rockway mv status --env prod -d sales_dw --json
     """
-    from rockway.mv.status import format_duration, status
+    from rockway.durations import format_duration
+    from rockway.mv.status import status
 
     report = status(state(ctx).settings(), databases)
     if as_json:

@@ -7,13 +7,17 @@ import dataclasses
 import enum
 import io
 import json
+import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import click
 
 from rockway.model import Version
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def to_jsonable(value: Any) -> Any:
@@ -51,9 +55,7 @@ def echo_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     click.echo(buf.getvalue(), nl=False)
 
 
-def console(stderr: bool = False):  # type: ignore[no-untyped-def]
-    import sys
-
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout

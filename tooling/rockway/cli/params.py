@@ -11,7 +11,7 @@ import click
 class Bounded(click.ParamType):
     """A whole number (kind=int) or a finite number (kind=float) within [minimum, maximum]."""
 
-    def __init__(self, kind: type, minimum: float | None = None, maximum: float | None = None, unit: str = "") -> None:
+    def __init__(self, kind: type[int] | type[float], minimum: float | None = None, maximum: float | None = None, unit: str = "") -> None:
         self.kind = kind
         self.minimum = minimum
         self.maximum = maximum

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rockway.cli.cron_commands import cron_command_problems
+from rockway.cron import CRON_FILE
 from rockway.errors import RockwayError
+from rockway.yamlsrc import Problem, SpecError
 
 
 def project_problems(st: Any, *, cron: bool, live: bool = False, engines: tuple[str, ...] | None = None) -> list[Any]:
@@ -19,8 +22,7 @@ def project_problems(st: Any, *, cron: bool, live: bool = False, engines: tuple[
     settings = st.settings()
     problems = validate(settings, live=False, cron=cron, **({"engines": engines} if engines else {}))
     if cron:
-        from rockway.jobs.schedule import CRON_FILE, load_cron
-        from rockway.cli.run_cmds import cron_command_problems
+        from rockway.jobs.schedule import load_cron
 
         if (settings.project_dir / CRON_FILE).is_file():
             problems += cron_command_problems(st, load_cron(settings.project_dir))
@@ -35,7 +37,6 @@ def require_valid_project(st: Any) -> None:
     """SpecError (exit 2) naming every problem of the files a run reads, before the first connection: nothing
     is written (`rockway run`, `rockway job run`, `rockway job backfill`)."""
     from rockway.jobs.api import dsn_engine
-    from rockway.jobs.yamlsrc import SpecError
 
     problems = project_problems(st, cron=False, engines=(dsn_engine(st.settings()),))
     if problems:
@@ -46,7 +47,6 @@ def check_problems(st: Any, project: Any) -> list[Any]:
     """Every check file in the check folders parses; with rockway's own verifier, every check a job or a
     pipeline's verify step names is found and renders for a sample window."""
     from rockway.jobs.validate import problem_of
-    from rockway.jobs.yamlsrc import Problem
     from rockway.verify import CheckEngine, load_verify_settings
 
     settings = st.settings()

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from rockway.rehearse.container import DEFAULT_IMAGE
 from rockway.cli.output import console, echo_table
 from rockway.cli.state import common_options, state
+from rockway.config import parse_dsn
+from rockway.rehearse.container import DEFAULT_IMAGE, require_testcontainers, started_starrocks
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -83,9 +84,6 @@ def rehearse_command(ctx: click.Context, image: str | None, pending: bool, keep:
     if image is None:
         result = rehearse(settings, options, progress=echo)
     else:
-        from rockway.config import parse_dsn
-        from rockway.rehearse.container import require_testcontainers, started_starrocks
-
         require_testcontainers()
         database = (parse_dsn(settings.dsn).database if settings.dsn else None) or "rockway"
         with started_starrocks(DEFAULT_IMAGE if image == "default" else image, progress=echo) as server:

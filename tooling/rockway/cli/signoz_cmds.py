@@ -12,6 +12,7 @@ import click
 from rockway.cli.output import echo_json
 from rockway.cli.params import Bounded
 from rockway.cli.state import common_options, state
+from rockway.errors import ConfigError, InputError, UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -33,14 +34,13 @@ def signoz_group() -> None:
 
 
 def _folder(ctx: click.Context, folder: str | None) -> Path:
-    from rockway.observability.signoz import ASSET_DIR
+    from rockway.observability.signoz.assets import ASSET_DIR
 
     return Path(folder) if folder else Path(state(ctx).project_dir) / ASSET_DIR
 
 
 def _assets(ctx: click.Context, folder: str | None, only: tuple[str, ...]) -> list[Any]:
-    from rockway.errors import InputError
-    from rockway.observability.signoz import load_assets
+    from rockway.observability.signoz.assets import load_assets
 
     where = _folder(ctx, folder)
     if not where.is_dir():
@@ -62,7 +62,7 @@ def check_cmd(ctx: click.Context, folder: str | None) -> None:
     Examples:
       rockway signoz check
     """
-    from rockway.observability.signoz import check_asset
+    from rockway.observability.signoz.assets import check_asset
 
     bad = 0
     for asset in _assets(ctx, folder, ()):
@@ -72,8 +72,6 @@ def check_cmd(ctx: click.Context, folder: str | None) -> None:
         for problem in problems:
             click.echo(f"      - {problem}")
     if bad:
-        from rockway.errors import UsageError
-
         raise UsageError(f"{bad} asset file(s) are not valid")
 
 
@@ -102,8 +100,7 @@ def push_cmd(ctx: click.Context, folder: str | None, only: tuple[str, ...], chan
       rockway signoz push --dry-run
       rockway signoz push --only alert --channel data-oncall
     """
-    from rockway.errors import ConfigError
-    from rockway.observability.signoz import SigNozClient, push
+    from rockway.observability.signoz.push import SigNozClient, push
 
     assets = _assets(ctx, folder, only)
     url, key = os.environ.get("SIGNOZ_URL", "").strip(), os.environ.get("SIGNOZ_API_KEY", "").strip()

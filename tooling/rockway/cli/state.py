@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
 
 import click
 
+from rockway import __version__
 from rockway.cli.params import SECONDS
+from rockway.config import check_environment, load_settings
 
 
 @dataclass
@@ -29,8 +31,6 @@ class CliState:
     def settings(self, **more: Any) -> Any:
         """Load settings once (CLI > env > rockway.toml > defaults) and start telemetry."""
         if self._settings is None or more:
-            from rockway.config import load_settings
-
             merged = {**self.overrides, **{k: v for k, v in more.items() if v is not None}}
             self._settings = load_settings(self.project_dir, env_name=self.env_name, overrides=merged,
                                            config_file=self.config_file)
@@ -40,9 +40,9 @@ class CliState:
     def start_telemetry(self, environment: str | None) -> None:
         if self.telemetry is not None:
             return
-        try:
-            from rockway import __version__
-            from rockway.observability.sdk import configure_logging, setup_telemetry
+        try:  # the OpenTelemetry SDK and exporters load only when a command runs
+            from rockway.observability.logs import configure_logging
+            from rockway.observability.sdk import setup_telemetry
 
             self._log_handlers = configure_logging(self.log_format, self.log_file)
             self.telemetry = setup_telemetry(__version__, environment)
@@ -54,7 +54,7 @@ class CliState:
         if self.telemetry:
             self.telemetry.shutdown()
         if self._log_handlers:
-            from rockway.observability.sdk import close_logging
+            from rockway.observability.logs import close_logging
 
             close_logging(self._log_handlers)
             self._log_handlers = []
@@ -69,7 +69,10 @@ def state(ctx: click.Context) -> CliState:
 
 
 
-def _store(attr: str, key: str | None = None):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _store(attr: str, key: str | None = None) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is None or value is False:
             return value
@@ -105,21 +108,19 @@ COMMON_OPTIONS = [
 ]
 
 
-def _checks_env(fn):  # type: ignore[no-untyped-def]
+def _checks_env(fn: F) -> F:
     """fn, first rejecting an --env that rockway.toml does not define (exit 2, naming the defined ones), also in
     commands that never load Settings (docs, schedule): rockway.config.check_environment is the one check."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         st = state(click.get_current_context())
         if st.env_name:
-            from rockway.config import check_environment
-
             check_environment(st.env_name, st.project_dir, st.config_file)
         return fn(*args, **kwargs)
-    return wrapper
+    return cast(F, wrapper)
 
 
-def common_options(fn):  # type: ignore[no-untyped-def]
+def common_options(fn: F) -> F:
     """Add the connection/config options to a command or group (usable at any level)."""
     fn = _checks_env(fn)
     for option in reversed(COMMON_OPTIONS):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import click
 
 from rockway.cli.output import echo_json, echo_table
 from rockway.cli.state import common_options, state
+from rockway.clock import utcnow
+from rockway.interfaces import Severity
+from rockway.jobs.settings import load_jobs_settings
+from rockway.jobs.window import previous_business_day
+from rockway.verify import api
+from rockway.verify.compiler import Plan, inline_params
+from rockway.verify.notify import ChannelOutcome
+from rockway.verify.report import to_dict
+from rockway.verify.report import VerifyRun
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -26,13 +34,8 @@ def _scope(items: tuple[str, ...]) -> dict[str, str]:
 def _yesterday(settings: Any) -> dict[str, str]:
     """window_start/window_end of yesterday in [jobs] business_time_zone (jobs/jobs.toml), as the pipelines' verify
     step passes them (rockway.jobs.pipeline.pipeline_scope); printed on stderr so the default is never silent."""
-    from datetime import datetime, timezone
-
-    from rockway.jobs.settings import load_jobs_settings
-    from rockway.jobs.window import previous_business_day
-
     zone = load_jobs_settings(settings).business_time_zone
-    start, end = previous_business_day(datetime.now(timezone.utc).replace(tzinfo=None), zone)
+    start, end = previous_business_day(utcnow(), zone)
     click.echo(f"scope: window_start={start} window_end={end} (yesterday in {zone}; override with --scope "
                "window_start=YYYY-MM-DD --scope window_end=YYYY-MM-DD)", err=True)
     return {"window_start": start.isoformat(), "window_end": end.isoformat()}
@@ -78,62 +81,33 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
       rockway verify fact_sales --checks jobs/checks/sales.yaml --fail-on warning --json
       rockway verify --checks jobs/checks/sales.yaml#fact_sales_rows --no-record
     """
-    from rockway.interfaces import RunSummary, Severity
-    from rockway.verify import CheckEngine, exit_code, load_verify_settings
-
     if pipeline and refs:
         raise click.UsageError("use --pipeline or --checks, not both")
     st = state(ctx)
     settings = st.settings()
-    vs = load_verify_settings(settings.project_dir, settings.env, st.config_file)
-    if reports_dir:
-        vs = replace(vs, reports_dir=reports_dir)
-    engine = CheckEngine.from_settings(settings, vs)
-    refs = tuple(part.strip() for ref in refs for part in ref.split(",") if part.strip())
-    entries = engine.entries(refs, pipeline=pipeline)
+    runner = api.checks_runner(settings, st.config_file, reports_dir=reports_dir)
+    entries = api.select(runner, refs, pipeline=pipeline)
     scope = _scope(scope_items)
     if "window_start" not in scope and "window_end" not in scope:
         scope = {**_yesterday(settings), **scope}
-    if explain:
-        _explain(engine.compile(entries, scope, tables=tables), as_json)
-        return
-    if not engine.bind(entries, scope, tables=tables):
-        raise click.UsageError("no checks selected" + (f" for table(s) {', '.join(tables)}" if tables else ""))
-    from rockway.adapters import connect
-    from rockway.observability.telemetry import new_run_id, run_span
-
-    run_id = run_id or new_run_id()
-    adapter = connect(settings)
     try:
-        with run_span("verify", run_id, **{"rockway.pipeline": pipeline}):
-            run = engine.run(adapter, entries, scope, run_id, pipeline=pipeline, tables=tables,
-                             record=False if no_record else None)
-            threshold = Severity[fail_on.upper()] if fail_on else vs.fail_on
-            code = exit_code(run.outcome, threshold)
-            outcomes: tuple[Any, ...] = ()
-            if notify:
-                from rockway.verify.notify import RockwayNotifier
-
-                notifier = RockwayNotifier(vs.notify)
-                outcomes = notifier.send(RunSummary(pipeline=pipeline or "verify", status="failed" if code else "success",
-                                                    run_id=run_id, trace_id=run.trace_id, checks=run.outcome))
-    finally:
-        adapter.close()
+        if explain:
+            _explain(api.explain(runner, entries, scope, tables=tables), as_json)
+            return
+        done = api.verify(settings, runner, entries, scope, tables=tables, run_id=run_id, pipeline=pipeline,
+                          record=False if no_record else None, fail_on=Severity[fail_on.upper()] if fail_on else None,
+                          notify=notify)
+    except api.NothingSelected as exc:
+        raise click.UsageError(exc.message) from None
     if as_json:
-        from rockway.verify.report import to_dict
-
-        echo_json({**to_dict(run), "exit_code": code, "reports": [str(p) for p in run.reports],
-                   "notifications": [o.__dict__ for o in outcomes]})
+        echo_json({**to_dict(done.run), "exit_code": done.exit_code, "reports": [str(p) for p in done.run.reports],
+                   "notifications": [o.__dict__ for o in done.notifications]})
     else:
-        _print_run(run, outcomes)
-    ctx.exit(code)
+        _print_run(done.run, done.notifications)
+    ctx.exit(done.exit_code)
 
 
-def _explain(plan: Any, as_json: bool) -> None:
-    from rockway.verify.compiler import inline_params
-
-    if not plan.checks:
-        raise click.UsageError("no checks selected")
+def _explain(plan: Plan, as_json: bool) -> None:
     names = {c.key: c.name for c in plan.checks}
     if as_json:
         echo_json([{"id": q.id, "kind": q.kind, "table": q.table, "scope": q.scope, "where": q.where,
@@ -148,7 +122,7 @@ def _explain(plan: Any, as_json: bool) -> None:
         click.echo(inline_params(q.sql, q.params) + ";")
 
 
-def _print_run(run: Any, outcomes: tuple[Any, ...]) -> None:
+def _print_run(run: VerifyRun, outcomes: tuple[ChannelOutcome, ...]) -> None:
     rows = [(r.name, r.table, r.kind, r.severity.value, r.status.upper() if r.status != "pass" else "pass",
              _fmt(r.value), r.bounds, r.message[:160]) for r in run.results]
     echo_table(f"checks of run {run.run_id}", ["check", "table", "type", "severity", "status", "value", "bounds", "note"],

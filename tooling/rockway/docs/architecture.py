@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rockway.adapters import engine_named_by
+from rockway.cron import rockway_argv
 from rockway.docs.context import DocsContext
-from rockway.docs.cron import rockway_argv
 from rockway.docs.mermaid import edge, node
 
 __all__ = ["diagram"]
@@ -58,7 +59,7 @@ def _sources(ctx: DocsContext) -> dict[str, str]:
                 return f"JDBC catalog {cfg.get('catalog', '?')}"
             if cfg.get("kind") == "dsn":
                 dsn = str(cfg.get("dsn", ""))
-                return "MySQL source read by rockway" if dsn.startswith(("mysql", "mariadb")) else "source read by rockway"
+                return "MySQL source read by rockway" if engine_named_by(dsn) == "mysql" else "source read by rockway"
             return str(cfg.get("kind", "source"))
 
         if name in base:

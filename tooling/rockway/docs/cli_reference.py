@@ -37,9 +37,10 @@ def walk(tree: Node) -> Iterator[Node]:
 def find(tree: Node, path: Sequence[str]) -> Node | None:
     node = tree
     for name in path[1:] if path and path[0] == tree["name"] else path:
-        node = next((c for c in node.get("commands") or [] if c["name"] == name), None)
-        if node is None:
+        child = next((c for c in node.get("commands") or [] if c["name"] == name), None)
+        if child is None:
             return None
+        node = child
     return node
 
 

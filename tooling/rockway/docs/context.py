@@ -16,16 +16,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-from rockway.config import CONFIG_FILE, Settings, load_settings
+from rockway.adapters import engine_named_by
+from rockway.config import Settings, load_settings, read_project_toml, read_toml
+from rockway.cron import CronFile
 from rockway.errors import InputError
+from rockway.migrate.project import Project
 from rockway.model import Kind, Script
 from rockway.docs import catalog as _catalog
-from rockway.docs import cron as _cron
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
+from rockway.docs.cron import load_cron_dir
 
 __all__ = ["DocsContext", "LiveData", "docs_settings", "docs_env"]
 
@@ -34,28 +32,24 @@ CRON_DIR = "cron.d"
 SIGNOZ_DIR = Path("observability") / "signoz"
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
-
-
 def docs_env(project_dir: Path, config_file: Path | None = None) -> str | None:
     """The environment the README documents (see the module docstring)."""
-    data = _toml(Path(config_file) if config_file else Path(project_dir) / CONFIG_FILE)
-    docs = data.get("docs") if isinstance(data.get("docs"), dict) else {}
+    data = read_project_toml(project_dir, config_file)
+    docs = _table(data.get("docs"))
     if docs.get("env"):
         return str(docs["env"])
-    envs = data.get("env") if isinstance(data.get("env"), dict) else {}
+    envs = _table(data.get("env"))
     for name in envs:
-        dsn = envs[name].get("dsn", "") if isinstance(envs[name], dict) else ""
-        if str(dsn).lower().startswith("starrocks://"):
+        dsn = _table(envs[name]).get("dsn", "")
+        if engine_named_by(str(dsn)) == "starrocks":
             return str(name)
-    base = data.get("rockway") if isinstance(data.get("rockway"), dict) else {}
+    base = _table(data.get("rockway"))
     return str(base["env"]) if base.get("env") else None
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """value when it is a TOML table, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def docs_settings(project_dir: Path, config_file: Path | None = None) -> Settings:
@@ -81,7 +75,7 @@ class DocsContext:
 
     project_dir: Path
     settings: Settings
-    cli: list[dict[str, Any]] | None = None  # the command tree (rockway.docs.cli_reference), built by the CLI
+    cli: dict[str, Any] | None = None  # the command tree (rockway.docs.cli_reference), built by the CLI
     live: LiveData | None = None
     readme: str = "README.md"
 
@@ -101,25 +95,23 @@ class DocsContext:
 
     @cached_property
     def toml(self) -> dict[str, Any]:
-        return _toml(self.project_dir / CONFIG_FILE)
+        return read_project_toml(self.project_dir)
 
     @cached_property
     def environments(self) -> dict[str, dict[str, Any]]:
         envs = self.toml.get("env")
         return {k: v for k, v in envs.items() if isinstance(v, dict)} if isinstance(envs, dict) else {}
 
-    def env_with_scheme(self, *schemes: str) -> str | None:
-        """The first environment of rockway.toml whose DSN uses one of these schemes (`starrocks`, `mysql`)."""
+    def env_with_engine(self, engine: str) -> str | None:
+        """The first environment of rockway.toml whose DSN's scheme names `engine` (`starrocks`, `mysql`)."""
         for name, env in self.environments.items():
-            if str(env.get("dsn", "")).lower().startswith(tuple(f"{s}://" for s in schemes)):
+            if engine_named_by(str(env.get("dsn", ""))) == engine:
                 return name
         return None
 
     # --- scripts ----------------------------------------------------------------------------------
     @cached_property
-    def project(self) -> Any:
-        from rockway.migrate.api import Project
-
+    def project(self) -> Project:
         from rockway.config import parse_dsn
 
         database = parse_dsn(self.settings.dsn).database if self.settings.dsn else None
@@ -145,8 +137,8 @@ class DocsContext:
 
     # --- schedule ---------------------------------------------------------------------------------
     @cached_property
-    def cron_files(self) -> list[_cron.CronFile]:
-        return _cron.load_cron_dir(self.project_dir / CRON_DIR, self.project_dir)
+    def cron_files(self) -> list[CronFile]:
+        return load_cron_dir(self.project_dir / CRON_DIR, self.project_dir)
 
     # --- jobs (plain YAML/TOML) ---------------------------------------------------------------------
     def _yaml(self, path: Path) -> Any:
@@ -192,7 +184,7 @@ class DocsContext:
 
     @cached_property
     def jobs_toml(self) -> dict[str, Any]:
-        return _toml(self.project_dir / JOBS_DIR / "jobs.toml")
+        return read_toml(self.project_dir / JOBS_DIR / "jobs.toml")
 
     @cached_property
     def check_files(self) -> list[tuple[str, dict[str, Any]]]:
@@ -233,12 +225,12 @@ class DocsContext:
 
 
 def _asset(file: str, data: dict[str, Any]) -> dict[str, Any]:
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-    display = spec.get("display") if isinstance(spec.get("display"), dict) else {}
+    spec = _table(data.get("spec"))
+    display = _table(spec.get("display"))
     title = display.get("name") or data.get("title") or data.get("alert") or data.get("name") or Path(file).stem
     description = display.get("description") or data.get("description") or ""
     panels = spec.get("panels") if spec else data.get("widgets")
-    labels = data.get("labels") if isinstance(data.get("labels"), dict) else {}
+    labels = _table(data.get("labels"))
     return {"file": file, "title": str(title), "description": str(description),
             "panels": len(panels) if isinstance(panels, (dict, list)) else None,
             "severity": str(labels.get("severity", "")), "type": str(data.get("alertType", ""))}

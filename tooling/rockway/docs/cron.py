@@ -1,24 +1,18 @@
-"""cron.d files read for the documentation: entries, their time zone, their purpose and their schedule in words.
+"""cron.d files read for the documentation: every file of the folder, and schedules in words.
 
-The format is /etc/cron.d's: comments (`#`), environment lines (`NAME=value`; `CRON_TZ=` sets the zone in
-which the following schedules are read, cronie-style), and entries of five time fields (or an `@nickname`),
-a user and a command. The purpose of an entry is the comment directly above it (no blank line between).
-Everything here is a function of the file alone; next runs depend on "now" and are computed only on request
-(`next_runs`), never for the generated README.
+The files are read with rockway.cron (entries, their time zone and purpose). Everything here is a function of
+the files alone; next runs depend on "now" and are computed only on request (rockway.cron.next_runs), never
+for the generated README.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["CronEntry", "CronFile", "parse_cron", "load_cron_dir", "describe_schedule", "rockway_argv", "next_runs"]
+from rockway.cron import CronFile, parse_cron
 
-_ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+__all__ = ["load_cron_dir", "describe_schedule"]
+
 _NICKNAMES = {
     "@yearly": "every year on 1 January at 00:00",
     "@annually": "every year on 1 January at 00:00",
@@ -27,96 +21,12 @@ _NICKNAMES = {
     "@daily": "every day at 00:00",
     "@midnight": "every day at 00:00",
     "@hourly": "every hour at minute 0",
-    "@reboot": "once, when cron starts",
 }
-_NICK_EXPR = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
-              "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _DAY_NAMES = {d[:3].lower(): i for i, d in enumerate(_DAYS[:7])}
 _MONTHS = ["", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
 _MONTH_NAMES = {m[:3].lower(): i for i, m in enumerate(_MONTHS) if m}
-_HEADER_COMMENT = re.compile(r"\bdom\b.*\bmon\b.*\bdow\b", re.IGNORECASE)
-_OPERATORS = {"&&", "||", ";", "|", "&", ">", ">>", "<", "2>", "2>>", "2>&1", ">&", "1>", "1>>"}
-
-
-@dataclass(frozen=True)
-class CronEntry:
-    """One scheduled line."""
-
-    file: str
-    line: int
-    schedule: str  # the five fields joined by one space, or the @nickname
-    user: str
-    command: str
-    time_zone: str | None  # CRON_TZ in force at this line, None for the system zone
-    comment: str = ""  # the comment lines directly above, joined
-
-
-@dataclass
-class CronFile:
-    path: str
-    entries: list[CronEntry] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)  # the last value of each variable
-    problems: list[str] = field(default_factory=list)  # "path:line: what is wrong"
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
-def parse_cron(text: str, path: str = "cron.d/rockway") -> CronFile:
-    """Entries, environment and problems of one cron.d file."""
-    from croniter import croniter
-
-    out = CronFile(path)
-    tz: str | None = None
-    comments: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            comments = []
-            continue
-        if line.startswith("#"):
-            comments.append(line.lstrip("#").strip())
-            continue
-        env = _ENV.match(line)
-        if env:
-            name, value = env.group(1), _unquote(env.group(2))
-            out.env[name] = value
-            if name == "CRON_TZ":
-                tz = value or None
-                if tz:
-                    try:
-                        ZoneInfo(tz)
-                    except (ZoneInfoNotFoundError, ValueError):
-                        out.problems.append(f"{path}:{number}: CRON_TZ={value!r} is not an IANA time zone")
-            comments = []
-            continue
-        parts = line.split(None, 2 if line.startswith("@") else 6)
-        if line.startswith("@"):
-            if len(parts) < 3:
-                out.problems.append(f"{path}:{number}: expected `@nickname user command`")
-                comments = []
-                continue
-            schedule, user, command = parts[0].lower(), parts[1], parts[2]
-            if schedule not in _NICKNAMES:
-                out.problems.append(f"{path}:{number}: unknown schedule {parts[0]!r}")
-        else:
-            if len(parts) < 7:
-                out.problems.append(f"{path}:{number}: expected five time fields, a user and a command")
-                comments = []
-                continue
-            schedule, user, command = " ".join(parts[:5]), parts[5], parts[6]
-            if not croniter.is_valid(schedule):
-                out.problems.append(f"{path}:{number}: {schedule!r} is not a valid schedule")
-        purpose = " ".join(c for c in comments if c and not _HEADER_COMMENT.search(c))
-        out.entries.append(CronEntry(path, number, schedule, user, command, tz, purpose))
-        comments = []
-    return out
 
 
 def load_cron_dir(folder: Path, project_dir: Path | None = None) -> list[CronFile]:
@@ -134,25 +44,6 @@ def load_cron_dir(folder: Path, project_dir: Path | None = None) -> list[CronFil
             name = path.as_posix()
         files.append(parse_cron(path.read_text(encoding="utf-8"), name))
     return files
-
-
-def rockway_argv(command: str) -> list[str] | None:
-    """The argv of the first `rockway …` call in a shell command (from `rockway` to the next operator)."""
-    try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return None
-    for i, token in enumerate(tokens):
-        if token == "rockway" or token.endswith("/rockway"):
-            argv = ["rockway"]
-            for nxt in tokens[i + 1:]:
-                if nxt in _OPERATORS or re.fullmatch(r"\d?[<>]+&?\d?", nxt):
-                    break
-                argv.append(nxt)
-            return argv
-    return None
 
 
 # --- schedules in words -------------------------------------------------------------------------------
@@ -261,15 +152,3 @@ def describe_schedule(schedule: str) -> str:
     if months:
         parts.append(f"in {months}")
     return ", ".join(parts)
-
-
-def next_runs(entry: CronEntry, count: int, now: datetime) -> list[datetime]:
-    """The next `count` start times after `now`, in the entry's time zone (system zone: `now`'s)."""
-    from croniter import croniter
-
-    expr = _NICK_EXPR.get(entry.schedule, entry.schedule)
-    if expr.startswith("@"):
-        return []
-    start = now.astimezone(ZoneInfo(entry.time_zone)) if entry.time_zone else now
-    it = croniter(expr, start)
-    return [it.get_next(datetime) for _ in range(count)]

@@ -31,7 +31,7 @@ def runbook(ctx: DocsContext) -> str:
 
     v = [s.version for s in ctx.scripts_of(Kind.VERSIONED)]
     versions = sorted(v)  # type: ignore[type-var]
-    env_name = ctx.env_with_scheme("starrocks")
+    env_name = ctx.env_with_engine("starrocks")
     mvs = [x for x in ctx.views if x.kind == "materialized view"]
     backup_pipeline = next((n for n, p in ctx.pipelines.items()
                             if any(isinstance(s, dict) and "backup" in s for s in p.get("steps") or [])), None)

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rockway.config import setting_docs
-from rockway.model import Kind
+from rockway.cron import rockway_argv
+from rockway.model import Kind, Version
 from rockway.docs import cli_reference
 from rockway.docs.architecture import diagram
 from rockway.docs.context import DocsContext
-from rockway.docs.cron import describe_schedule, rockway_argv
+from rockway.docs.cron import describe_schedule
 from rockway.docs.runbook import runbook
 
 __all__ = ["SECTIONS", "SectionSpec", "FOLDER_PURPOSES", "undocumented_folders", "toc"]
@@ -55,11 +56,11 @@ def _fmt_default(value: Any) -> str:
 
 
 def _starrocks_env(ctx: DocsContext) -> str | None:
-    return ctx.env_with_scheme("starrocks")
+    return ctx.env_with_engine("starrocks")
 
 
 def _dev_env(ctx: DocsContext) -> str | None:
-    return ctx.env_with_scheme("mysql", "mariadb")
+    return ctx.env_with_engine("mysql")
 
 
 def _env_flag(ctx: DocsContext) -> str:
@@ -326,7 +327,7 @@ OTHER_VARIABLES: list[tuple[str, str, str, bool]] = [
     ("ROCKWAY_OTEL_SHUTDOWN_TIMEOUT", "`5`", "Most seconds a down or hung collector may delay exit", False),
     ("ROCKWAY_LOG_FORMAT", "`text`", "`text` (warnings to stderr) or `json` (every line, with run/trace ids)", False),
     ("ROCKWAY_LOG_FILE", "", "Write log lines to this file instead of stderr", False),
-    ("OTEL_BSP_SCHEDULE_DELAY", "`100`", "Milliseconds between span exports (rockway's default; the SDK's is 5000)", False),
+    ("OTEL_BSP_SCHEDULE_DELAY", "`1000`", "Milliseconds between span exports (rockway's default; the SDK's is 5000)", False),
     ("OTEL_TRACES_SAMPLER", "`parentbased_always_on`", "Sampler of exported traces, read by the SDK (`traceidratio` with `OTEL_TRACES_SAMPLER_ARG`, …)", False),
     ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta", "Metric temporality (delta suits SigNoz)", False),
     ("OTEL_SERVICE_NAME", "`rockway`", "Service name of the telemetry", False),
@@ -370,13 +371,13 @@ def running_pipelines(ctx: DocsContext) -> str:
             rows.append((code(name), p.get("description", ""), " → ".join(steps)))
         out.append("Pipelines of jobs/pipelines.yaml:\n\n" + table(["Pipeline", "What it does", "Steps"], rows))
     if ctx.jobs:
-        rows = []
+        job_rows = []
         for name, j in ctx.jobs.items():
             wm = j.get("watermark") or {}
-            rows.append((code(name), j.get("kind", ""), j.get("source", ""), code(ctx.render_name(str(j.get("target", "")))),
+            job_rows.append((code(name), j.get("kind", ""), j.get("source", ""), code(ctx.render_name(str(j.get("target", "")))),
                          j.get("mode", ""), f"{wm.get('column', '')} ({wm.get('type', '')})" if wm else "",
                          ", ".join(ctx.pipelines_of(name)) or "-"))
-        out.append("Jobs of jobs/*.yaml:\n\n" + table(["Job", "Kind", "Source", "Target", "Mode", "Watermark", "Pipelines"], rows))
+        out.append("Jobs of jobs/*.yaml:\n\n" + table(["Job", "Kind", "Source", "Target", "Mode", "Watermark", "Pipelines"], job_rows))
     incremental = [n for n, j in ctx.jobs.items() if j.get("mode") == "incremental"]
     verify_pipelines = [name for name, p in ctx.pipelines.items()
                         if any(isinstance(s, dict) and "verify" in s for s in p.get("steps") or [])]
@@ -404,10 +405,9 @@ def running_pipelines(ctx: DocsContext) -> str:
                            f"rockway job backfill {n} --from 2026-03-01 --to 2026-03-03{env}" + check))
     if ctx.check_files:
         lines = []
-        for name in verify_pipelines or [None]:
-            scope = "--scope window_start=2026-03-01 --scope window_end=2026-03-02"
-            if name:
-                lines.append(f"rockway verify --pipeline {name} {scope}{env}")
+        scope = "--scope window_start=2026-03-01 --scope window_end=2026-03-02"
+        for name in verify_pipelines:
+            lines.append(f"rockway verify --pipeline {name} {scope}{env}")
         lines.append("rockway verify --explain --scope window_start=2026-03-01 --scope window_end=2026-03-02    # the SQL, no database")
         files = ", ".join(f for f, _ in ctx.check_files)
         out.append(f"**Verification.** The checks of {files} run as one aggregate query per table and scope; a "
@@ -451,7 +451,7 @@ def cron_schedule(ctx: DocsContext) -> str:
             text += f" (schedules read in `CRON_TZ={f.env['CRON_TZ']}`)"
         out.append(text + ":\n\n" + table(["Job", "Schedule", "When", "Time zone", "User", "Purpose"], rows))
         if f.problems:
-            out.append("Problems: " + "; ".join(f.problems) + "\n")
+            out.append("Problems: " + "; ".join(map(str, f.problems)) + "\n")
     out.append("Next run times depend on the clock, so they are not written here: `rockway schedule` lists them "
                "(and checks each line and command).\n")
     return "\n".join(out)
@@ -501,8 +501,9 @@ def live_snapshot(ctx: DocsContext) -> str:
 # --- migration history --------------------------------------------------------------------------------
 def migration_history(ctx: DocsContext) -> str:
     v, u, r = (ctx.scripts_of(k) for k in (Kind.VERSIONED, Kind.UNDO, Kind.REPEATABLE))
+    v = sorted(v, key=lambda s: s.version or Version.parse("0"))  # a V script always has a version
     undone = {s.version for s in u}
-    newest = max(v, key=lambda s: s.version) if v else None  # type: ignore[arg-type,return-value]
+    newest = v[-1] if v else None
     missing_undo = [s for s in v if s.version not in undone]
     env = _env_flag(ctx)
     rows = [("Versioned (V)", len(v), f"newest: `V{newest.version}` {newest.description}" if newest else "-"),
@@ -511,8 +512,8 @@ def migration_history(ctx: DocsContext) -> str:
             ("Repeatable (R)", len(r), ", ".join(s.description for s in r) or "-")]
     out = table(["Scripts", "Count", "Notes"], rows)
     if v:
-        out += "\nVersions: " + " · ".join(f"`V{s.version}` {s.description}" for s in sorted(v, key=lambda s: s.version)) + "\n"
-    previous = sorted((s.version for s in v))[-2] if len(v) >= 2 else None
+        out += "\nVersions: " + " · ".join(f"`V{s.version}` {s.description}" for s in v) + "\n"
+    previous = v[-2].version if len(v) >= 2 else None
     out += ("\nHow a reviewer audits a release: `migrate history` lists every applied script with who ran it, when, "
             "from which host, how long it took, its status, the sha256 checksum of the file, the git commit and the "
             "OpenTelemetry trace id (open the trace in SigNoz to see each statement and async job). `migrate validate` "

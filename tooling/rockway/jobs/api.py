@@ -10,11 +10,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
-from rockway.observability import telemetry
+from rockway.observability import spans
 from rockway.adapters import connect
 from rockway.adapters.base import Adapter
-from rockway.adapters.job_ops import job_ops, offline_ops
-from rockway.config import Settings, parse_dsn, validate_identifier
+from rockway.adapters.registry import engine_for_dsn, engine_names, job_ops, offline_ops
+from rockway.clock import utcnow
+from rockway.config import Settings, validate_identifier
 from rockway.interfaces import Notifier, Verifier
 from rockway.errors import InputError, UsageError
 from rockway.jobs.pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
@@ -24,10 +25,10 @@ from rockway.jobs.schedule import load_cron
 from rockway.jobs.settings import JobsSettings, load_jobs_settings
 from rockway.jobs.spec import JobSpec, load_specs
 from rockway.jobs.sqlgen import JobSql
-from rockway.jobs.store import JobRun, Store, WatermarkRow, utcnow, window_key
+from rockway.jobs.store import JobRun, Store, WatermarkRow, window_key
 from rockway.jobs.validate import live_problems, pipeline_problems, render_problems
 from rockway.jobs.window import Window, chunks, format_value, parse_value
-from rockway.jobs.yamlsrc import Problem, SpecError
+from rockway.yamlsrc import Problem, SpecError
 
 LOGGER = "rockway.jobs"
 log = logging.getLogger(LOGGER)
@@ -61,7 +62,7 @@ def shared_logging() -> Iterator[None]:
     """
     logger = logging.getLogger(LOGGER)
     saved = logger.propagate
-    shared = logging.getLogger(telemetry.LOGGER_NAME).handlers
+    shared = logging.getLogger(spans.LOGGER_NAME).handlers
     muted = [h for h in logger.handlers if _writes_the_same(h, shared, logger.getEffectiveLevel())]
     for handler in muted:
         handler.addFilter(_drop)
@@ -114,12 +115,12 @@ def load_project(settings: Settings, *, strict: bool = True) -> JobsProject:
 
 
 def validate(settings: Settings, *, live: bool = True, cron: bool = True,
-             engines: tuple[str, ...] = ("mysql", "starrocks")) -> list[Problem]:
+             engines: tuple[str, ...] | None = None) -> list[Problem]:
     """Every problem of jobs.toml, specs, their SQL, pipelines (the SQL and names their steps render) and, with
     cron, cron.d's lines, rendered for each engine; live checks against the server when connected."""
     project = load_project(settings, strict=False)
     problems = list(project.problems)
-    for engine in engines:
+    for engine in engines or engine_names():
         ops = offline_ops(engine)
         for spec in project.specs.values():
             try:
@@ -128,8 +129,12 @@ def validate(settings: Settings, *, live: bool = True, cron: bool = True,
             except InputError as exc:
                 found = [spec.problem(exc.message, "extract")]
             problems += [p for p in found if p not in problems]
+
+        def render(text: str, what: str, engine: str = engine) -> str:
+            return project.renderer(engine).render_text(text, what).strip()
+
         found = pipeline_problems(project.pipelines, project.jobs.jobs_dir, f"{project.jobs.jobs_dir.name}/pipelines.yaml",
-                                  lambda text, what, e=engine: project.renderer(e).render_text(text, what).strip())
+                                  render)
         problems += [p for p in found if p not in problems]
     from rockway.jobs.schedule import CRON_FILE
 
@@ -197,8 +202,8 @@ def run_one(settings: Settings, name: str, *, verifier: Verifier | None, as_of: 
     """`rockway job run NAME`: the next window of one job, under the job's lock."""
     project = load_project(settings)
     spec = project.spec(name)
-    run_id = telemetry.new_run_id()
-    with shared_logging(), telemetry.run_span(f"job run {name}", run_id), open_session(project) as s:
+    run_id = spans.new_run_id()
+    with shared_logging(), spans.run_span(f"job run {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             return _raise_if_failed(run_job(spec, s.env(verifier, "manual", as_of, on_event), trigger="manual"))
 
@@ -211,8 +216,8 @@ def run_named_pipeline(settings: Settings, name: str, *, verifier: Verifier | No
         raise UsageError(f"no pipeline named {name!r}", hint="Defined in jobs/pipelines.yaml: "
                          + (", ".join(sorted(project.pipelines)) or "none"))
     spec = project.pipelines[name]
-    run_id = telemetry.new_run_id()
-    with shared_logging(), telemetry.run_span(f"run {name}", run_id), open_session(project) as s:
+    run_id = spans.new_run_id()
+    with shared_logging(), spans.run_span(f"run {name}", run_id), open_session(project) as s:
         engine = job_ops(s.control).engine
         backup_dbs = list(project.jobs.backup.databases)
         spec = rendered_names(spec, lambda text, what: project.name(text, engine, what))
@@ -247,8 +252,8 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     out = BackfillResult(name)
-    run_id = telemetry.new_run_id()
-    with shared_logging(), telemetry.run_span(f"job backfill {name}", run_id), open_session(project) as s:
+    run_id = spans.new_run_id()
+    with shared_logging(), spans.run_span(f"job backfill {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             done = s.store().done_windows(name)
             env = s.env(verifier, "backfill", None, on_event)
@@ -268,7 +273,7 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
 
 def dsn_engine(settings: Settings) -> str:
     """The engine the DSN's scheme names (starrocks:// or mysql://; StarRocks without a DSN), without connecting."""
-    return parse_dsn(settings.dsn).scheme if settings.dsn else "starrocks"
+    return engine_for_dsn(settings.dsn)
 
 
 def render_job(settings: Settings, name: str, *, engine: str | None = None, lo: str | None = None,
@@ -367,8 +372,8 @@ def reset_watermark(settings: Settings, name: str, value: str, *, who: str | Non
     spec, new = _reset_target(project, name, value)
     assert spec.watermark is not None
     who = who or getpass.getuser()
-    run_id = telemetry.new_run_id()
-    with shared_logging(), telemetry.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
+    run_id = spans.new_run_id()
+    with shared_logging(), spans.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             store = s.store()
             current = store.watermark(spec.name, spec.source)
@@ -381,7 +386,7 @@ def reset_watermark(settings: Settings, name: str, value: str, *, who: str | Non
             message = f"watermark reset by {who} on {socket.gethostname()} at {now.isoformat(' ', 'seconds')} UTC: " \
                       f"{old if old is not None else '(none)'} -> {format_value(new)}"
             store.record(JobRun(run_id, spec.name, "manual", now, "reset", now, error_message=message,
-                                trace_id=telemetry.current_trace_id(), host=socket.gethostname()))
+                                trace_id=spans.current_trace_id(), host=socket.gethostname()))
             log.warning("%s", message, extra={"event": "watermark_reset", "job": spec.name, "who": who, "old": old,
                                               "new": format_value(new), "run_id": run_id})
     return old, format_value(new)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rockway.adapters.base import Adapter
-from rockway.adapters.job_ops import BackupInfo, BackupRequest, job_ops
+from rockway.adapters.job_ops import BackupInfo, BackupRequest
+from rockway.adapters.registry import job_ops
+from rockway.clock import utcnow
 from rockway.jobs.settings import BackupSettings
-from rockway.jobs.store import utcnow
 
 
 @dataclass

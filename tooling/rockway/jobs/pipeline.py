@@ -19,8 +19,8 @@
 A step after a failed one is skipped (notify still runs). Each job runs under its own lock as well, so a
 manual `rockway job run` of the same job cannot overlap a pipeline's.
 
-Telemetry: a run is one `pipeline <name>` span (telemetry.pipeline_span) with rockway.run_id and
-rockway.pipeline, ended with telemetry.set_outcome: `success`, `failed` (a step failed: the run exits 1), or
+Telemetry: a run is one `pipeline <name>` span (spans.pipeline_span) with rockway.run_id and
+rockway.pipeline, ended with spans.set_outcome: `success`, `failed` (a step failed: the run exits 1), or
 `partial` (every step that matters succeeded, but the notification failed). Each job is a `job <name>` span
 directly below it, also when jobs run concurrently in worker threads (each worker runs in a copy of the
 submitting thread's context, which holds the current span); every other step is a `step <kind>` span
@@ -40,18 +40,19 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from rockway import sqlsplit
 
-from rockway.observability import telemetry
+from rockway.observability import attributes, metrics, redaction, spans
 from rockway.adapters.base import Adapter, LockOwner
-from rockway.adapters.job_ops import job_ops
-from rockway.interfaces import Notifier, RunSummary, VerificationOutcome
-from rockway.migrate.lock import RunLock
+from rockway.adapters.registry import job_ops
+from rockway.clock import utcnow
+from rockway.interfaces import Notifier, VerificationOutcome, run_summary
+from rockway.migrate.lock import RunLock, run_lock
 from rockway.jobs.backup import backup_request, run_backup
 from rockway.jobs.pool import statement_numbering
 from rockway.jobs.retry import retrying
 from rockway.jobs.runner import JobEnv, JobResult, run_job
 from rockway.jobs.spec import JobSpec
-from rockway.jobs.store import JobRun, Store, utcnow
-from rockway.jobs.yamlsrc import Doc, Problem, load_doc
+from rockway.jobs.store import JobRun, Store
+from rockway.yamlsrc import Doc, Problem, load_doc
 
 log = logging.getLogger("rockway.jobs")
 T = TypeVar("T")
@@ -272,34 +273,33 @@ def _record(env: JobEnv, run: JobRun) -> None:
 
 def _skip(name: str, env: JobEnv, why: str) -> JobResult:
     """A job that does not run (a dependency did not succeed): its run row, log line and a `job <name>` span."""
-    run_id = telemetry.new_run_id()
+    run_id = spans.new_run_id()
     now = utcnow()
-    with telemetry.job_span(name, run_id=run_id, pipeline=env.pipeline, **{"rockway.skip_reason": why}) as span:
+    with spans.job_span(name, run_id=run_id, pipeline=env.pipeline, **{"rockway.skip_reason": why}) as span:
         _record(env, JobRun(run_id, name, env.pipeline, now, "skipped", now, error_message=why,
-                            trace_id=telemetry.current_trace_id()))
+                            trace_id=spans.current_trace_id()))
         log.warning("job_skipped %s", name, extra={"event": "job_skipped", "job": name, "pipeline": env.pipeline,
                                                    "status": "skipped", "error": why})
-        telemetry.set_outcome(span, "skipped")
-    telemetry.record_load(0.0, name, "skipped")
+        spans.set_outcome(span, "skipped")
+    metrics.record_load(0.0, name, "skipped")
     return JobResult(name, run_id, "skipped", error=why)
 
 
 def run_pipeline(spec: PipelineSpec, specs: Mapping[str, JobSpec], env: JobEnv, control: Adapter, *,
                  notifier: Notifier | None, render: Callable[[str, str], str], backup_databases: list[str]) -> PipelineResult:
     """Run every step in order under the pipeline's lock; return what happened (never raises for a failed job)."""
-    run_id = telemetry.current_run_id() or telemetry.new_run_id()
+    run_id = spans.current_run_id() or spans.new_run_id()
     result = PipelineResult(spec.name, run_id)
     settings = env.settings
-    with telemetry.pipeline_span(spec.name, run_id=run_id, **{"rockway.pipeline.steps": len(spec.steps)}) as span:
+    with spans.pipeline_span(spec.name, run_id=run_id, **{"rockway.pipeline.steps": len(spec.steps)}) as span:
         try:
-            lock = RunLock(control, f"rockway_pipeline_{spec.name}", LockOwner.here(run_id),
-                           timeout=settings.lock_timeout, lease=settings.lock_lease)
+            lock = run_lock(control, f"rockway_pipeline_{spec.name}", settings, run_id)
             with lock:
                 for step in spec.steps:
                     _run_one_step(step, spec, specs, env, control, lock, result, notifier=notifier, render=render,
                                   backup_databases=backup_databases)
         except Exception as exc:  # the lock not granted, a lost control connection: the run fails
-            telemetry.set_outcome(span, "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}")
+            spans.set_outcome(span, "failed", f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}")
             raise
         _pipeline_outcome(span, result)
     return result
@@ -311,7 +311,7 @@ def _run_one_step(step: PipelineStep, spec: PipelineSpec, specs: Mapping[str, Jo
     if result.status == "failed" and step.kind != "notify":
         result.steps.append(StepResult(step.kind, _step_name(step), "skipped", "an earlier step failed"))
         with _step_span(spec, step) as current:
-            telemetry.set_outcome(current, "skipped")
+            spans.set_outcome(current, "skipped")
         return
     if step.kind == "jobs":  # no step span: each job's span is a child of the pipeline's
         lock.check()
@@ -330,13 +330,13 @@ def _run_one_step(step: PipelineStep, spec: PipelineSpec, specs: Mapping[str, Jo
         else:
             _recorded(result, step, env, lambda: _run_step(step, spec, env, control, render, backup_databases, result))
         done = result.steps[-1]
-        telemetry.set_outcome(current, done.status, done.detail or None)
+        spans.set_outcome(current, done.status, done.detail or None)
 
 
 @contextmanager
 def _step_span(spec: PipelineSpec, step: PipelineStep) -> Iterator[Any]:
     """Span `step <kind>` of one non-job step (backup, refresh, sql, verify, notify)."""
-    with telemetry.span(f"step {step.kind}", **{telemetry.PIPELINE: spec.name, "rockway.step": step.kind,
+    with spans.span(f"step {step.kind}", {attributes.PIPELINE: spec.name, "rockway.step": step.kind,
                                                 "rockway.step.name": _step_name(step)}) as current:
         yield current
 
@@ -360,7 +360,7 @@ def _pipeline_outcome(span: Any, result: PipelineResult) -> None:
         span.set_attribute("rockway.checks.failed", len(result.checks.failed))
     failed = next((s for s in result.steps if s.status == "failed"), None)
     error = result.error or (f"step {failed.kind} {failed.name} failed: {failed.detail}" if failed else None)
-    telemetry.set_outcome(span, _pipeline_status(result), error)
+    spans.set_outcome(span, _pipeline_status(result), error)
 
 
 def _step_name(step: PipelineStep) -> str:
@@ -378,8 +378,8 @@ def _add(result: PipelineResult, step: PipelineStep, status: str, detail: str) -
 
 def _recorded(result: PipelineResult, step: PipelineStep, env: JobEnv, fn: Callable[[], str]) -> None:
     """Run a non-job step and record it in etl_job_run as `step:<kind>`."""
-    run = JobRun(telemetry.new_run_id(), f"step:{step.kind}"[:64], env.pipeline, utcnow(),
-                 trace_id=telemetry.current_trace_id())
+    run = JobRun(spans.new_run_id(), f"step:{step.kind}"[:64], env.pipeline, utcnow(),
+                 trace_id=spans.current_trace_id())
     try:
         detail = fn()
         status = "failed" if detail.startswith("FAILED") else "success"
@@ -466,15 +466,13 @@ def _notify(result: PipelineResult, notifier: Notifier | None) -> StepResult:
     """Send the RunSummary; the notify step's result (failed when the notifier raised: the run's outcome stands)."""
     if notifier is None:
         return StepResult("notify", "notify", "skipped", "no notifier configured")
-    rows = {n: r.rows_written or 0 for n, r in result.jobs.items()}
-    summary = RunSummary(pipeline=result.name, status=result.status, run_id=result.run_id,
-                         trace_id=telemetry.current_trace_id(), rows=rows,
-                         jobs={n: r.status for n, r in result.jobs.items()}, checks=result.checks, error=result.error)
+    summary = run_summary(result.name, result.status, result.run_id, spans.current_trace_id(), jobs=result.jobs,
+                          checks=result.checks, error=result.error)
     try:
         notifier.notify(summary)
     except Exception as exc:  # noqa: BLE001 - a Notifier never raises; if one does, the run's outcome stands
-        error = telemetry.redact_exception(exc)
+        error = redaction.redact_exception(exc)
         log.error("notify_failed", extra={"event": "notify_failed", "pipeline": result.name, "error": error})
-        telemetry.count_error("notify_failed", **{telemetry.PIPELINE: result.name})
-        return StepResult("notify", "notify", "failed", f"{telemetry.error_type(exc)}: {error}")
+        metrics.count_error("notify_failed", **{attributes.PIPELINE: result.name})
+        return StepResult("notify", "notify", "failed", f"{redaction.error_type(exc)}: {error}")
     return StepResult("notify", "notify", "success")

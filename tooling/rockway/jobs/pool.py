@@ -1,6 +1,6 @@
 """A bounded pool of connections, each a clone of one adapter: one per concurrently running job.
 
-Every statement sent on a pooled connection is traced (`telemetry.statement_span`: a CLIENT span with db.*
+Every statement sent on a pooled connection is traced (`spans.statement_span`: a CLIENT span with db.*
 attributes and redacted query text, plus the db.client.operation.duration metric), so a job's or a pipeline
 step's statements appear in the trace under its span, whichever thread runs it. Statements are numbered
 (`rockway.statement.index`) from 1 within the innermost `statement_numbering()` block: per job run and per
@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-from rockway.observability import telemetry
+from rockway.observability import spans
 from rockway.adapters.base import Adapter, StatementResult
 
 _NUMBERING: contextvars.ContextVar[Iterator[int] | None] = contextvars.ContextVar("rockway_statement_numbering",
@@ -45,11 +45,11 @@ def trace_statements(adapter: Adapter) -> Adapter:
         return next(_NUMBERING.get() or own)
 
     def traced_execute(sql: str, params: Sequence[Any] | None = None) -> StatementResult:
-        with telemetry.statement_span(adapter, index(), sql):
+        with spans.statement_span(adapter, index(), sql):
             return execute(sql, params)
 
     def traced_executemany(sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        with telemetry.statement_span(adapter, index(), sql) as current:
+        with spans.statement_span(adapter, index(), sql) as current:
             current.set_attribute("db.operation.batch.size", len(rows))
             return executemany(sql, rows)
 

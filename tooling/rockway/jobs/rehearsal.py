@@ -30,11 +30,11 @@ from typing import Any, Callable
 
 from rockway import sqlsplit
 from rockway.adapters import Timeouts, connect_dsn, settings_dsn
+from rockway.clock import utcnow
 from rockway.config import Settings, parse_dsn, validate_identifier
 from rockway.interfaces import Verifier
 from rockway.errors import ConfigError, InputError
 from rockway.jobs.settings import load_jobs_settings
-from rockway.jobs.store import utcnow
 from rockway.jobs.window import previous_business_day
 
 SOURCE = "erp"

@@ -13,10 +13,10 @@ Order of a run (each attempt is idempotent, so a retry after an ambiguous failur
      and no CRITICAL check failed (the same rule makes the run `success`);
   5. etl_job_run row `success` (or `failed` with the error), and a JSON log line at start and end.
 
-Telemetry: the run is one `job <name>` span (telemetry.job_span; a child of the `pipeline <name>` span when a
+Telemetry: the run is one `job <name>` span (spans.job_span; a child of the `pipeline <name>` span when a
 pipeline runs it, in whichever worker thread) with rockway.run_id, rockway.pipeline, db.collection.name (the
 target as `db.table`), the window (rockway.window.start/end), the batch label, rows read/written, attempts and
-rockway.status (telemetry.set_outcome). Its statements are CLIENT spans below it (pool.trace_statements), the
+rockway.status (spans.set_outcome). Its statements are CLIENT spans below it (pool.trace_statements), the
 copy from a `dsn` source a `copy <job>` span, the load a `load <job>` span, the checks a `verify <job>` span.
 Metrics at the end: rockway.rows.loaded (rows written into the target) and rockway.load.duration by status.
 Log lines are written inside the span, so they carry its trace and span ids and the job's run_id.
@@ -31,10 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from rockway.observability import telemetry
+from rockway.observability import attributes, metrics, redaction, spans
 from rockway.adapters import connect_dsn
 from rockway.adapters.base import Adapter
-from rockway.adapters.job_ops import JobOps, connection_id, job_ops
+from rockway.adapters.job_ops import JobOps, connection_id
+from rockway.adapters.registry import job_ops
+from rockway.clock import utcnow
 from rockway.config import Settings, parse_dsn
 from rockway.interfaces import VerificationOutcome, Verifier
 from rockway.errors import DatabaseUnavailable, RockwayError, UsageError
@@ -43,7 +45,7 @@ from rockway.jobs.retry import RetryPolicy, retrying
 from rockway.jobs.settings import JobsSettings
 from rockway.jobs.spec import JobSpec
 from rockway.jobs.sqlgen import JobSql
-from rockway.jobs.store import JobRun, Store, utcnow
+from rockway.jobs.store import JobRun, Store
 from rockway.jobs.upstream import describe as describe_gaps
 from rockway.jobs.upstream import upstream_gaps
 from rockway.jobs.window import Window, as_datetime, format_value, job_label, shift
@@ -162,23 +164,23 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
     A window whose upstream jobs (depends_on) have not completed it is not loaded: the run fails, naming them.
     """
     explicit = window is not None  # a backfill chunk: recorded done for good, so its upstream days must be whole
-    run_id = telemetry.new_run_id()
+    run_id = spans.new_run_id()
     started = utcnow()
     clock = time.perf_counter()
     policy: RetryPolicy = spec.retry or env.jobs.retry
     result = JobResult(spec.name, run_id, "failed")
     run = JobRun(run_id, spec.name, env.pipeline, started, host=socket.gethostname())
     table: str | None = None
-    with telemetry.job_span(spec.name, run_id=run_id, pipeline=env.pipeline, **{
+    with spans.job_span(spec.name, run_id=run_id, pipeline=env.pipeline, **{
             "rockway.trigger": trigger, "rockway.job.kind": spec.kind, "rockway.load.strategy": spec.load.strategy,
     }) as span, statement_numbering():
-        run.trace_id = telemetry.current_trace_id()
+        run.trace_id = spans.current_trace_id()
         holder = {"adapter": env.pool.get()}
         try:
             ops = job_ops(holder["adapter"])
             sql = JobSql(spec, env.settings, env.jobs, ops, run_id=run_id, loaded_at=started)
             table = f"{sql.target_db}.{sql.target_table}"
-            span.set_attribute(telemetry.DB_COLLECTION_NAME, table)
+            span.set_attribute(attributes.DB_COLLECTION_NAME, table)
 
             def transient(exc: BaseException) -> bool:
                 return ops.is_transient(exc)
@@ -190,7 +192,7 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
                 fresh_ops = job_ops(holder["adapter"])
                 fresh_ops.recover(lost)
                 _log(logging.WARNING, "job_retry", job=spec.name, pipeline=env.pipeline, attempt=attempt,
-                     wait_s=round(wait, 3), error=telemetry.redact_exception(exc))
+                     wait_s=round(wait, 3), error=redaction.redact_exception(exc))
                 env.on_event(spec.name, f"attempt {attempt} failed ({exc}); retrying in {wait:.1f}s")
 
             def with_conn(fn: Callable[[Adapter, JobOps, Store], Any]) -> Callable[[int], Any]:
@@ -277,10 +279,10 @@ def _outcome(span: Any, result: JobResult, table: str | None, seconds: float) ->
     failed = [c.name for c in result.checks.failed]
     if failed:
         span.set_attribute("rockway.checks.failed", failed)
-    telemetry.set_outcome(span, result.status, result.error)
+    spans.set_outcome(span, result.status, result.error)
     if result.rows_written is not None and table is not None:
-        telemetry.record_rows_loaded(table, result.rows_written, job=result.job)
-    telemetry.record_load(seconds, result.job, result.status, table=table)
+        metrics.record_rows_loaded(table, result.rows_written, job=result.job)
+    metrics.record_load(seconds, result.job, result.status, table=table)
 
 
 def _finish(run: JobRun, result: JobResult, holder: dict[str, Adapter], env: JobEnv, policy: RetryPolicy) -> None:
@@ -299,14 +301,14 @@ def _finish(run: JobRun, result: JobResult, holder: dict[str, Adapter], env: Job
         env.pool.put(holder["adapter"])
     except Exception as exc:  # noqa: BLE001 - the run's outcome stands; say the record failed
         env.pool.discard(holder["adapter"])
-        _log(logging.ERROR, "job_record_failed", job=run.job_name, error=telemetry.redact_exception(exc))
+        _log(logging.ERROR, "job_record_failed", job=run.job_name, error=redaction.redact_exception(exc))
     level = logging.INFO if result.status != "failed" else logging.ERROR
     _log(level, "job_end", job=run.job_name, pipeline=env.pipeline, status=result.status, rows_read=result.rows_read,
          rows_written=result.rows_written, attempts=result.attempts, window_start=_text(run.window_start),
          window_end=_text(run.window_end), duration_s=round((run.ended_at - run.started_at).total_seconds(), 3),
          error=result.error)
     if result.status == "failed":
-        telemetry.count_error("job_failed", **{"rockway.job": run.job_name})
+        metrics.count_error("job_failed", **{"rockway.job": run.job_name})
 
 
 def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Window, attempt: int,
@@ -319,8 +321,8 @@ def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Windo
     if plan.copy is not None:
         for statement in plan.copy_ddl:
             adapter.execute(statement)
-        with telemetry.span(f"copy {sql.spec.name}", **{
-                telemetry.DB_COLLECTION_NAME: f"{plan.copy.work_db}.{plan.copy.work_table}",
+        with spans.span(f"copy {sql.spec.name}", {
+                attributes.DB_COLLECTION_NAME: f"{plan.copy.work_db}.{plan.copy.work_table}",
                 "rockway.source": sql.spec.source, "rockway.copy.batch_size": plan.copy.source.batch_size}) as span:
             source = _source_adapter(sql, env)
             try:
@@ -329,8 +331,8 @@ def _load(sql: JobSql, ops: JobOps, adapter: Adapter, env: JobEnv, window: Windo
             finally:
                 source.close()
             span.set_attribute("rockway.rows.read", rows_read)
-    with telemetry.span(f"load {sql.spec.name}", **{
-            telemetry.DB_COLLECTION_NAME: f"{sql.target_db}.{sql.target_table}",
+    with spans.span(f"load {sql.spec.name}", {
+            attributes.DB_COLLECTION_NAME: f"{sql.target_db}.{sql.target_table}",
             "rockway.batch.label": plan.request.label, "rockway.load.strategy": plan.request.strategy,
             "rockway.attempt": attempt}) as span:
         loaded = ops.execute(plan.steps, on_event=emit)
@@ -351,7 +353,7 @@ def _verify(spec: JobSpec, env: JobEnv, adapter: Adapter, window: Window, run_id
                         hint="Install rockway.verify or set [jobs] verifier = \"module:factory\" in jobs/jobs.toml.")
     scope = {"job": spec.name, "target": spec.target, **check_scope(window),
              "watermark_column": spec.watermark.column if spec.watermark else None}
-    with telemetry.span(f"verify {spec.name}", **{"rockway.checks": list(spec.checks)}):
+    with spans.span(f"verify {spec.name}", {"rockway.checks": list(spec.checks)}):
         return env.verifier.verify(adapter, checks=list(spec.checks), scope=scope, run_id=run_id, pipeline=env.pipeline)
 
 

@@ -23,15 +23,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
-from rockway.config import Settings, parse_dsn, redact_dsn
+from rockway.config import CONFIG_FILE, Settings, env_tables, merge_tables, parse_dsn, read_toml
+from rockway.observability.redaction import redact_dsn
+from rockway.durations import parse_duration
 from rockway.errors import ConfigError
 from rockway.jobs.retry import RetryPolicy
-from rockway.jobs.yamlsrc import parse_duration
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
 
 JOBS_FILE = "jobs.toml"
 WAREHOUSE = "warehouse"  # the built-in source: the target database itself
@@ -116,27 +112,9 @@ _BACKUP_KEYS = {"databases", "retain", "folder", "dump_command", "repository", "
                 "poll_interval"}
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def _tables(path: Path, env: str | None) -> list[tuple[str, Mapping[str, Any]]]:
-    if not path.is_file():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    out = []
-    if isinstance(data.get("jobs"), Mapping):
-        out.append((f"{path} [jobs]", data["jobs"]))
-    env_jobs = (data.get("env") or {}).get(env or "", {}).get("jobs") if env else None
-    if isinstance(env_jobs, Mapping):
-        out.append((f"{path} [env.{env}.jobs]", env_jobs))
-    return out
+    """(`path [table]`, table) of [jobs] and [env.<env>.jobs] of one TOML file (none without the file)."""
+    return [(f"{path} {name}", table) for name, table in env_tables(read_toml(path), "jobs", env)]
 
 
 def _at(origin: str, key: str) -> str:
@@ -166,12 +144,12 @@ def load_jobs_settings(settings: Settings, environ: Mapping[str, str] | None = N
     jobs_dir = project / environ.get("ROCKWAY_JOBS_DIR", "jobs")
     merged: dict[str, Any] = {}
     where = str(jobs_dir / JOBS_FILE)
-    for origin, table in _tables(project / "rockway.toml", settings.env) + _tables(jobs_dir / JOBS_FILE, settings.env):
+    for origin, table in _tables(project / CONFIG_FILE, settings.env) + _tables(jobs_dir / JOBS_FILE, settings.env):
         unknown = set(table) - _TOP_KEYS
         if unknown:
             raise ConfigError(f"{_at(origin, min(unknown))}: unknown setting(s) {', '.join(sorted(unknown))}",
                               hint="Known: " + ", ".join(sorted(_TOP_KEYS)))
-        merged = _merge(merged, table)
+        merged = merge_tables(merged, table)
     out = JobsSettings(jobs_dir=jobs_dir)
     retry = out.retry
     for key, value in merged.items():
@@ -189,13 +167,14 @@ def load_jobs_settings(settings: Settings, environ: Mapping[str, str] | None = N
             out = replace(out, batch_size=_number(where, key, value, int, 1))
         elif key == "settle":
             try:
-                out = replace(out, settle=parse_duration(value))
+                out = replace(out, settle=timedelta(seconds=parse_duration(value)))
             except ValueError:
                 raise ConfigError(f"{where}: settle = {value!r} is not a duration like 90s, 5m, 1h") from None
         elif key in ("business_time_zone", "etl_database", "work_database", "verifier", "notifier"):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{where}: {key} must be a non-empty string")
-            out = replace(out, **{key: value})
+            text: dict[str, Any] = {key: value}
+            out = replace(out, **text)
     if "business_time_zone" in merged:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -261,18 +240,20 @@ def _backup(where: str, table: Any, environ: Mapping[str, str]) -> BackupSetting
         raise ConfigError(f"{where} [jobs.backup]: unknown key(s) {', '.join(sorted(unknown))}")
     out = BackupSettings()
     for key, value in table.items():
+        change: dict[str, Any] = {}  # one field, checked for its type below
         if key in ("databases", "delete_command"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where} [jobs.backup]: {key} must be a list of strings")
-            out = replace(out, **{key: tuple(value)})
+            change[key] = tuple(value)
         elif key == "retain":
-            out = replace(out, retain=_number(where, "backup.retain", value, int, 1))
+            change[key] = _number(where, "backup.retain", value, int, 1)
         elif key in ("timeout", "poll_interval"):
-            out = replace(out, **{key: _number(where, f"backup.{key}", value, float, 0.1)})
+            change[key] = _number(where, f"backup.{key}", value, float, 0.1)
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{where} [jobs.backup]: {key} must be a string")
-            out = replace(out, **{key: value})
+            change[key] = value
+        out = replace(out, **change)
     if environ.get("ROCKWAY_BACKUP_FOLDER"):
         out = replace(out, folder=environ["ROCKWAY_BACKUP_FOLDER"])
     return out

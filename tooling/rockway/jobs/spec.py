@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from rockway.adapters.job_ops import valid_portable_type
+from rockway.durations import parse_duration
 from rockway.jobs.retry import RetryPolicy
 from rockway.jobs.window import WATERMARK_TYPES, parse_value
-from rockway.jobs.yamlsrc import Doc, Problem, load_doc, parse_duration
+from rockway.yamlsrc import Doc, Problem, load_doc
 
 STRATEGIES = ("append", "replace_window", "replace", "upsert", "scd2")
 KINDS = ("staging", "dimension", "fact")
@@ -216,7 +218,7 @@ def parse_spec(doc: Doc, path: Path, sources: Iterable[str]) -> tuple[JobSpec | 
     timeout = None
     if data.get("timeout") is not None:
         try:
-            timeout = parse_duration(data["timeout"]).total_seconds()
+            timeout = parse_duration(data["timeout"])
         except ValueError:
             problems.append(doc.problem(f"{data['timeout']!r} is not a duration like 90s, 30m, 2h", "timeout"))
     depends = _strings(doc, data.get("depends_on"), ("depends_on",), problems)
@@ -330,7 +332,7 @@ def _watermark(doc: Doc, data: dict[str, Any], declared: set[str], mode: str, pr
                 if lookback < 0:
                     raise ValueError
             else:
-                lookback = parse_duration(raw["lookback"])
+                lookback = timedelta(seconds=parse_duration(raw["lookback"]))
                 if kind == "date" and lookback.total_seconds() % 86400:
                     raise ValueError
         except (TypeError, ValueError):
@@ -368,7 +370,7 @@ def _retry(doc: Doc, raw: Any, problems: list[Problem]) -> RetryPolicy | None:
     for key in ("initial_delay", "max_delay"):
         if key in raw:
             try:
-                delays[key] = parse_duration(raw[key]).total_seconds()
+                delays[key] = parse_duration(raw[key])
             except ValueError:
                 problems.append(doc.problem(f"{raw[key]!r} is not a duration like 2s, 1m", "retry", key))
                 return None

@@ -186,17 +186,19 @@ class JobSql:
         audit = self.audit(label)
         ld = spec.load
         change = None
+        key: tuple[str, ...]
+        slices: tuple[Slice, ...]
         if ld.strategy == "scd2":
             change = ChangeSet(self.work_db, self.work_name("chg"),
                                tuple((c, spec.column_type(c)) for c in (*ld.key, *ld.tracked))
                                + (("rw_effective_from", "DATETIME"), ("rw_hash", "VARCHAR(64)")),
                                ld.key, "")
             change_q = f"`{change.database}`.`{change.table}`"
-            names = dict(key=ld.key, tracked=ld.tracked, hash_column=ld.hash_column, valid_from=ld.valid_from,
+            names: dict[str, Any] = dict(key=ld.key, tracked=ld.tracked, hash_column=ld.hash_column, valid_from=ld.valid_from,
                          is_current=ld.is_current)
             change = replace(change, select=scd.scd2_change_select(d, self.relation(window, copy), target,
                                                                    effective_from=ld.effective_from or "", **names))
-            more = dict(surrogate_key=ld.surrogate_key or "", valid_to=ld.valid_to, audit=audit)
+            more: dict[str, Any] = dict(surrogate_key=ld.surrogate_key or "", valid_to=ld.valid_to, audit=audit)
             columns = scd.scd2_columns(ld.key, ld.tracked, hash_column=ld.hash_column, valid_from=ld.valid_from,
                                        is_current=ld.is_current, **more)
             slices = (Slice(scd.scd2_apply_select(d, change_q, target, **names, **more)),)

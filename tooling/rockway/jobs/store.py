@@ -7,21 +7,17 @@ operator's `reset` moves it anywhere, and that is recorded as an etl_job_run row
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
 
 from rockway.adapters.base import Adapter
 from rockway.adapters.job_ops import JobOps
+from rockway.clock import utcnow
 from rockway.jobs.window import as_datetime, format_value, parse_value
 
 WATERMARK_TABLE = "etl_watermark"
 JOB_RUN_TABLE = "etl_job_run"
 ERROR_BYTES = 2000
-
-
-def utcnow() -> datetime:
-    """Now, UTC, naive, whole microseconds."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _seconds(value: datetime | None) -> datetime | None:

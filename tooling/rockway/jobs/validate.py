@@ -12,7 +12,7 @@ from rockway.jobs.spec import JobSpec
 from rockway.jobs.pipeline import PipelineSpec
 from rockway.jobs.sqlgen import JobSql, split_name
 from rockway.jobs.window import Window
-from rockway.jobs.yamlsrc import Problem
+from rockway.yamlsrc import Problem
 
 log = logging.getLogger("rockway.jobs")
 

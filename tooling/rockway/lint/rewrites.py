@@ -6,9 +6,9 @@ one place, statement_kinds.py; this module adds up those jobs per table across t
 rewrites the text of a script so that adjacent `ALTER TABLE t <column clauses>` statements become one statement.
 
 The merge relies on how StarRocks applies one ALTER TABLE: its FE applies the clauses in order to one working
-copy of the table's schema and submits one schema-change job for the result (fe SchemaChangeHandler: every
-clause edits the same schema map; `ADD COLUMN … AFTER c` looks `c` up in that copy, so it may name a column an
-earlier clause added). Partition, column and rollup operations cannot share one ALTER, so only
+copy of the table's schema and submits one schema-change job for the result (every clause edits the same
+schema; `ADD COLUMN … AFTER c` looks `c` up in that copy, so it may name a column an earlier clause added;
+tests/test_rewrites.py checks merged scripts against unmerged ones). Partition, column and rollup operations cannot share one ALTER, so only
 `ADD COLUMN`, `DROP COLUMN` and `MODIFY COLUMN` clauses are merged. A merge is refused when it could change what
 the statements mean: a later clause that adds, drops or modifies a column an earlier statement of the run
 already touched (the FE checks new names against the table as it was before the ALTER), or that positions a
@@ -21,13 +21,14 @@ they are; only the `;` between two merged statements becomes `,` and the second 
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from rockway.model import Statement
-from rockway.sqlsplit import SplitError, split
+from rockway.sqlsplit import SplitError, segments, split
 from rockway.adapters.starrocks.statement_kinds import IDENT, JobType, Kind, TableRef, classify, mask, parse_table_ref, unquote_ident
 
 _TEMPLATE = re.compile(r"\{[{%#]")
@@ -231,23 +232,6 @@ def _locate(text: str, statements: Sequence[Statement]) -> list[_Located]:
     return out
 
 
-def _terminator(text: str, pos: int) -> int:
-    """Offset of the `;` ending a statement whose last token ends at `pos` (only blanks and comments between)."""
-    while pos < len(text):
-        if text[pos].isspace():
-            pos += 1
-        elif text.startswith("--", pos):
-            newline = text.find("\n", pos)
-            pos = len(text) if newline < 0 else newline
-        elif text.startswith("/*", pos):
-            pos = text.index("*/", pos + 2) + 2
-        elif text[pos] == ";":
-            return pos
-        else:
-            break
-    raise ValueError("statement without a terminating ';'")
-
-
 def _alter(text: str, located: _Located) -> _Alter | str:
     """The column changes of a mergeable ALTER TABLE, or why the statement cannot take part in a merge."""
     sql = located.stmt.sql
@@ -272,7 +256,8 @@ def _alter(text: str, located: _Located) -> _Alter | str:
 
 def _conflict(run: Sequence[_Alter], candidate: _Alter) -> str | None:
     """Why merging `candidate` into the run could change its meaning, or None."""
-    touched, replaced = set(), set()
+    touched: set[str] = set()
+    replaced: set[str] = set()
     for alter in run:
         for change in alter.changes:
             touched.update(change.names)
@@ -321,10 +306,12 @@ def merge_column_changes(text: str) -> MergeResult:
         runs.append([(item, alter)])
         previous = alter
     merged = [run for run in runs if len(run) > 1]
+    # a statement's `;` is the first one after its last token (split() left only blanks and comments between)
+    semicolons = [seg.start for seg in segments(text) if seg.kind == "semicolon"]
     edits: list[tuple[int, int, str]] = []
     for run in merged:
         for (before, _), (item, alter) in zip(run, run[1:]):
-            semicolon = _terminator(text, before.end)
+            semicolon = semicolons[bisect.bisect_left(semicolons, before.end)]
             edits.append((semicolon, semicolon + 1, ","))
             line_start = text.rfind("\n", 0, item.start) + 1
             indent = "    " if not text[line_start:item.start].strip() else ""

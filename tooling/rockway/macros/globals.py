@@ -5,7 +5,7 @@ Registered through `extensions.register_globals`, built per settings and engine:
     {{ rls.secure_view(name=secure_db ~ '.v_sales', base=dw_db ~ '.v_sales_enriched', key='region_code',
                        scope='region', entitlement=dw_db ~ '.rls_entitlement', roles=rls_roles,
                        grant_to=[role_prefix ~ 'analyst'], comment='…') }}
-        -> CREATE OR REPLACE VIEW … (+ GRANTs), see rockway.rls. `starrocks_version` (a template variable)
+        -> CREATE OR REPLACE VIEW … (+ GRANTs), see macros/rls.py. `starrocks_version` (a template variable)
            decides whether StarRocks gets the SECURITY NONE clause (3.4.1+); `roles` defaults to `rls_roles`.
 
     {% call mv.materialized_view(name=dw_db ~ '.mv_sales_daily', refresh='ASYNC EVERY (INTERVAL 1 HOUR)',
@@ -13,7 +13,7 @@ Registered through `extensions.register_globals`, built per settings and engine:
                                  distributed_by=['billing_date']) %}
       SELECT …
     {% endcall %}
-        -> StarRocks: create-if-missing placeholder, build `<name>__new`, SWAP, drop (see rockway.mv);
+        -> StarRocks: create-if-missing placeholder, build `<name>__new`, SWAP, drop (see macros/mv.py);
            MariaDB: CREATE OR REPLACE VIEW. `replication_num` defaults to the template variable of that name.
            The query may also be passed as query='…' instead of a call block.
 
@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 from rockway import extensions, templating
 from rockway.config import Settings
-from rockway.mv.status import STALENESS_DIRECTIVE, materialized_view_sql
+from rockway.macros.mv import STALENESS_DIRECTIVE, materialized_view_sql
 from rockway.macros.rls import secure_view_sql
 
 __all__ = ["Rls", "Mv", "fail"]
@@ -48,7 +48,7 @@ class Rls:
 
     def secure_view(self, *, name: str, base: str, key: str, entitlement: str, scope: str | None = None,
                     roles: Any = None, columns: Any = None, grant_to: Any = (), comment: str = "") -> str:
-        """A row-level-security view over `base` (see rockway.rls.secure_view_sql)."""
+        """A row-level-security view over `base` (see macros/rls.py secure_view_sql)."""
         return secure_view_sql(self.engine, name=name, base=base, key=key, entitlement=entitlement, scope=scope,
                                roles=self.variables.get("rls_roles", ()) if roles is None else roles,
                                columns=columns, grant_to=grant_to, comment=comment,
@@ -67,7 +67,7 @@ class Mv:
                           properties: Mapping[str, Any] | None = None, comment: str = "",
                           max_staleness: Any = None, replication_num: Any = None,
                           caller: Callable[[], str] | None = None) -> str:
-        """Create or redefine a materialized view (see rockway.mv.materialized_view_sql)."""
+        """Create or redefine a materialized view (see macros/mv.py materialized_view_sql)."""
         if (query is None) == (caller is None):
             raise ValueError(f"mv.materialized_view({name}): give the query either as query='…' or as a call block")
         text = query if query is not None else str(caller())  # type: ignore[misc]
@@ -85,5 +85,4 @@ def _globals(settings: Settings, engine: str) -> dict[str, Any]:
 
 extensions.register_globals(_globals)
 # `-- rockway:mv_max_staleness=<seconds>` (any value) is what mv.materialized_view writes for `rockway mv status`.
-if isinstance(getattr(templating, "DIRECTIVES", None), dict):
-    templating.DIRECTIVES.setdefault(STALENESS_DIRECTIVE, frozenset())
+templating.DIRECTIVES.setdefault(STALENESS_DIRECTIVE, frozenset())

@@ -1,20 +1,42 @@
-"""Order repeatable scripts so that an object is created before the scripts that read it."""
+"""The objects a statement creates and the tables it reads (the order of repeatables: planner.order_repeatables)."""
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
-from rockway.errors import InputError
-from rockway.model import Script, Statement
+from rockway.model import Statement
 
+# the head of a CREATE statement, after any leading /* */ comments or hints: the one reading of it (clean.py too)
 _CREATE = re.compile(
-    r"^\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|EXTERNAL\s+)?"
-    r"(?P<kind>MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[`\w.$]+)",
+    r"^\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?"
+    r"(?:SQL\s+SECURITY\s+\w+\s+)?(?:TEMPORARY\s+|EXTERNAL\s+)?"
+    r"(?P<kind>MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE|SCHEMA|ROLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>[`\w.$]+|'[^']+'|\"[^\"]+\")",
     re.IGNORECASE | re.DOTALL)
+_RELATIONS = frozenset({"TABLE", "VIEW", "MATERIALIZED VIEW"})
 _AS_QUERY = re.compile(r"\bAS\s*(\(?\s*(?:SELECT|WITH)\b.*)$", re.IGNORECASE | re.DOTALL)
 _RENAME_SWAP = re.compile(r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|TABLE)\s+(?P<name>[`\w.$]+)\s+SWAP\s+WITH\s+(?P<other>[`\w.$]+)",
                           re.IGNORECASE)
+
+
+class CreatedObject(NamedTuple):
+    """What a CREATE statement makes."""
+
+    kind: str  # upper-case, one space between words: TABLE, VIEW, MATERIALIZED VIEW, DATABASE, SCHEMA or ROLE
+    name: str  # as written
+    end: int  # offset just after the name
+
+
+def created_object(sql: str) -> CreatedObject | None:
+    """The object a CREATE TABLE/VIEW/MATERIALIZED VIEW/DATABASE/SCHEMA/ROLE statement makes; None for others."""
+    m = _CREATE.match(sql)
+    return CreatedObject(" ".join(m.group("kind").upper().split()), m.group("name"), m.end()) if m else None
+
+
+def _created_relation(sql: str) -> CreatedObject | None:
+    created = created_object(sql)
+    return created if created and created.kind in _RELATIONS else None
 
 
 def _norm(name: str) -> str:
@@ -26,9 +48,9 @@ def created_objects(statements: Sequence[Statement]) -> set[str]:
     """Tables, views and MVs a script creates (or swaps into place)."""
     names: set[str] = set()
     for stmt in statements:
-        m = _CREATE.match(stmt.sql)
-        if m:
-            names.add(_norm(m.group("name")))
+        created = _created_relation(stmt.sql)
+        if created:
+            names.add(_norm(created.name))
         m = _RENAME_SWAP.match(stmt.sql)
         if m:
             names.update({_norm(m.group("name")), _norm(m.group("other"))})
@@ -42,10 +64,10 @@ def referenced_tables(sql: str) -> set[str]:
 
     text = sql
     target: str | None = None
-    m = _CREATE.match(sql)
-    if m:
-        target = _norm(m.group("name"))
-        q = _AS_QUERY.search(sql[m.end():])
+    created = _created_relation(sql)
+    if created:
+        target = _norm(created.name)
+        q = _AS_QUERY.search(sql[created.end:])
         if not q:
             return set()
         text = q.group(1)
@@ -65,38 +87,3 @@ def referenced_tables(sql: str) -> set[str]:
     if target:
         names.discard(target)
     return names
-
-
-def order_repeatables(items: Sequence[tuple[Script, Sequence[Statement]]]) -> list[Script]:
-    """Topologically sort scripts (stable by description); a cycle is an InputError naming the scripts."""
-    creates = {script.name: created_objects(stmts) for script, stmts in items}
-    producer: dict[str, str] = {}
-    for name, objs in creates.items():
-        for obj in objs:
-            producer.setdefault(obj, name)
-    by_name = {script.name: script for script, _ in items}
-    deps: dict[str, set[str]] = {}
-    for script, stmts in items:
-        reads: set[str] = set()
-        for stmt in stmts:
-            reads |= referenced_tables(stmt.sql)
-        deps[script.name] = {producer[r] for r in reads if r in producer and producer[r] != script.name}
-    ordered: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
-            raise InputError(by_name[name].name, "repeatable scripts depend on each other in a cycle: "
-                             + " -> ".join(cycle), hint="Break the cycle: no view may (indirectly) read itself.")
-        state[name] = 1
-        for dep in sorted(deps[name], key=lambda n: by_name[n].description):
-            visit(dep, path + [name])
-        state[name] = 2
-        ordered.append(name)
-
-    for script, _ in sorted(items, key=lambda it: it[0].description):
-        visit(script.name, [])
-    return [by_name[n] for n in ordered]

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from rockway.errors import InputError
+from rockway import templating
+from rockway.errors import InputError, UsageError
 from rockway.model import Kind, Script, Version
 
 __all__ = ["discover", "checksum_bytes", "parse_name", "next_version", "version_text"]
@@ -138,8 +139,6 @@ def _repeatable_checksum(base: str, source: str, path: Path, name: str, project_
     """Extend a repeatable's checksum with the files it includes or loads, in sorted order."""
     if "{%" not in source and "{{" not in source:
         return base
-    from rockway import templating  # only repeatables with template syntax pay for Jinja
-
     references = templating.referenced_files(source, path, project_dir)
     if not references:
         return base
@@ -221,3 +220,28 @@ def next_version(scripts: Iterable[Script]) -> str:
     written = (version_text(highest) or "").replace("_", ".").split(".")[0]
     width = len(written) if written.startswith("0") and len(written) > 1 else 0
     return str(major).zfill(width)
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9]+")
+
+
+def slug(description: str) -> str:
+    """The file-name form of a description: `add orders table` -> `add_orders_table`."""
+    text = _SLUG.sub("_", description.strip()).strip("_").lower()
+    if not text:
+        raise UsageError("the description must contain letters or digits")
+    return text
+
+
+def write_script_pair(folder: Path, version: str, name: str, description: str) -> list[Path]:
+    """`migrate new`: V<version>__<name>.sql and its U script, each with a header to fill in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for prefix, body in (("V", "-- {desc}\n-- Purpose: \n-- Owner: \n\n"),
+                         ("U", "-- Undo V{ver}: {desc}\n-- Reverse every statement of V{ver}, newest first.\n\n")):
+        path = folder / f"{prefix}{version}__{name}.sql"
+        if path.exists():
+            raise UsageError(f"{path} already exists")
+        path.write_text(body.format(desc=description.strip(), ver=version), encoding="utf-8")
+        made.append(path)
+    return made

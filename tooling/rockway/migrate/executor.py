@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from rockway import extensions
 
-from rockway.observability import telemetry
+from rockway.observability import spans
 from rockway.adapters.base import Adapter, StatementResult
+from rockway.clock import utcnow
 from rockway.config import Settings
 from rockway.errors import DatabaseError, InputError, Interrupted, MigrationFailed, OutcomeUnknown, RockwayError
-from rockway.migrate.history import HistoryStore, evolve, now_utc
+from rockway.migrate.history import HistoryStore, evolve
 from rockway.model import Action, AppliedRow, MigrationInfo, RowStatus, RowType, Script, State, Statement, Step
 from rockway.migrate.planner import blocker_message, first_statements
 from rockway.observability.redaction import display_sql, redact_server_message
+from rockway.observability.sql_summary import operation_name
 
 
 class StatementSource(Protocol):
@@ -102,7 +104,7 @@ class Executor:
 
     def run(self, steps: Sequence[Step], rows: Sequence[AppliedRow]) -> RunReport:
         """Execute steps in order; stop at the first failure."""
-        report = RunReport(self.context.run_id, telemetry.current_trace_id())
+        report = RunReport(self.context.run_id, spans.current_trace_id())
         next_rank = max((r.installed_rank for r in rows), default=0) + 1
         try:
             for step in steps:
@@ -126,7 +128,7 @@ class Executor:
             self._check_prefix(step, statements, hashes)
         row = self._initial_row(step, rank, statements, hashes)
         label = script.display
-        with telemetry.migration_span(label, **{"rockway.script": script.name, "rockway.action": step.action.value,
+        with spans.migration_span(label, **{"rockway.script": script.name, "rockway.action": step.action.value,
                                                  "rockway.statements.total": len(statements),
                                                  "rockway.statements.start_at": start_at}):
             self.on_event(Event("migration", script, start_at, len(statements),
@@ -138,10 +140,10 @@ class Executor:
                 row = self._finish(row, started, previous_ms, jobs)
                 return Applied(script, step.action, 0, time.monotonic() - started, tuple(jobs))
             row = evolve(row, pending_statement=start_at, statement_sql=describe_statement(statements[start_at - 1]),
-                         run_id=self.context.run_id, trace_id=telemetry.current_trace_id())
+                         run_id=self.context.run_id, trace_id=spans.current_trace_id())
             self._write(row)
             for stmt in statements[start_at - 1:]:
-                row = self._run_statement(script, stmt, row, statements, jobs, started, previous_ms)
+                row = self._run_statement(script, stmt, row, statements, hashes, jobs, started, previous_ms)
             row = self._finish(row, started, previous_ms, jobs)
             seconds = time.monotonic() - started
             self.on_event(Event("migration_done", script, len(statements), len(statements), seconds=seconds))
@@ -157,9 +159,9 @@ class Executor:
         row_type = RowType.UNDO_SQL if step.action is Action.UNDO else RowType.SQL
         return AppliedRow(
             installed_rank=rank, version=script.version, description=script.description, type=row_type,
-            script=script.name, checksum=script.checksum, installed_by=self.context.installed_by, installed_on=now_utc(),
+            script=script.name, checksum=script.checksum, installed_by=self.context.installed_by, installed_on=utcnow(),
             execution_time=0, success=False, status=RowStatus.RUNNING, statements_total=len(statements),
-            statements_applied=0, run_id=self.context.run_id, trace_id=telemetry.current_trace_id(),
+            statements_applied=0, run_id=self.context.run_id, trace_id=spans.current_trace_id(),
             git_sha=self.context.git_sha, host=self.context.host, tool_version=self.context.tool_version)
 
     def _check_prefix(self, step: Step, statements: Sequence[Statement], hashes: Sequence[str]) -> None:
@@ -181,7 +183,7 @@ class Executor:
                          " or undo them by hand and run `migrate repair`.")
 
     def _run_statement(self, script: Script, stmt: Statement, row: AppliedRow, statements: Sequence[Statement],
-                       jobs: list[str], started: float, previous_ms: int) -> AppliedRow:
+                       hashes: Sequence[str], jobs: list[str], started: float, previous_ms: int) -> AppliedRow:
         total = len(statements)
         self.on_event(Event("statement", script, stmt.index, total, sql=stmt.sql))
         t0 = time.monotonic()
@@ -194,7 +196,7 @@ class Executor:
                 if extensions.is_rockway_statement(stmt.sql):
                     result = self._run_extension(script, stmt, progress)
                 else:
-                    with telemetry.statement_span(self.adapter, stmt.index, stmt.sql):
+                    with spans.statement_span(self.adapter, stmt.index, stmt.sql):
                         result = self.adapter.run_statement(stmt.sql, wait=wait, on_progress=progress)
                 result_jobs = result.async_jobs
             except KeyboardInterrupt:
@@ -212,7 +214,7 @@ class Executor:
                             message=", ".join(result_jobs)))
         applied = stmt.index
         more = applied < total
-        row = evolve(row, statements_applied=applied, statement_hashes=row.statement_hashes + (statement_hash(stmt.sql),),
+        row = evolve(row, statements_applied=applied, statement_hashes=row.statement_hashes + (hashes[applied - 1],),
                      pending_statement=applied + 1 if more else None, async_jobs=tuple(jobs),
                      statement_sql=describe_statement(statements[applied]) if more else None,
                      execution_time=previous_ms + int((time.monotonic() - started) * 1000))
@@ -228,7 +230,8 @@ class Executor:
             handler = extensions.handler_for(stmt.sql)
         except KeyError as exc:
             raise InputError(script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None
-        with telemetry.span(f"rockway {telemetry.operation_name(stmt.sql)}", **{"rockway.statement.index": stmt.index}):
+        attrs: dict[str, Any] = {"rockway.statement.index": stmt.index}
+        with spans.span(f"rockway {operation_name(stmt.sql)}", **attrs):
             return handler(self.adapter, stmt, self.settings, progress)
 
     def _record_failure(self, script: Script, stmt: Statement, row: AppliedRow, exc: RockwayError, started: float,

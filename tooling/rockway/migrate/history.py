@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from rockway.adapters.base import Adapter, Column, TableSpec
+from rockway.clock import utcnow
+from rockway.config import Settings
+from rockway.errors import ConfigError
 from rockway.model import AppliedRow, RowStatus, RowType, Version
 
 COLUMNS: tuple[Column, ...] = (
@@ -42,13 +45,18 @@ KEY = ("installed_rank",)
 SqlSink = Callable[[str], None]
 
 
+def table_properties(settings: Settings) -> dict[str, str]:
+    """Properties of the tables rockway keeps for itself (history, run lock, schema snapshot)."""
+    return {"replication_num": str(settings.replication_num)} if settings.replication_num else {}
+
+
 def history_spec(table: str) -> TableSpec:
     """The history table's portable definition."""
     return TableSpec(table, COLUMNS, KEY, comment="rockway schema history: one row per applied, undone or baselined script")
 
 
 def _row_values(row: AppliedRow) -> list[Any]:
-    on = row.installed_on or datetime.now(timezone.utc).replace(tzinfo=None)
+    on = row.installed_on or utcnow()
     return [
         row.installed_rank, str(row.version) if row.version is not None else None, row.description[:200], row.type.value,
         row.script[-1000:], row.checksum, row.installed_by[:100], on.replace(microsecond=0), int(row.execution_time),
@@ -130,8 +138,6 @@ class HistoryStore:
         if self.exists():
             missing = [c for c in COLUMN_NAMES if c not in self.adapter.table_columns(self.table)]
             if missing:
-                from rockway.errors import ConfigError
-
                 raise ConfigError(f"table {self.table!r} exists but lacks rockway history columns: {', '.join(missing)}",
                                   hint="Use another history_table, or migrate it (it may be a Flyway table).")
             return
@@ -176,11 +182,6 @@ class HistoryStore:
     def drop(self) -> None:
         self.adapter.execute(f"DROP TABLE IF EXISTS {self.adapter.qualified(self.table)}")
         self._exists = False
-
-
-def now_utc() -> datetime:
-    """Naive UTC now (history stores UTC DATETIME)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 _ROW_FIELDS = frozenset(f.name for f in fields(AppliedRow))

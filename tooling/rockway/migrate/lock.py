@@ -7,7 +7,9 @@ import time
 from typing import Callable
 
 from rockway.adapters.base import Adapter, LockOwner, LockPrimitive
+from rockway.config import Settings
 from rockway.errors import LockHeld, RockwayError
+from rockway.migrate.history import table_properties
 
 WaitCallback = Callable[[LockOwner | None, float], None]
 
@@ -94,3 +96,23 @@ class RunLock:
 def lock_name(history_table: str) -> str:
     """The lock guarding one history table."""
     return f"{history_table}_lock"
+
+
+def run_lock(adapter: Adapter, name: str, settings: Settings, run_id: str, *, properties: dict[str, str] | None = None,
+             on_wait: WaitCallback | None = None) -> RunLock:
+    """The lock `name` for this run, with the configured timeout and lease (lock_timeout, lock_lease)."""
+    return RunLock(adapter, name, LockOwner.here(run_id), timeout=settings.lock_timeout, lease=settings.lock_lease,
+                   properties=properties, on_wait=on_wait)
+
+
+def migration_lock(adapter: Adapter, settings: Settings, run_id: str, *,
+                   on_wait: WaitCallback | None = None) -> RunLock:
+    """The lock of the history table: one `migrate` command that writes runs per database at a time."""
+    return run_lock(adapter, lock_name(settings.history_table), settings, run_id, properties=table_properties(settings),
+                    on_wait=on_wait)
+
+
+def migration_lock_primitive(adapter: Adapter, settings: Settings) -> LockPrimitive:
+    """The engine lock under migration_lock, for `rockway lock status` and `lock release` (no owner of their own)."""
+    return adapter.lock_primitive(lock_name(settings.history_table), lease_seconds=settings.lock_lease,
+                                  properties=table_properties(settings))

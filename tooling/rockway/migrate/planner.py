@@ -1,13 +1,28 @@
-"""Pure planning: scripts on disk + history rows -> states and the steps to run."""
+"""Planning: scripts on disk + history rows -> states and the steps to run, in the order they run, and the checks
+that refuse a plan before anything is written."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
-from rockway.model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowStatus, RowType, Script, State, Step,
-                    Version)
+from rockway.errors import InputError, UsageError
+from rockway.extensions import handler_for, is_rockway_statement
+from rockway.migrate.dependencies import created_objects, referenced_tables
+from rockway.model import (Action, AppliedRow, Kind, MigrationInfo, Plan, RowStatus, RowType, Script, State, Statement,
+                           Step, Version)
+
+
+class ScriptSource(Protocol):
+    """A project's scripts and their rendered statements (project.Project)."""
+
+    @property
+    def scripts(self) -> list[Script]: ...
+
+    def statements(self, script: Script) -> list[Statement]: ...
+
+    def has_sql(self, script: Script) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,10 @@ def _latest_repeatables(rows: Iterable[AppliedRow]) -> dict[str, AppliedRow]:
     return latest
 
 
+def _by_version(scripts: Iterable[Script], kind: Kind) -> dict[Version, Script]:
+    return {s.version: s for s in scripts if s.kind is kind and s.version is not None}
+
+
 def baseline_version(rows: Sequence[AppliedRow]) -> Version | None:
     """The newest baseline recorded in history."""
     versions = [r.version for r in rows if r.type is RowType.BASELINE and r.version is not None]
@@ -56,8 +75,8 @@ def _row_state(row: AppliedRow) -> State:
 
 def describe(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Options = Options()) -> list[MigrationInfo]:
     """Every script and history entry with its state, in display order."""
-    versioned = {s.version: s for s in scripts if s.kind is Kind.VERSIONED}
-    undo = {s.version: s for s in scripts if s.kind is Kind.UNDO}
+    versioned = _by_version(scripts, Kind.VERSIONED)
+    undo = _by_version(scripts, Kind.UNDO)
     repeatable = {s.description: s for s in scripts if s.kind is Kind.REPEATABLE}
     latest = _latest_by_version(rows)
     baseline = baseline_version(rows)
@@ -88,7 +107,7 @@ def describe(scripts: Sequence[Script], rows: Sequence[AppliedRow], options: Opt
                 mismatch = True
                 note = "checksum differs from the applied script"
         elif row is not None and row.type is RowType.UNDO_SQL and row_state is not State.UNDONE:
-            state = row_state  # an undo that failed or was interrupted
+            state = _row_state(row)  # an undo that failed or was interrupted
             note = "undo did not finish"
         elif script is None:
             if row is None or row.type is RowType.DELETE:
@@ -180,10 +199,10 @@ def blocker_message(info: MigrationInfo) -> str:
                 f"  or undo the applied statements by hand and run `migrate repair` (removes the failed row;"
                 f" the next `{up}` starts it from statement 1).")
     if row.pending_statement is None:  # stopped between statements: nothing has an unknown outcome
-        done = row.statements_applied
-        left = (f"continues at statement {done + 1} of {row.statements_total}" if done < row.statements_total
+        count = row.statements_applied
+        left = (f"continues at statement {count + 1} of {row.statements_total}" if count < row.statements_total
                 else "records it as finished (every statement is applied)")
-        return (f"{label} stopped after {first_statements(done) if done else 'no statement'} of {row.statements_total};"
+        return (f"{label} stopped after {first_statements(count) if count else 'no statement'} of {row.statements_total};"
                 f" no statement's outcome is unknown.\n  Next: `{up}` {left}.")
     k = row.pending_statement or row.statements_applied + 1
     # a repeatable is named by its description, which may hold spaces: quote it so the command runs as printed
@@ -242,11 +261,16 @@ def undo_name(versioned_name: str) -> str:
     return f"{folder}/U{file[1:]}" if folder else f"U{file[1:]}"
 
 
+def _version(info: MigrationInfo) -> Version:
+    assert info.version is not None
+    return info.version
+
+
 def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, steps: int | None = None,
                   to: Version | None = None, resume: bool = False) -> Plan:
     """Steps for `migrate rollback`: U scripts of the newest applied versions, newest first."""
     infos = describe(scripts, rows)
-    undo = {s.version: s for s in scripts if s.kind is Kind.UNDO}
+    undo = _by_version(scripts, Kind.UNDO)
     blockers: list[str] = []
     plan_steps: list[Step] = []
     unfinished = [i for i in infos if i.kind is Kind.VERSIONED and i.state in (State.FAILED, State.INTERRUPTED)]
@@ -261,9 +285,9 @@ def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, step
     if blockers:
         return Plan((), tuple(infos), tuple(blockers))
     applied = sorted((i for i in infos if i.kind is Kind.VERSIONED and i.state is State.APPLIED and i.version is not None),
-                     key=lambda i: i.version, reverse=True)  # type: ignore[arg-type, return-value]
+                     key=_version, reverse=True)
     if to is not None:
-        chosen = [i for i in applied if i.version > to]  # type: ignore[operator]
+        chosen = [i for i in applied if _version(i) > to]
     else:
         chosen = applied[: (1 if steps is None else steps)]
     if plan_steps:  # finishing an interrupted undo counts as the first step
@@ -279,5 +303,146 @@ def plan_rollback(scripts: Sequence[Script], rows: Sequence[AppliedRow], *, step
         blockers.append(f"cannot roll back: no undo script for {', '.join(f'V{i.version}' for i in missing)}"
                         f" (expected {', '.join(names)}); nothing was changed")
         return Plan((), tuple(infos), tuple(blockers), missing_files=names)
-    plan_steps.extend(Step(Action.UNDO, undo[i.version]) for i in chosen)  # type: ignore[index]
+    plan_steps.extend(Step(Action.UNDO, undo[_version(i)]) for i in chosen)
     return Plan(tuple(plan_steps), tuple(infos), ())
+
+
+# --- the order steps run in ----------------------------------------------------------------------------------
+
+
+def order_repeatables(items: Sequence[tuple[Script, Sequence[Statement]]]) -> list[Script]:
+    """Topologically sort scripts so that an object is created before the scripts that read it (stable by
+    description); a cycle is an InputError naming the scripts."""
+    creates = {script.name: created_objects(stmts) for script, stmts in items}
+    producer: dict[str, str] = {}
+    for name, objs in creates.items():
+        for obj in objs:
+            producer.setdefault(obj, name)
+    by_name = {script.name: script for script, _ in items}
+    deps: dict[str, set[str]] = {}
+    for script, stmts in items:
+        reads: set[str] = set()
+        for stmt in stmts:
+            reads |= referenced_tables(stmt.sql)
+        deps[script.name] = {producer[r] for r in reads if r in producer and producer[r] != script.name}
+    ordered: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = path[path.index(name):] + [name]
+            raise InputError(by_name[name].name, "repeatable scripts depend on each other in a cycle: "
+                             + " -> ".join(cycle), hint="Break the cycle: no view may (indirectly) read itself.")
+        state[name] = 1
+        for dep in sorted(deps[name], key=lambda n: by_name[n].description):
+            visit(dep, path + [name])
+        state[name] = 2
+        ordered.append(name)
+
+    for script, _ in sorted(items, key=lambda it: it[0].description):
+        visit(script.name, [])
+    return [by_name[n] for n in ordered]
+
+
+def order_steps(project: ScriptSource, steps: Sequence[Step]) -> list[Step]:
+    """Keep versioned steps first, then repeatables in dependency order."""
+    repeat = [s for s in steps if s.script.kind is Kind.REPEATABLE]
+    if len(repeat) < 2:
+        return list(steps)
+    everything = [s for s in project.scripts if s.kind is Kind.REPEATABLE]
+    order = order_repeatables([(s, project.statements(s)) for s in everything])
+    rank = {s.name: i for i, s in enumerate(order)}
+    versioned = [s for s in steps if s.script.kind is not Kind.REPEATABLE]
+    return versioned + sorted(repeat, key=lambda s: rank[s.script.name])
+
+
+def release_order(project: ScriptSource) -> list[Script]:
+    """What `migrate up` runs on an empty database, in its order: V by version, then R in dependency order."""
+    return [step.script for step in order_steps(project, plan_up(project.scripts, ()).steps)]
+
+
+def add_dependent_repeatables(project: ScriptSource, plan: Plan) -> Plan:
+    """Also re-run applied repeatables that read an object a versioned step of this run (re)creates.
+
+    After `migrate rollback` dropped a table and `migrate up` re-created it, the views over it must come back
+    too, though their checksums did not change. Repeatables are re-runnable by definition, so re-running one
+    that did not need it costs time, never correctness.
+    """
+    versioned = [s for s in plan.steps if s.script.kind is Kind.VERSIONED]
+    candidates = [i.script for i in plan.infos if i.kind is Kind.REPEATABLE and i.state is State.APPLIED and i.script]
+    if not versioned or not candidates:
+        return plan
+    created: set[str] = set()
+    for step in versioned:
+        created |= created_objects(project.statements(step.script)[step.start_at - 1:])
+    queued = {s.script.name for s in plan.steps}
+    reads = {s.name: set().union(*(referenced_tables(st.sql) for st in project.statements(s))) for s in candidates}
+    added: list[Step] = []
+    notes = list(plan.notes)
+    changed = True
+    while changed:  # a re-run view re-creates what other views read
+        changed = False
+        for script in candidates:
+            hit = reads[script.name] & created
+            if script.name not in queued and hit:
+                queued.add(script.name)
+                added.append(Step(Action.APPLY, script))
+                created |= created_objects(project.statements(script))
+                notes.append(f"re-running {script.display}: this run re-creates {', '.join(sorted(hit))}")
+                changed = True
+    if not added:
+        return plan
+    return Plan(plan.steps + tuple(added), plan.infos, plan.blockers, tuple(notes))
+
+
+# --- plans refused before anything is written ----------------------------------------------------------------
+
+
+def refuse_changed_scripts(infos: Sequence[MigrationInfo], command: str) -> None:
+    """Stop when an applied versioned script was edited since it ran (Flyway's validateOnMigrate).
+
+    The database holds what the old text created; running on as if nothing changed would hide that the file no
+    longer describes the schema. Repeatables are exempt: a changed checksum is what makes them re-run.
+    """
+    changed = [i for i in infos if i.kind is Kind.VERSIONED and i.checksum_mismatch and i.script and i.row]
+    if not changed:
+        return
+    lines = "\n".join(f"  - {i.script.name} ({i.label} {i.description}): the history records checksum"  # type: ignore[union-attr]
+                      f" {(i.row.checksum or '')[:12]}…, the file now has {i.script.checksum[:12]}…"  # type: ignore[union-attr]
+                      for i in changed)
+    raise UsageError(f"{command} refused: {len(changed)} applied script(s) changed since they were applied; nothing was"
+                     f" changed\n{lines}",
+                     hint="Restore the applied text, or run `migrate validate` to see every problem and then"
+                          " `migrate repair` to record the files' current checksums as applied (once the database"
+                          " matches them). --no-validate (validate_on_migrate = false) skips this check.")
+
+
+def refuse_empty_scripts(project: ScriptSource, steps: Sequence[Step]) -> None:
+    """A V or U script to run whose text holds no statement at all (say, an untouched `migrate new` scaffold).
+
+    Recording it as applied with 0 statements would hide that its SQL was never written. A script with SQL
+    that renders to nothing for this engine (migrations/V17__dev_join_indexes.sql on StarRocks) is fine.
+    """
+    for step in steps:
+        script = step.script
+        if step.action is not Action.CONTINUE and script.kind is not Kind.REPEATABLE and not project.has_sql(script):
+            raise InputError(script.name, "has no statements (only comments and whitespace); nothing was changed",
+                             hint="Write its SQL, or delete the file if the version is not needed.")
+
+
+def prerender(project: ScriptSource, steps: Sequence[Step]) -> None:
+    """Render every script of the plan before anything runs, so template errors write nothing."""
+    refuse_empty_scripts(project, steps)
+    undo = _by_version(project.scripts, Kind.UNDO)
+    checked = [step.script for step in steps]
+    # the undo script of every version being applied must render too, or a later rollback would fail
+    checked += [undo[s.script.version] for s in steps if s.script.kind is Kind.VERSIONED and s.script.version in undo]
+    for script in checked:
+        for stmt in project.statements(script):
+            if is_rockway_statement(stmt.sql):
+                try:
+                    handler_for(stmt.sql)
+                except KeyError as exc:
+                    raise InputError(script.name, f"unknown rockway statement {exc.args[0]!r}", line=stmt.line) from None

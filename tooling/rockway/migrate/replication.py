@@ -2,14 +2,14 @@
 
 StarRocks keeps each replica of a tablet on a different backend, so a CREATE TABLE asking for more replicas than
 there are alive backends fails, and it fails in the middle of a migration (replication_num defaults to 3;
-starrocks-facts.md says "1" on a single-BE cluster). Two settings ask for replicas:
+a cluster with one backend needs 1). Two settings ask for replicas:
 
 - `[env.NAME] replication_num` (ROCKWAY_REPLICATION_NUM): rockway's own tables (history, run lock);
 - `[env.NAME.vars] replication_num` (ROCKWAY_VAR_REPLICATION_NUM): the template variable the scripts put into
   PROPERTIES ("replication_num" = "{{ replication_num }}").
 
 `migrate up` compares both with the live cluster's alive backends before it writes anything; `rockway lint`, which
-has no server, compares the rendered PROPERTIES with the environment's declared `backends` (lint.py, SR022).
+has no server, compares the rendered PROPERTIES with the environment's declared `backends` (lint/rules.py, SR022).
 """
 
 from __future__ import annotations

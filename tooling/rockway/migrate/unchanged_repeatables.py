@@ -3,25 +3,26 @@
 A repeatable's checksum covers the files it includes (discovery.py), so editing a macro file makes every
 repeatable that includes it "outdated" even when it renders to the very same statements. Re-running such a
 script is not free on StarRocks: `CREATE OR REPLACE VIEW` with an unchanged text still makes the MVs on that
-view inactive ("base-view changed: …", mv_health.py) and re-running an MV script swaps in a new MV that is
+view inactive ("base-view changed: …", mv/health.py) and re-running an MV script swaps in a new MV that is
 refreshed in full. So before `migrate up` runs an outdated repeatable, it renders it and compares each
 statement's hash with the hashes its last successful run journaled (history `statement_hashes`, executor.py's
 `statement_hash`). Identical → the step is dropped and the row's checksum is realigned in place, as
 `migrate repair` does for versioned scripts; `migrate info` shows the script as "unchanged after rendering".
 
-Not for scripts with rockway statements (`ROCKWAY LOAD CSV 'x.csv' INTO t`, refdata.py): their text names the
+Not for scripts with rockway statements (`ROCKWAY LOAD CSV 'x.csv' INTO t`, refdata/loader.py): their text names the
 data without containing it, so a changed CSV renders the same statement and must still reload. A repeatable
-that reads an object a versioned step of this run re-creates is still re-run (commands.add_dependent_repeatables
+that reads an object a versioned step of this run re-creates is still re-run (planner.add_dependent_repeatables
 sees it as applied).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from rockway.errors import InputError
 from rockway.migrate.executor import statement_hash
+from rockway.migrate.history import HistoryStore, evolve
 from rockway.extensions import is_rockway_statement
 from rockway.model import Kind, MigrationInfo, Plan, Script, State, Statement
 
@@ -65,10 +66,8 @@ def skip_unchanged(plan: Plan, render: Render) -> Plan:
     return Plan(steps, infos, plan.blockers, notes, plan.missing_files)
 
 
-def record_unchanged(history: Any, plan: Plan) -> list[str]:
+def record_unchanged(history: HistoryStore, plan: Plan) -> list[str]:
     """Realign the checksum of every skipped repeatable the final plan does not run after all (history.py)."""
-    from rockway.migrate.history import evolve
-
     running = {s.script.name for s in plan.steps}
     done: list[str] = []
     for i in plan.infos:

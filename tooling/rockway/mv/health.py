@@ -2,9 +2,9 @@
 
 On StarRocks, redefining a view or changing a base table makes the MVs on top of it inactive: they stop
 refreshing and stop serving query rewrites, and the statement that caused it succeeds. Even
-`CREATE OR REPLACE VIEW` with the same text does it ("base-view changed: view1", StarRocks
-fe-core AlterMaterializedViewTest.testAlterMVOnView). So `migrate up` reads the MV catalog before and after
-it runs (mv.py's reader: adapters/starrocks_mv.py, columns probed once) and reports every MV that
+`CREATE OR REPLACE VIEW` with the same text does it ("base-view changed: view1", recorded in
+tests/test_mv_health.py). So `migrate up` reads the MV catalog before and after it runs (the reader of
+adapters/starrocks/mv.py, columns probed once) and reports every MV that
 
   - was active (or did not exist) before and is inactive after, with its INACTIVE_REASON, or
   - refreshed during the run (new MV, new id after a SWAP, or a new refresh start) and whose refresh FAILED,
@@ -23,13 +23,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from rockway.observability import telemetry
+if TYPE_CHECKING:  # annotations only: OpenTelemetry is imported by observability/ alone
+    from opentelemetry.trace import Span
+
 from rockway.adapters import Adapter
 from rockway.adapters.base import CatalogObject
+from rockway.adapters import registry
 from rockway.errors import RockwayError
-from rockway.model import Kind, Script
+from rockway.migrate.dependencies import created_objects
+from rockway.migrate.history import evolve
+from rockway.migrate.project import Session
+from rockway.model import Kind, Script, Statement
+from rockway.mv.status import activate_inactive, record_inactive
+from rockway.observability import redaction
 
 __all__ = ["MvFinding", "MvHealthReport", "MvHealthCheck", "compare", "defining_scripts", "record_on_span",
            "finish_mv_health"]
@@ -37,10 +45,9 @@ __all__ = ["MvFinding", "MvHealthReport", "MvHealthCheck", "compare", "defining_
 Key = tuple[str, str]
 
 # INACTIVE_REASON texts after which ALTER … ACTIVE re-checks the old definition against a base that no longer
-# fits it: "base table schema changed for columns: k1" (StarRocks R test_mv_with_schema_change_column_rename,
-# tests/test_mv_status.py), "column schema not compatible: …" (AlterMaterializedViewTest.testAlterMVOnView, the
-# reason left after a failed ACTIVE), "… cannot be resolved." (the ACTIVE error when a base column is gone,
-# R test_mv_swap).
+# fits it (recorded in tests/test_mv_health.py and tests/test_mv_status.py): "base table schema changed for
+# columns: k1", "column schema not compatible: …" (the reason left after a failed ACTIVE), "… cannot be
+# resolved." (the ACTIVE error when a base column is gone).
 _RECREATE = re.compile(r"schema changed for columns|column schema not compatible|mv schema changed|cannot be resolved",
                        re.I)
 _DROPPED = re.compile(r"base-table dropped:\s*`?([A-Za-z0-9_$.]+)`?", re.I)
@@ -136,10 +143,8 @@ def compare(before: Mapping[Key, Mapping[str, Any]], after: Mapping[Key, Mapping
     return findings, already
 
 
-def defining_scripts(scripts: Iterable[Script], statements: Any) -> dict[str, str]:
+def defining_scripts(scripts: Iterable[Script], statements: Callable[[Script], Sequence[Statement]]) -> dict[str, str]:
     """{mv or view name (lower case): repeatable script file} from the scripts' rendered CREATE statements."""
-    from rockway.migrate.dependencies import created_objects
-
     owners: dict[str, str] = {}
     for script in scripts:
         if script.kind is Kind.REPEATABLE:
@@ -167,11 +172,9 @@ class MvHealthCheck:
     """Read MV states before a run; after it, compare, explain and (mode `activate`) re-activate."""
 
     def __init__(self, adapter: Adapter, mode: str) -> None:  # mode: one of config.MV_HEALTH_MODES
-        from rockway.adapters.starrocks.mv import materialized_views
-
         self.adapter = adapter
         self.mode = mode
-        self.catalog = materialized_views(adapter)
+        self.catalog = registry.materialized_views(adapter)
         self.before: dict[Key, dict[str, Any]] | None = None
         self.error: str | None = None
         if self.catalog is not None:  # a health reading must never keep the migration from running
@@ -183,12 +186,10 @@ class MvHealthCheck:
     def _read(self) -> dict[Key, dict[str, Any]]:
         assert self.catalog is not None
         rows = self.catalog.list()
-        from rockway.mv.status import record_inactive
-
         record_inactive(rows)
         return {(str(r.get("TABLE_SCHEMA") or ""), str(r.get("TABLE_NAME") or "")): r for r in rows}
 
-    def finish(self, scripts: Sequence[Script], statements: Any) -> MvHealthReport:
+    def finish(self, scripts: Sequence[Script], statements: Callable[[Script], Sequence[Statement]]) -> MvHealthReport:
         """Compare with the reading before the run; name fixes and scripts; re-activate in mode `activate`."""
         if self.catalog is None:
             return MvHealthReport(self.mode, supported=False)
@@ -223,8 +224,6 @@ class MvHealthCheck:
         return report
 
     def _activate(self, report: MvHealthReport) -> None:
-        from rockway.mv.status import activate_inactive
-
         inactive = [f for f in report.findings if f.problem == "inactive"]
         outcome = activate_inactive(self.adapter, only={f.label for f in inactive}, catalog=self.catalog)
         again = self._read()  # ACTIVE may leave an MV inactive with a new reason instead of failing
@@ -238,7 +237,7 @@ class MvHealthCheck:
                     f.reason = str(row["INACTIVE_REASON"])
 
 
-def record_on_span(span: Any, report: MvHealthReport) -> None:
+def record_on_span(span: Span, report: MvHealthReport) -> None:
     """The report as attributes of the run's span (rockway.mv.*)."""
     if not report.supported:
         return
@@ -247,18 +246,16 @@ def record_on_span(span: Any, report: MvHealthReport) -> None:
     span.set_attribute("rockway.mv.unhealthy", len(report.problems))
     span.set_attribute("rockway.mv.activated", len(report.activated))
     if report.findings:
-        span.set_attribute("rockway.mv.findings", [telemetry.redact_message(f.describe())[:500] for f in report.findings])
+        span.set_attribute("rockway.mv.findings", [redaction.redact_message(f.describe())[:500] for f in report.findings])
 
 
-def finish_mv_health(check: MvHealthCheck, session: Any, run_span: Any, run_id: str) -> MvHealthReport:
+def finish_mv_health(check: MvHealthCheck, session: Session, run_span: Span, run_id: str) -> MvHealthReport:
     """After a successful run: the report, on the run's span and — when it found anything — in the history.
 
     The history table has no column for it, and adding one would make every existing history table fail
     history.py's column check; so the findings go into the `error` text of the run's last row, which stays
     `success` (the planner reads status, not error); `migrate history --json` shows it.
     """
-    from rockway.migrate.history import evolve
-
     report = check.finish(session.project.scripts, session.project.statements)
     record_on_span(run_span, report)
     if report.findings:

@@ -1,30 +1,10 @@
-"""Asynchronous materialized views: the deployment macro, and status / re-activation over an adapter.
+"""Asynchronous materialized views: status and re-activation over an adapter, and the limits scripts declare.
 
-Deployment (`materialized_view_sql`, the template global `mv.materialized_view`). StarRocks cannot change an
-MV's query (ALTER MATERIALIZED VIEW has no AS …; CREATE_MATERIALIZED_VIEW/ALTER_MATERIALIZED_VIEW), so a
-repeatable script that owns an MV renders, every time it runs:
+Deployment is the macro `mv.materialized_view` (rockway/macros/mv.py; each engine's statements are its dialect's,
+rockway/adapters/starrocks/mv.py for StarRocks). Freshness limits are declared in the macro call and travel with the
+rendered SQL as the directive `-- rockway:mv_max_staleness=<seconds>` (`declared_limits` reads them).
 
-    1. CREATE MATERIALIZED VIEW IF NOT EXISTS mv … REFRESH DEFERRED MANUAL AS <query>
-         first deployment only: a placeholder with the same shape that is never refreshed; a no-op later
-    2. DROP MATERIALIZED VIEW IF EXISTS mv__new          leftovers of an interrupted run
-    3. CREATE MATERIALIZED VIEW mv__new … REFRESH <scheme> AS <query>
-         the new definition; refresh moment IMMEDIATE, so rockway waits for its first refresh (wait_for_mv)
-    4. ALTER MATERIALIZED VIEW mv SWAP WITH mv__new      atomic: readers see old or new data, never none
-    5. DROP MATERIALIZED VIEW IF EXISTS mv__new          the old definition (or the placeholder)
-
-Any step can be re-run after a failure. Swapping makes MVs built on top of `mv` inactive ("base-table swapped",
-StarRocks test_mv_swap), and grants are bound to objects, so grant MVs per database (ON ALL MATERIALIZED VIEWS
-IN DATABASE), not per MV; `migrate up` reports the MVs a run made inactive and how to fix each (mv_health.py),
-and `rockway mv activate` re-activates them. MariaDB has no MVs: the same call renders a plain view with the
-same name and columns (always fresh), so the warehouse's queries and RLS views run unchanged in the dev rehearsal.
-
-Freshness limits are declared in the macro call (`max_staleness='2h'`), next to the refresh scheme, and travel
-with the rendered SQL as the directive `-- rockway:mv_max_staleness=<seconds>` on the first statement;
-`rockway mv status` renders the repeatable scripts (no database needed for that) to find them. Declare limits
-for MVs refreshed on a schedule (ASYNC EVERY …) or by a job (MANUAL): an MV refreshed on base-table change
-(bare ASYNC) is not refreshed while its bases do not change, so its age says nothing about staleness.
-
-Status (`status`): information_schema.materialized_views (columns probed first, adapters/starrocks_mv.py). An
+Status (`status`): information_schema.materialized_views (columns probed first, adapters/starrocks/mv.py). An
 MV's data is as fresh as its last successful refresh: LAST_REFRESH_FINISHED_TIME when LAST_REFRESH_STATE is
 SUCCESS (or SKIPPED, 4.0+: nothing changed), otherwise the newest SUCCESS task run of its task in
 information_schema.task_runs. Staleness = the server's now() minus that time (both in the server's session time
@@ -39,136 +19,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
-from rockway.observability import telemetry
 from rockway.adapters import Adapter, connect
+from rockway.adapters import registry
 from rockway.config import Settings
+from rockway.durations import format_duration, positive_duration
 from rockway.errors import DatabaseError, UsageError
+from rockway.interfaces import CheckSummary, Severity
+from rockway.macros.mv import STALENESS_DIRECTIVE
+from rockway.migrate.project import Project
+from rockway.model import Kind
+from rockway.observability import metrics
 
-__all__ = ["materialized_view_sql", "parse_duration", "format_duration", "declared_limits", "MvStatus",
-           "StatusReport", "ActivationReport", "evaluate", "collect_status", "activate_inactive", "status",
-           "activate", "record_inactive", "STALENESS_DIRECTIVE", "NEW_SUFFIX"]
+__all__ = ["declared_limits", "MvStatus", "StatusReport", "ActivationReport", "evaluate", "collect_status",
+           "activate_inactive", "status", "activate", "record_inactive"]
 
-STALENESS_DIRECTIVE = "mv_max_staleness"
-NEW_SUFFIX = "__new"
 FRESH_STATES = ("SUCCESS", "SKIPPED")
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-_REFRESH = re.compile(
-    r"^(?:(?:IMMEDIATE|DEFERRED)\s+)?(?:MANUAL|ASYNC(?:\s+START\s*\(\s*'[^']*'\s*\))?"
-    r"(?:\s+EVERY\s*\(\s*INTERVAL\s+\d+\s+(?:DAY|HOUR|MINUTE|SECOND)\s*\))?)$", re.I)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
-_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-
-
-# --- rendering ------------------------------------------------------------------------------------------
-
-
-def _name_parts(name: str) -> tuple[str | None, str]:
-    parts = str(name).split(".")
-    if not 1 <= len(parts) <= 2 or not all(_NAME.match(p) for p in parts):
-        raise ValueError(f"materialized view name {name!r} is not a plain `db.name` or `name`")
-    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
-
-
-def _quoted(database: str | None, name: str) -> str:
-    return f"`{database}`.`{name}`" if database else f"`{name}`"
-
-
-def _literal(text: str) -> str:
-    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def parse_duration(text: str | int | float) -> float:
-    """Seconds of '90', '90s', '15m', '2h', '1.5d' (a number alone is seconds)."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if text <= 0:
-            raise ValueError(f"duration {text!r} must be positive")
-        return float(text)
-    m = _DURATION.match(str(text))
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"duration {text!r} is not a positive number with an optional unit s, m, h or d")
-    return float(m.group(1)) * _UNITS[(m.group(2) or "").lower() or None]
-
-
-def format_duration(seconds: float | None) -> str:
-    """'2h 05m', '4m 10s', '12s'; '' for None."""
-    if seconds is None:
-        return ""
-    s = int(round(seconds))
-    sign, s = ("-", -s) if s < 0 else ("", s)
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours:02d}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
-
-
-def _columns_list(columns: str | Sequence[str] | None, what: str) -> str:
-    items = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else list(columns or ())
-    for c in items:
-        if not _NAME.match(c):
-            raise ValueError(f"{what} column {c!r} is not a plain name")
-    return ", ".join(f"`{c}`" for c in items)
-
-
-def materialized_view_sql(engine: str, *, name: str, query: str, refresh: str = "MANUAL",
-                          partition_by: str | None = None, distributed_by: str | Sequence[str] | None = None,
-                          order_by: str | Sequence[str] | None = None, properties: Mapping[str, Any] | None = None,
-                          comment: str = "", max_staleness: str | int | float | None = None,
-                          replication_num: Any = None) -> str:
-    """The statements that create or redefine an MV (see the module docstring); each ends with ';'."""
-    database, mv = _name_parts(name)
-    query = query.strip().rstrip(";").strip()
-    if not query:
-        raise ValueError(f"materialized view {name}: the query is empty")
-    directive = ""
-    if max_staleness is not None:
-        directive = f"-- rockway:{STALENESS_DIRECTIVE}={parse_duration(max_staleness):g}\n"
-    if engine != "starrocks":
-        return (f"{directive}-- MariaDB has no materialized views: a view of the same name and columns stands in.\n"
-                f"CREATE OR REPLACE VIEW {_quoted(database, mv)} AS\n{query};")
-    scheme = " ".join(str(refresh).split())
-    if not _REFRESH.match(scheme):
-        raise ValueError(f"materialized view {name}: refresh {refresh!r} is not MANUAL, ASYNC or "
-                         "ASYNC [START ('…')] EVERY (INTERVAL n DAY|HOUR|MINUTE|SECOND)")
-    scheme = re.sub(r"^(?:IMMEDIATE|DEFERRED)\s+", "", scheme, flags=re.I)
-    if len(mv) + len(NEW_SUFFIX) > 64:
-        raise ValueError(f"materialized view name {mv!r} is too long for its {NEW_SUFFIX} twin (64 characters)")
-    props: dict[str, str] = {}
-    if replication_num is not None:
-        props["replication_num"] = str(replication_num)
-    props.update({str(k): str(v) for k, v in (properties or {}).items()})
-
-    def create(target: str, refresh_clause: str, if_not_exists: bool) -> str:
-        lines = [f"CREATE MATERIALIZED VIEW {'IF NOT EXISTS ' if if_not_exists else ''}{_quoted(database, target)}"]
-        if comment:
-            lines.append(f"COMMENT {_literal(comment)}")
-        if distributed_by:
-            lines.append(f"DISTRIBUTED BY HASH ({_columns_list(distributed_by, 'distribution')})")
-        lines.append(f"REFRESH {refresh_clause}")
-        if partition_by:
-            lines.append(f"PARTITION BY {partition_by}")
-        if order_by:
-            lines.append(f"ORDER BY ({_columns_list(order_by, 'order')})")
-        if props:
-            lines.append("PROPERTIES (" + ", ".join(f'"{k}" = "{v}"' for k, v in props.items()) + ")")
-        lines.append(f"AS\n{query}")
-        return "\n".join(lines)
-
-    new = mv + NEW_SUFFIX
-    statements = [
-        directive + create(mv, "DEFERRED MANUAL", True),
-        f"DROP MATERIALIZED VIEW IF EXISTS {_quoted(database, new)}",
-        create(new, scheme, False),
-        f"ALTER MATERIALIZED VIEW {_quoted(database, mv)} SWAP WITH `{new}`",
-        f"DROP MATERIALIZED VIEW IF EXISTS {_quoted(database, new)}",
-    ]
-    return "".join(f"{s};\n" for s in statements).rstrip("\n")
 
 
 _DECLARED = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?"
@@ -188,7 +53,7 @@ def declared_limits(statements: Iterable[Any], default_database: str | None = No
                              f"{stmt.first_line[:80]}")
         parts = [p.strip().strip("`") for p in m.group(1).split(".")]
         key = (parts[0], parts[1]) if len(parts) == 2 else (default_database, parts[0])
-        limits[key] = parse_duration(value)
+        limits[key] = positive_duration(value)
     return limits
 
 
@@ -298,9 +163,7 @@ def evaluate(row: Mapping[str, Any], now: datetime | None, limit: float | None,
 def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], float] | None = None,
                    databases: Sequence[str] = ()) -> StatusReport:
     """Status of every materialized view (of `databases`, when given) on the adapter's server."""
-    from rockway.adapters.starrocks.mv import materialized_views
-
-    catalog = materialized_views(adapter)
+    catalog = registry.materialized_views(adapter)
     if catalog is None:
         return StatusReport(engine=adapter.engine, supported=False)
     limits = {(db or adapter.database, name): s for (db, name), s in (limits or {}).items()}
@@ -310,7 +173,7 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
     report = StatusReport(engine=adapter.engine, supported=True, server_time=now)
     seen: set[tuple[str | None, str]] = set()
     for row in rows:
-        key = (row.get("TABLE_SCHEMA"), row.get("TABLE_NAME"))
+        key: tuple[str | None, str] = (row.get("TABLE_SCHEMA"), str(row.get("TABLE_NAME")))
         seen.add(key)
         state = str(row.get("LAST_REFRESH_STATE") or "").upper()
         last_success = None
@@ -320,7 +183,7 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
         view = evaluate(row, now, limits.get(key), last_success)
         report.views.append(view)
         if view.staleness_seconds is not None:
-            telemetry.record_mv_staleness(f"{view.database}.{view.name}" if view.database else view.name,
+            metrics.record_mv_staleness(f"{view.database}.{view.name}" if view.database else view.name,
                                           view.staleness_seconds)
     for db, name in sorted(k for k in limits if k not in seen and (not databases or k[0] in databases)):
         report.undeclared.append(f"{db}.{name}" if db else name)
@@ -329,10 +192,10 @@ def collect_status(adapter: Adapter, limits: Mapping[tuple[str | None, str], flo
 
 def record_inactive(rows: Iterable[Mapping[str, Any]]) -> None:
     """Record each MV of a catalog reading as rockway.mv.inactive 1 (inactive) or 0: one reading for `mv status`,
-    the pipeline's `mv` step and the check after `migrate up` (mv_health.py), which the SigNoz alert watches."""
+    the pipeline's `mv` step and the check after `migrate up` (mv/health.py), which the SigNoz alert watches."""
     for row in rows:
         name = f"{row.get('TABLE_SCHEMA')}.{row.get('TABLE_NAME')}" if row.get("TABLE_SCHEMA") else str(row.get("TABLE_NAME"))
-        telemetry.record_mv_inactive(name, not _bool(row.get("IS_ACTIVE")))
+        metrics.record_mv_inactive(name, not _bool(row.get("IS_ACTIVE")))
 
 
 @dataclass
@@ -354,12 +217,10 @@ def activate_inactive(adapter: Adapter, databases: Sequence[str] = (), *, refres
                       only: Collection[str] | None = None, catalog: Any = None) -> ActivationReport:
     """ALTER … ACTIVE every inactive MV; repeat over the failures while a pass activates any (MVs on MVs).
 
-    `only`: just these `db.mv` labels (mv_health.py re-activates what a migration run deactivated); `catalog`:
+    `only`: just these `db.mv` labels (mv/health.py re-activates what a migration run deactivated); `catalog`:
     an already probed catalog of the adapter (no second column probe).
     """
-    from rockway.adapters.starrocks.mv import materialized_views
-
-    catalog = catalog if catalog is not None else materialized_views(adapter)
+    catalog = catalog if catalog is not None else registry.materialized_views(adapter)
     if catalog is None:
         return ActivationReport(engine=adapter.engine, supported=False)
     report = ActivationReport(engine=adapter.engine, supported=True)
@@ -395,9 +256,6 @@ def activate_inactive(adapter: Adapter, databases: Sequence[str] = (), *, refres
 
 def project_limits(settings: Settings, engine: str, database: str | None) -> dict[tuple[str | None, str], float]:
     """Limits declared in the project's repeatable scripts, rendered for `engine` (no database access)."""
-    from rockway.migrate.api import Project
-    from rockway.model import Kind
-
     project = Project(settings, engine=engine, database=database)
     limits: dict[tuple[str | None, str], float] = {}
     for script in project.scripts:
@@ -408,11 +266,9 @@ def project_limits(settings: Settings, engine: str, database: str | None) -> dic
 
 def status(settings: Settings, databases: Sequence[str] = ()) -> StatusReport:
     """Connect and report every MV's state and freshness against the project's declared limits."""
-    from rockway.adapters.starrocks.mv import materialized_views
-
     adapter = connect(settings)
     try:
-        if materialized_views(adapter) is None:
+        if registry.materialized_views(adapter) is None:
             return StatusReport(engine=adapter.engine, supported=False)
         return collect_status(adapter, project_limits(settings, adapter.engine, adapter.database), databases)
     finally:
@@ -434,18 +290,15 @@ MV_CHECK = "mv_health"
 MV_CHECK_SEVERITIES = ("warning", "critical")
 
 
-def status_check(adapter: Adapter, settings: Settings, severity: str = "warning") -> tuple[Any, bool, str]:
+def status_check(adapter: Adapter, settings: Settings, severity: str = "warning") -> tuple[CheckSummary, bool, str]:
     """A pipeline's `mv` step: `rockway mv status`'s reading (collect_status, which also sets rockway.mv.inactive
     for the SigNoz alert) as a check named `mv_health` for the notifier; (check, whether the step fails, detail).
 
     An inactive MV, or one staler than its declared limit, fails the check; the step fails only at severity
     critical (at warning the notification lists it and the pipeline's outcome stands).
     """
-    from rockway.adapters.starrocks.mv import materialized_views
-    from rockway.interfaces import CheckSummary, Severity
-
     level = Severity.CRITICAL if severity == "critical" else Severity.WARNING
-    if materialized_views(adapter) is None:
+    if registry.materialized_views(adapter) is None:
         text = f"{adapter.engine}: no materialized views on this engine; nothing to check"
         return CheckSummary(MV_CHECK, None, level, "pass", message=text), False, text
     report = collect_status(adapter, project_limits(settings, adapter.engine, adapter.database))

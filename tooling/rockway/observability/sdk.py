@@ -11,69 +11,66 @@ The only module that touches the SDK. Rules:
 - Without a traces endpoint (unless OTEL_SDK_DISABLED=true) spans still have real random trace and
   span ids, so history rows and log lines can name them, but they record nothing
   (`IdsOnlyTracerProvider`: the API's NonRecordingSpan with fresh ids).
-- OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`.
+- OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`. A plain-HTTP endpoint
+  without proxy, .netrc or credential-provider settings is sent to with the exporter's urllib3 transport:
+  importing requests (its default) costs more than the rest of the exporter (bench/RESULTS.md).
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
 - `TelemetryHandle.shutdown(deadline_s)` force-flushes and shuts the providers down, each in a daemon
   thread, and returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5): an
   unreachable or hung collector delays exit by at most that long (the SDK's force_flush does not honour
   its own timeout, so the deadline is kept here).
-- Spans are exported every 0.1 s (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
-  long run's spans leave while it waits on the database and the flush at exit is short.
+- Spans are exported every second (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
+  long run's spans leave while it waits on the database and the flush at exit is short; every 0.1 s
+  cost ~0.1 ms more CPU per statement, every 5 s a longer flush at exit (bench/RESULTS.md).
 - Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
   statement; the statement spans hold the same durations with trace ids).
 - Counters and histograms are exported with delta temporality (each short-lived run reports what it
   did; SigNoz sums the deltas) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE is set.
 - OTLP log records carry `rockway.run_id` next to the trace and span ids of the span they were
-  written in; an attached exception is exported only as type and redacted message.
+  written in; an attached exception is exported only as type and redacted message. They reach the
+  SDK's logger provider through `OtlpLogHandler`, not the instrumentation package's handler, whose
+  imports (packaging, wrapt) cost a tenth of the set-up.
 - Any failure during setup disables telemetry; it never fails the run.
-
-Logs for people and machines (`configure_logging`): the `rockway` logger writes text lines
-(warnings and errors) or JSON lines (from INFO) to stderr, chosen by `--log-format` or
-ROCKWAY_LOG_FORMAT; ROCKWAY_LOG_FILE / `--log-file` appends JSON lines to a file as well;
-ROCKWAY_LOG_LEVEL overrides the level. Never stdout: that is where `--json` results go.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from rockway.observability.logs import JsonFormatter, TextFormatter
+from rockway.observability.attributes import RUN_ID
+from rockway.observability.logs import STANDARD_ATTRS, env_setting
+from rockway.observability.redaction import error_type, redact_exception, redact_secrets
+from rockway.observability.spans import LOGGER_NAME, current_run_id
 
 DEFAULT_SERVICE_NAME = "rockway"
 DEFAULT_EXPORT_TIMEOUT_S = 3.0
 DEFAULT_SHUTDOWN_DEADLINE_S = 5.0
-DEFAULT_SPAN_EXPORT_DELAY_MS = 100  # SDK default 5000; see the module docstring
+DEFAULT_SPAN_EXPORT_DELAY_MS = 1000  # SDK default 5000; see the module docstring
 SHUTDOWN_TIMEOUT_ENV = "ROCKWAY_OTEL_SHUTDOWN_TIMEOUT"
 PROTOCOLS = ("http/protobuf", "grpc")
 SIGNALS = ("traces", "metrics", "logs")
-LOGGER_NAME = "rockway"
-LOG_FORMATS = ("text", "json")
 
 _log = logging.getLogger("rockway.telemetry")
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
 def _truthy(name: str) -> bool:
-    return (_env(name) or "").lower() == "true"
+    return (env_setting(name) or "").lower() == "true"
 
 
 def shutdown_deadline() -> float:
     """Seconds exit may wait for telemetry: ROCKWAY_OTEL_SHUTDOWN_TIMEOUT, else 5."""
-    raw = _env(SHUTDOWN_TIMEOUT_ENV)
+    raw = env_setting(SHUTDOWN_TIMEOUT_ENV)
     if raw is None:
         return DEFAULT_SHUTDOWN_DEADLINE_S
     try:
@@ -89,11 +86,11 @@ def shutdown_deadline() -> float:
 def signal_protocol(signal: str) -> str | None:
     """The OTLP protocol to export `signal` (traces|metrics|logs) with, or None when not exported."""
     upper = signal.upper()
-    if (_env(f"OTEL_{upper}_EXPORTER") or "").lower() == "none":
+    if (env_setting(f"OTEL_{upper}_EXPORTER") or "").lower() == "none":
         return None
-    if not (_env("OTEL_EXPORTER_OTLP_ENDPOINT") or _env(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")):
+    if not (env_setting("OTEL_EXPORTER_OTLP_ENDPOINT") or env_setting(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")):
         return None
-    protocol = (_env(f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL") or _env("OTEL_EXPORTER_OTLP_PROTOCOL") or PROTOCOLS[0]).lower()
+    protocol = (env_setting(f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL") or env_setting("OTEL_EXPORTER_OTLP_PROTOCOL") or PROTOCOLS[0]).lower()
     if protocol not in PROTOCOLS:
         _log.warning("OTLP protocol %r is not supported; exporting %s with http/protobuf", protocol, signal)
         protocol = PROTOCOLS[0]
@@ -102,14 +99,14 @@ def signal_protocol(signal: str) -> str | None:
 
 def _timeout(signal: str) -> float | None:
     """3 s unless the environment sets an OTLP timeout (then the exporter reads it itself)."""
-    if _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or _env("OTEL_EXPORTER_OTLP_TIMEOUT"):
+    if env_setting(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or env_setting("OTEL_EXPORTER_OTLP_TIMEOUT"):
         return None
     return DEFAULT_EXPORT_TIMEOUT_S
 
 
 def _delta_temporality() -> dict[type, Any] | None:
     """Delta for counters and histograms, unless the environment states a temporality preference."""
-    if _env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
+    if env_setting("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
         return None
     from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter
     from opentelemetry.sdk.metrics.export import AggregationTemporality
@@ -123,34 +120,58 @@ def _exemplar_filter() -> Any:
     The SDK default (trace_based) offers an exemplar for every statement measured inside a span
     (about 10 µs each, measured); statement spans already carry the same durations with their trace ids.
     """
-    if _env("OTEL_METRICS_EXEMPLAR_FILTER"):
+    if env_setting("OTEL_METRICS_EXEMPLAR_FILTER"):
         return None  # the SDK reads the variable itself
     from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
 
     return AlwaysOffExemplarFilter()
 
 
+_EXPORTERS = {  # (protocol, signal) -> (module, class); a module is imported only when its exporter is used
+    ("grpc", "traces"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+    ("grpc", "metrics"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
+    ("grpc", "logs"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
+    ("http/protobuf", "traces"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ("http/protobuf", "metrics"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
+    ("http/protobuf", "logs"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+# What requests would read from the environment for a plain-HTTP request (proxies, netrc) or the exporter for
+# its requests session (credential providers); with any of them set, the exporter keeps its requests transport.
+_REQUESTS_SETTINGS = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "NETRC",
+                      "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER")
+
+
 def _exporter(signal: str, protocol: str) -> Any:
     """An OTLP exporter for signal; exporter modules are imported only when used."""
-    timeout = _timeout(signal)
-    extra: dict[str, Any] = {}
+    module, name = _EXPORTERS[protocol, signal]
+    cls = getattr(importlib.import_module(module), name)
+    kwargs: dict[str, Any] = {"timeout": _timeout(signal)}
     if signal == "metrics":
-        extra["preferred_temporality"] = _delta_temporality()
-    if protocol == "grpc":
-        if signal == "traces":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as cls
-        elif signal == "metrics":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as cls
-        else:
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as cls
-    else:
-        if signal == "traces":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as cls
-        elif signal == "metrics":
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as cls
-        else:
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as cls
-    return cls(timeout=timeout, **extra)
+        kwargs["preferred_temporality"] = _delta_temporality()
+    transport = _urllib3_transport(signal) if protocol == "http/protobuf" else None
+    if transport is not None:
+        try:
+            return cls(**kwargs, _transport=transport)
+        except TypeError:  # an exporter without that parameter: its default transport
+            pass
+    return cls(**kwargs)
+
+
+def _urllib3_transport(signal: str) -> Any:
+    """The HTTP exporters' own urllib3 transport when it sends exactly what their default (requests) would:
+    a plain-HTTP endpoint, no proxy, .netrc or credential-provider settings; else None."""
+    upper = signal.upper()
+    endpoint = env_setting(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT") or env_setting("OTEL_EXPORTER_OTLP_ENDPOINT") or ""
+    if not endpoint.lower().startswith("http://"):
+        return None
+    if any(env_setting(name) for name in (*_REQUESTS_SETTINGS, f"OTEL_PYTHON_EXPORTER_OTLP_HTTP_{upper}_CREDENTIAL_PROVIDER")) \
+            or any(os.path.exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc")):
+        return None
+    try:
+        from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
+    except ImportError:
+        return None
+    return Urllib3HTTPTransport(verify=True)
 
 
 def build_resource(service_version: str, environment: str | None) -> Any:
@@ -262,7 +283,7 @@ class IdsOnlyTracer(trace.NoOpTracer):
 
     For runs that export no traces: the ids still go into history rows and log lines, without importing
     the SDK. The spans are the API's own NonRecordingSpan; ids are drawn as the SDK's RandomIdGenerator
-    draws them. A NoOpTracer, so rockway.telemetry knows its spans' attributes are never read.
+    draws them. A NoOpTracer, so rockway.observability.spans knows its spans' attributes are never read.
     """
 
     def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> trace.Span:
@@ -303,8 +324,9 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        delay = {} if _env("OTEL_BSP_SCHEDULE_DELAY") else {"schedule_delay_millis": DEFAULT_SPAN_EXPORT_DELAY_MS}
-        handle.tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", protocols["traces"]), **delay))
+        delay = None if env_setting("OTEL_BSP_SCHEDULE_DELAY") else DEFAULT_SPAN_EXPORT_DELAY_MS  # None: the SDK reads it
+        handle.tracer_provider.add_span_processor(
+            BatchSpanProcessor(_exporter("traces", protocols["traces"]), schedule_delay_millis=delay))
     else:
         handle.tracer_provider = IdsOnlyTracerProvider()
 
@@ -317,13 +339,12 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
                                               exemplar_filter=_exemplar_filter())
 
     if "logs" in protocols:
-        from opentelemetry.instrumentation.logging.handler import LoggingHandler
         from opentelemetry.sdk._logs import LoggerProvider
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
         handle.logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         handle.logger_provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", protocols["logs"])))
-        handle.log_handler = _run_id_handler(LoggingHandler)(level=log_level, logger_provider=handle.logger_provider)
+        handle.log_handler = OtlpLogHandler(log_level, handle.logger_provider)
 
     trace.set_tracer_provider(handle.tracer_provider)
     if handle.meter_provider is not None:
@@ -350,11 +371,8 @@ def otlp_safe_record(record: logging.LogRecord) -> logging.LogRecord:
     The stock OTLP handler copies `str(exc)` and a full traceback (with source lines) into the record's
     attributes; either can hold a literal from SQL or a server message. Here an attached exception
     becomes `exception.type`, `error.type` and a redacted `exception.message` only; values in secret
-    positions of the message and of text attributes are masked as in the log file (rockway.logs).
+    positions of the message and of text attributes are masked as in the log file (observability/logs.py).
     """
-    from rockway.observability.logs import STANDARD_ATTRS
-    from rockway.observability.telemetry import RUN_ID, current_run_id, error_type, redact_exception, redact_secrets
-
     extra: dict[str, Any] = {}
     message = record.getMessage()
     masked = redact_secrets(message)
@@ -377,95 +395,33 @@ def otlp_safe_record(record: logging.LogRecord) -> logging.LogRecord:
     return logging.makeLogRecord({**record.__dict__, **extra}) if extra else record
 
 
-def _run_id_handler(base: type) -> type:
-    """A subclass of the OTLP LoggingHandler that exports only `otlp_safe_record`s."""
-
-    class SafeOtlpLoggingHandler(base):  # type: ignore[misc, valid-type]
-        def emit(self, record: logging.LogRecord) -> None:
-            super().emit(otlp_safe_record(record))
-
-    return SafeOtlpLoggingHandler
+_SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}  # Python level names that OTLP spells otherwise
 
 
-def _level(name: str | None, default: int) -> int:
-    if not name:
-        return default
-    level = logging.getLevelName(name.strip().upper())
-    if isinstance(level, int):
-        return level
-    _log.warning("ROCKWAY_LOG_LEVEL=%r is not a log level; using %s", name, logging.getLevelName(default))
-    return default
+class OtlpLogHandler(logging.Handler):
+    """Hands log records, made safe by `otlp_safe_record`, to an SDK logger provider (one OTLP log record each).
 
-
-_LIFECYCLE_EVENTS = frozenset({"run_start", "run_end", "migration_start", "migration_end"})
-
-
-def _not_lifecycle(record: logging.LogRecord) -> bool:
-    """False for the run/migration start and end lines (machine-facing: JSON, file, OTLP)."""
-    return getattr(record, "event", None) not in _LIFECYCLE_EVENTS
-
-
-def configure_logging(log_format: str | None = None, log_file: str | None = None, *,
-                      stream: TextIO | None = None) -> list[logging.Handler]:
-    """Attach the CLI's handlers to the `rockway` logger; return them (close them at exit).
-
-    log_format (else ROCKWAY_LOG_FORMAT, else text): `text` writes WARNING and above for people,
-    `json` writes JSON lines from INFO, both to stream (default stderr); text leaves out the run and
-    migration start/end lines, which people see as progress output already. log_file (else
-    ROCKWAY_LOG_FILE) also receives JSON lines from INFO; with `json` and a file, stderr stays quiet.
-    ROCKWAY_LOG_LEVEL overrides both levels. A file that cannot be opened is reported, never fatal.
+    Does for these records what opentelemetry-instrumentation-logging's handler does (body, severity,
+    `extra=` fields as attributes, the current span's context) without importing that package.
     """
-    fmt = (log_format or _env("ROCKWAY_LOG_FORMAT") or "text").strip().lower()
-    if fmt not in LOG_FORMATS:
-        _log.warning("log format %r is not one of %s; using text", fmt, ", ".join(LOG_FORMATS))
-        fmt = "text"
-    path = log_file or _env("ROCKWAY_LOG_FILE")
-    override = _env("ROCKWAY_LOG_LEVEL")
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers: list[logging.Handler] = []
-    if path:
-        try:
-            file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-        except OSError as exc:
-            _log.warning("cannot write the log file %s (%s); logging to stderr instead", path, exc.strerror or exc)
-            path = None
-        else:
-            file_handler.setFormatter(JsonFormatter())
-            file_handler.setLevel(_level(override, logging.INFO))
-            handlers.append(file_handler)
-    if not (path and fmt == "json"):
-        stream_handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-        stream_handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-        stream_handler.setLevel(_level(override, logging.INFO if fmt == "json" else logging.WARNING))
-        if fmt == "text" and not override:
-            stream_handler.addFilter(_not_lifecycle)  # people already see progress and the error message
-        handlers.append(stream_handler)
-    for handler in handlers:
-        logger.addHandler(handler)
-    lowest = min(h.level for h in handlers)
-    if logger.level == logging.NOTSET or logger.level > lowest:
-        logger.setLevel(lowest)
-    return handlers
 
+    def __init__(self, level: int, logger_provider: Any) -> None:
+        super().__init__(level=level)
+        from opentelemetry._logs import LogRecord
+        from opentelemetry.sdk._logs._internal import std_to_otel
 
-def close_logging(handlers: list[logging.Handler]) -> None:
-    """Detach and close handlers from `configure_logging`."""
-    logger = logging.getLogger(LOGGER_NAME)
-    for handler in handlers:
-        logger.removeHandler(handler)
-        try:
-            handler.close()
-        except Exception:  # noqa: BLE001 - closing a log file never fails the run
-            pass
+        self._provider = logger_provider
+        self._record = LogRecord
+        self._severity = std_to_otel
+        self._loggers: dict[str, Any] = {}
 
-
-def configure_json_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
-    """Write `rockway.*` log records to stream (default stderr) as JSON lines; return the handler."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler.setLevel(level)
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > level:
-        logger.setLevel(level)
-    return handler
+    def emit(self, record: logging.LogRecord) -> None:
+        safe = otlp_safe_record(record)
+        logger = self._loggers.get(safe.name)
+        if logger is None:
+            logger = self._loggers[safe.name] = self._provider.get_logger(safe.name)
+        logger.emit(self._record(
+            timestamp=int(safe.created * 1e9), observed_timestamp=time.time_ns(), context=otel_context.get_current(),
+            severity_text=_SEVERITY_TEXT.get(safe.levelname, safe.levelname), severity_number=self._severity(safe.levelno),
+            body=safe.getMessage(), attributes={k: v for k, v in vars(safe).items() if k not in STANDARD_ATTRS},
+        ))

@@ -7,7 +7,7 @@ The template global validates the CSV against its manifest while the script rend
 checksum, so editing the CSV re-runs the seed (the manifest is not part of the checksum).
 
 Running that statement (`handle_load_csv`):
-1. validate the whole CSV again in Python and write the bulk file if one is needed (csvcheck);
+1. validate the whole CSV again in Python and write the bulk file if one is needed (check.py);
 2. the target table must exist (create it in a V migration) with exactly the manifest's columns;
 3. `CREATE TABLE <t>__rw_stage LIKE <t>`, bulk load it (LOAD DATA LOCAL INFILE / Stream Load with label
    `rockway_seed_<table>_<sha12>_<run8>`), check that it holds exactly the CSV's row count (the server's
@@ -18,8 +18,7 @@ is untouched until the swap); on a bad CSV the load is killed. Either way, a bad
 check's file:line error, and any failure before the swap drops the staging table; the target keeps its
 old rows.
 
-Manifest (YAML): table, database (optional), key (list), columns (name, type, nullable, description),
-source, update_frequency, owner, description. Types: see csvcheck.TYPE_NAMES. Key columns are NOT NULL.
+The manifest next to the CSV is manifest.py's.
 """
 
 from __future__ import annotations
@@ -32,58 +31,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping
 
-import yaml
-
-from rockway.observability import telemetry
-from rockway.adapters.base import Adapter, Column, ProgressCallback, StatementResult, TableSpec
-from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad, bulk_target
+from rockway.adapters.base import Adapter, ProgressCallback, StatementResult
+from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad
+from rockway.adapters.registry import bulk_target
 from rockway.config import Settings
-from rockway.refdata.check import CSV, ColumnSpec, CsvStats, line_end, parse_type, validate_csv
 from rockway.errors import DatabaseError, InputError
 from rockway.extensions import register_globals, register_statement
 from rockway.model import Statement
-from rockway.templating import REFERENCE_DATA_DIR
+from rockway.observability import spans
+from rockway.refdata.check import CsvStats, validate_csv
+from rockway.refdata.manifest import Manifest, is_plain_identifier, load_manifest, resolve_csv
+from rockway.refdata.part import CSV
+from rockway.refdata.reader import line_end
 
-__all__ = ["Manifest", "LoadResult", "load_manifest", "check_csv", "load_reference_csv", "handle_load_csv",
-           "load_statement", "parse_statement", "resolve_csv"]
+__all__ = ["LoadResult", "check_csv", "load_reference_csv", "handle_load_csv", "load_statement", "parse_statement"]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*\.csv$")
 _STATEMENT = re.compile(
     r"^\s*ROCKWAY\s+LOAD\s+CSV\s+'([^']+)'\s+INTO\s+(?:`?([A-Za-z_][A-Za-z0-9_]*)`?\s*\.\s*)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL)
-_REQUIRED = ("table", "key", "columns", "source", "update_frequency")
-_OPTIONAL = ("database", "owner", "description")
-_COLUMN_KEYS = {"name", "type", "nullable", "description"}
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a reference CSV is and where it goes."""
-
-    path: Path
-    display: str  # project-relative path, for messages
-    table: str
-    key: tuple[str, ...]
-    columns: tuple[ColumnSpec, ...]
-    source: str
-    update_frequency: str
-    database: str | None = None
-    owner: str = ""
-    description: str = ""
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    @property
-    def target(self) -> str:
-        return f"{self.database}.{self.table}" if self.database else self.table
-
-    def table_spec(self) -> TableSpec:
-        """The table as rockway's portable TableSpec (for a suggested CREATE TABLE)."""
-        return TableSpec(self.table, tuple(Column(c.name, c.type, c.nullable) for c in self.columns), self.key,
-                         comment=self.description[:200])
 
 
 @dataclass(frozen=True)
@@ -100,105 +65,7 @@ class LoadResult:
     seconds: float
 
 
-# --- files and manifests -----------------------------------------------------------------------
-
-def _display(path: Path, project_dir: Path) -> str:
-    try:
-        return path.relative_to(project_dir).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def resolve_csv(project_dir: Path, name: str, *, where: str | None = None, line: int | None = None) -> tuple[Path, str]:
-    """The CSV path under reference-data/ and its display name; InputError for names outside it."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in Path(name).parts:
-        raise InputError(where or REFERENCE_DATA_DIR, f"load_csv({name!r}): the name must be a relative path ending in"
-                         " .csv inside reference-data/ (letters, digits, _ . - /)", line=line)
-    path = Path(project_dir) / REFERENCE_DATA_DIR / name
-    return path, f"{REFERENCE_DATA_DIR}/{name}"
-
-
-def _manifest_file(csv_path: Path) -> Path:
-    for suffix in (".yaml", ".yml"):
-        candidate = csv_path.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
-    return csv_path.with_suffix(".yaml")
-
-
-def load_manifest(csv_path: Path, project_dir: Path) -> Manifest:
-    """Read and check the manifest next to a CSV (`x.csv` -> `x.yaml`)."""
-    path = _manifest_file(csv_path)
-    display = _display(path, Path(project_dir))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(display, f"manifest missing for {_display(csv_path, Path(project_dir))}",
-                         hint="Write one: table, key, columns (name, type, nullable), source, update_frequency.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(display, f"cannot read manifest: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(display, f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                         line=mark.line + 1 if mark is not None else None) from None
-    if not isinstance(data, dict):
-        raise InputError(display, "the manifest must be a mapping (table:, key:, columns:, …)")
-    unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL)
-    if unknown:
-        raise InputError(display, f"unknown field(s) {', '.join(sorted(map(str, unknown)))};"
-                         f" known: {', '.join(_REQUIRED + _OPTIONAL)}")
-    missing = [k for k in _REQUIRED if not data.get(k)]
-    if missing:
-        raise InputError(display, f"missing field(s): {', '.join(missing)}")
-    table = str(data["table"])
-    database = str(data["database"]) if data.get("database") else None
-    for what, ident in (("table", table), ("database", database)):
-        if ident is not None and not _IDENT.match(ident):
-            raise InputError(display, f"{what} {ident!r} is not a plain identifier (letters, digits, _)")
-    columns = _columns(data["columns"], display)
-    names = [c.name for c in columns]
-    key = data["key"]
-    key = [key] if isinstance(key, str) else key
-    if not isinstance(key, list) or not key or not all(isinstance(k, str) for k in key):
-        raise InputError(display, "key must be a column name or a list of column names")
-    for k in key:
-        if k not in names:
-            raise InputError(display, f"key column {k!r} is not one of the columns ({', '.join(names)})")
-    if len(set(key)) != len(key):
-        raise InputError(display, "key lists a column twice")
-    columns = tuple(ColumnSpec(c.name, c.type, False, c.description) if c.name in key else c for c in columns)
-    return Manifest(path=path, display=display, table=table, key=tuple(key), columns=columns,
-                    source=str(data["source"]), update_frequency=str(data["update_frequency"]), database=database,
-                    owner=str(data.get("owner") or ""), description=str(data.get("description") or "").strip())
-
-
-def _columns(raw: Any, display: str) -> tuple[ColumnSpec, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise InputError(display, "columns must be a non-empty list of {name, type, nullable}")
-    out: list[ColumnSpec] = []
-    for i, item in enumerate(raw, 1):
-        if not isinstance(item, dict) or "name" not in item or "type" not in item:
-            raise InputError(display, f"columns[{i}] needs name and type")
-        extra = set(item) - _COLUMN_KEYS
-        if extra:
-            raise InputError(display, f"columns[{i}] ({item.get('name')}): unknown field(s) {', '.join(sorted(extra))}")
-        name = str(item["name"])
-        if not _IDENT.match(name):
-            raise InputError(display, f"columns[{i}]: {name!r} is not a plain column name (letters, digits, _)")
-        if name in (c.name for c in out):
-            raise InputError(display, f"columns[{i}]: column {name!r} is listed twice")
-        try:
-            type_ = parse_type(item["type"])
-        except ValueError as exc:
-            raise InputError(display, f"columns[{i}] ({name}): {exc}") from None
-        nullable = item.get("nullable", True)
-        if not isinstance(nullable, bool):
-            raise InputError(display, f"columns[{i}] ({name}): nullable must be true or false")
-        out.append(ColumnSpec(name, type_, nullable, str(item.get("description") or "")))
-    return tuple(out)
-
+# --- the template-time check ------------------------------------------------------------------
 
 _CHECKED: dict[tuple[Any, ...], tuple[Manifest, CsvStats]] = {}
 
@@ -286,7 +153,7 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
     is this load's own, so nothing the check would have prevented becomes visible. When the check finds
     a problem, the load is stopped (KILL QUERY) and waited for, the staging table dropped, and the check's
     InputError raised — whatever the load did or raised. When the file is valid but not loadable as it
-    is (outside csvcheck's strict subset), the speculative load is stopped and discarded and the plain
+    is (outside the strict subset of strict_rows.py), the speculative load is stopped and discarded and the plain
     bulk file is loaded after the check, as without overlap. The check then runs in this process only
     (workers=1): the load is the longer part, and the server needs the other CPUs for it.
     """
@@ -295,9 +162,9 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
     bulk = bulk or bulk_target(adapter, timeout=timeout, poll_interval=poll_interval)
     overlap = bulk.loads_csv_as_is if overlap is None else bool(overlap and bulk.loads_csv_as_is)
     started = time.monotonic()
-    with telemetry.span(f"load_csv {manifest.table}", **{"rockway.csv.file": display, "rockway.csv.table": manifest.target,
-                                                           "rockway.csv.method": bulk.method,
-                                                           "rockway.csv.overlap": overlap}) as span, \
+    attributes: dict[str, Any] = {"rockway.csv.file": display, "rockway.csv.table": manifest.target,
+                                  "rockway.csv.method": bulk.method, "rockway.csv.overlap": overlap}
+    with spans.span(f"load_csv {manifest.table}", **attributes) as span, \
             tempfile.TemporaryDirectory(prefix="rockway-csv-") as tmp:
         bulk_file = Path(tmp) / "rows.tsv"
         version = _file_version(csv_path)
@@ -356,7 +223,7 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
                 _check_table(adapter, manifest, database)
                 staged = True
                 bulk.create_staging(database, manifest.table, staging)
-            label = _label(manifest.table, stats.sha256, run_id or telemetry.current_run_id())
+            label = _label(manifest.table, stats.sha256, run_id or spans.current_run_id())
             source = BulkFile(csv_path, CSV, stats.line_end, header_lines=1) if stats.bulk_format == CSV \
                 else BulkFile(bulk_file, stats.bulk_format)
             if outcome is None:
@@ -368,7 +235,7 @@ def load_reference_csv(adapter: Adapter, csv_path: Path, manifest: Manifest, *, 
             # count comes from: first what the server says this load inserted (LOAD DATA: affected rows; Stream
             # Load: NumberLoadedRows, with NumberFilteredRows == 0 checked in stream_load); then, when that is
             # the exact number of rows in the staging table (outcome.exact: LOAD DATA with Records == affected
-            # rows and no deleted/skipped rows or warnings, into the empty staging table — see bulk_mysql), that
+            # rows and no deleted/skipped rows or warnings, into the empty staging table — see adapters/mysql/bulk.py), that
             # number; otherwise COUNT(*) of the staging table (Stream Load: key models merge rows with equal
             # keys, so rows loaded can exceed rows stored; Publish Timeout/earlier label: polled until visible).
             if outcome.rows >= 0 and outcome.rows != stats.rows:
@@ -440,7 +307,7 @@ def _template_globals(settings: Settings, engine: str) -> Mapping[str, Callable[
         (e.g. `{{ load_csv('dim_material_mapper.csv', database=dw_db) }}`).
         """
         manifest, _stats = check_csv(project_dir, name)
-        if database is not None and not _IDENT.match(str(database)):
+        if database is not None and not is_plain_identifier(str(database)):
             raise InputError(manifest.display, f"load_csv({name!r}, database={database!r}): not a plain identifier")
         return load_statement(name, manifest, database)
 

@@ -1,7 +1,7 @@
-"""csvcheck for big files: the file is cut at line starts and the parts are checked by forked processes.
+"""Checking big files in parallel: the file is cut at line starts and the parts are checked by forked processes.
 
 Only a clean result is taken from the workers. Any problem — a bad line, a key that repeats across
-parts, a worker that died — returns None, and csvcheck checks the whole file again in its own process,
+parts, a worker that died — returns None, and check.py checks the whole file again in its own process,
 so error messages name the first bad line exactly as a sequential check does. Forked workers run only
 this module's code and leave with os._exit (no atexit handlers of the parent run in them); spawn is not
 used because it re-imports the caller's __main__, which a library must not do.
@@ -9,22 +9,42 @@ used because it re-imports the caller's __main__, which a library must not do.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rockway.refdata.check import CsvStats, _file_digest, _Job, _scan
+from rockway.refdata.columns import Key
+from rockway.refdata.part import CheckJob, check_part
+from rockway.refdata.reader import file_digest
+
+__all__ = ["PARALLEL_MIN_BYTES", "CheckedParts", "worker_count", "split_points", "check_in_parallel"]
 
 PARALLEL_MIN_BYTES = 48 << 20  # files at least this big are checked by several processes
 _PART_MIN_BYTES = 24 << 20
 
 
+@dataclass(frozen=True)
+class CheckedParts:
+    """What the parallel check of a whole file found."""
+
+    rows: int
+    written: int  # bytes written to the bulk file
+    size: int  # of the CSV file
+    sha256: str  # of the CSV file's bytes
+
+
 def worker_count(size: int, workers: int | None) -> int:
+    """How many processes check a file of `size` bytes (workers: the caller's wish, None for the default)."""
     if workers is None:
         if size < PARALLEL_MIN_BYTES:
             return 1
         try:
-            cpus = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+            cpus = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]  # not on macOS, Windows
         except (AttributeError, OSError):
             cpus = os.cpu_count() or 1
         workers = min(cpus, 4)
@@ -50,27 +70,22 @@ def split_points(path: str, size: int, count: int, first_share: float = 1.0) -> 
     return points
 
 
-def _worker(job: _Job, start: int, end: int, out_path: str | None) -> tuple[bool, int, int, set]:
+def _worker(job: CheckJob, start: int, end: int, out_path: str | None) -> tuple[bool, int, int, set[Key]]:
     """Check one part in a worker process: (ok, rows, bytes written, keys)."""
-    seen: set = set()
+    seen: set[Key] = set()
     try:
         if out_path is None:
-            rows, written = _scan(job, start, end, None, seen)
+            rows, written = check_part(job, start, end, None, seen)
         else:
             with open(out_path, "wb") as out:
-                rows, written = _scan(job, start, end, out, seen)
+                rows, written = check_part(job, start, end, out, seen)
     except Exception:  # noqa: BLE001 - the caller re-checks the file sequentially for the exact message
         return False, 0, 0, set()
     return True, rows, written, seen
 
 
-def check_in_parallel(job: _Job, size: int, count: int, out: BinaryIO | None) -> CsvStats | None:
+def check_in_parallel(job: CheckJob, size: int, count: int, out: BinaryIO | None) -> CheckedParts | None:
     """Check the parts in parallel; None when anything is wrong (then the caller checks sequentially)."""
-    import multiprocessing
-    import shutil
-    import tempfile
-    from concurrent.futures import ProcessPoolExecutor
-
     points = split_points(job.path, size, count, first_share=0.9)
     if len(points) < 3:
         return None
@@ -87,10 +102,10 @@ def check_in_parallel(job: _Job, size: int, count: int, out: BinaryIO | None) ->
                 futures = [pool.submit(_worker, job, points[k], points[k + 1], paths[k]) for k in range(1, len(points) - 1)]
             except Exception:  # noqa: BLE001 - no worker processes here: check sequentially
                 return None
-            seen: set = set()
+            seen: set[Key] = set()
             start = out.tell() if out is not None else 0
-            rows, written = _scan(job, 0, points[1], out, seen)  # errors in the first part are the first errors
-            digest_size, sha = _file_digest(Path(job.path))
+            rows, written = check_part(job, 0, points[1], out, seen)  # errors in the first part are the first errors
+            digest_size, sha = file_digest(Path(job.path))
             try:
                 results = [f.result() for f in futures]
             except Exception:  # noqa: BLE001 - a worker died: check sequentially
@@ -110,8 +125,8 @@ def check_in_parallel(job: _Job, size: int, count: int, out: BinaryIO | None) ->
         for k, r in enumerate(results, 1):
             rows += r[1]
             written += r[2]
-            if out is not None and paths[k] is not None:
-                with open(paths[k], "rb") as part:  # type: ignore[arg-type]
+            part_path = paths[k]
+            if out is not None and part_path is not None:
+                with open(part_path, "rb") as part:
                     shutil.copyfileobj(part, out, 1 << 20)
-    return CsvStats(rows=rows, bytes=digest_size, sha256=sha, out_bytes=written,
-                    bulk_format=job.bulk_format if out else "", line_end=job.eol.decode())
+    return CheckedParts(rows=rows, written=written, size=digest_size, sha256=sha)

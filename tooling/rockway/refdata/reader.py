@@ -1,110 +1,178 @@
-"""csvcheck's fast path: one bytes regex per block of lines, no per-value Python objects.
+"""Reading a reference-data CSV: blocks of whole lines, decoded and split into columns; no checks of values.
 
-A block is accepted only when every line matches the row grammar built from the column specs, which is
-a strict subset of what the exact check accepts: unquoted values without `"`; quoted values with `""`;
-integers short enough to fit the type; DECIMAL digits; real calendar dates (leap years included) and
-times; booleans; VARCHAR(n) as at most n bytes (quoted: n units of one byte or `""`); NOT NULL as
-non-empty; no TAB, CR, NUL. Blocks with `\\N` (reserved) or — when the CSV is to be loaded as it is — a
-bare `NULL` word (MySQL reads it as NULL) go to the exact check. So does every
-block the regex rejects: the exact check then names the bad line, or accepts what the subset does not
-cover. Keys are read with a second regex and compared like the exact check does (integers as numbers).
+The CSV dialect: UTF-8 (a leading BOM is dropped), comma-separated, RFC 4180 double quotes (`""` inside a
+quoted field), LF or CRLF line ends, a header line naming every column in order, and exactly one line per
+row: a value may not contain a line break, a TAB or a NUL (a TAB is found by the VARCHAR check). Lines
+without a quote are split with `str.split`, lines with one go through the csv module, and columns are
+sliced out of one flat list. Physical line numbers are exact because every row is one line (the header
+is line 1).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Sequence
+import csv
+import hashlib
+import operator
+from itertools import compress, repeat
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence
 
-from rockway.refdata.check import _BOOLS as BOOLS, _INT_BITS as INT_BITS, ColumnSpec
+from rockway.errors import InputError
+from rockway.refdata.columns import ColumnSpec, KeyValue, key_values
 
-_NO = rb'",\x00\t\r\n'  # never inside an unquoted value
-_QNO = rb'"\x00\t\r\n'  # never inside a quoted value (besides "")
-_MONTH_DAY = (rb"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-              rb"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
-_LEAP_YEAR = rb"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-_DATE = rb"(?!0000)(?:[0-9]{4}-" + _MONTH_DAY + rb"|" + _LEAP_YEAR + rb"-02-29)"
-_TIME = rb"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?+)?+"
-_INT_DIGITS = {"TINYINT": 2, "SMALLINT": 4, "INT": 9, "BIGINT": 18}  # always in range
-_NULL_WORD = re.compile(rb"(?<![^,\n])null(?=[,\r\n]|$)")  # on lower-cased bytes: starts with a literal
+__all__ = ["blocks_of_lines", "decode_block", "split_fields", "check_header", "parse_quoted_line", "line_end",
+           "file_digest", "first_key_line"]
 
-
-def _field(col: ColumnSpec) -> bytes:
-    base = col.base
-    if base == "VARCHAR":
-        n = int(col.type[len("VARCHAR("):-1])
-        lo = 0 if col.nullable else 1
-        return rb'(?:[^%s]{%d,%d}|"(?:[^%s]|""){%d,%d}")' % (_NO, lo, n, _QNO, lo, n)
-    if base in _INT_DIGITS:
-        core = rb"-?[0-9]{1,%d}" % _INT_DIGITS[base]
-    elif base == "DECIMAL":
-        p, s = (int(x) for x in col.type[len("DECIMAL("):-1].split(","))
-        frac = rb"(?:\.[0-9]{1,%d})?+" % s if s else b""
-        core = rb"-?[0-9]{1,%d}%s" % (p - s, frac) if p - s else rb"-?0?\.[0-9]{1,%d}" % s
-    elif base == "DATE":
-        core = _DATE
-    elif base == "DATETIME":
-        core = _DATE + rb"[ T]" + _TIME
-    elif base == "BOOLEAN":
-        core = b"(?:" + b"|".join(re.escape(k.encode()) for k in sorted(BOOLS, key=len, reverse=True)) + b")"
-    else:
-        raise ValueError(col.type)
-    return rb"(?:%s)?+" % core if col.nullable else rb"(?:%s)" % core
+_BOM = b"\xef\xbb\xbf"
 
 
-def _key_field(col: ColumnSpec) -> bytes:
-    """A key column's pattern without the quoted form."""
-    if col.base == "VARCHAR":
-        n = int(col.type[len("VARCHAR("):-1])
-        return rb"[^%s]{1,%d}" % (_NO, n)
-    return _field(col)
+def blocks_of_lines(fh: BinaryIO, block_bytes: int, limit: int, bof: bool,
+                    digest: "hashlib._Hash | None" = None) -> Iterator[tuple[int, bytes, int]]:
+    """(line number of its first line, bytes, lines) for blocks of whole lines, without their last line break.
+
+    Reads `limit` bytes from the current position; `bof` means that is the start of the file (BOM).
+    """
+    line_no = 1
+    rest = b""
+    first = bof
+    while True:
+        data = fh.read(min(block_bytes, limit)) if limit > 0 else b""
+        limit -= len(data)
+        if digest is not None:
+            digest.update(data)
+        if data:
+            rest += data
+            cut = rest.rfind(b"\n")
+            if cut < 0:
+                continue
+            part, rest = rest[:cut], rest[cut + 1:]
+            if part.endswith(b"\r"):
+                part = part[:-1]  # CRLF at the cut
+        elif rest:
+            part, rest = rest, b""
+        else:
+            return
+        if first:
+            first = False
+            if part.startswith(_BOM):
+                part = part[len(_BOM):]
+        count = part.count(b"\n") + 1
+        yield line_no, part, count
+        line_no += count
 
 
-class FastRows:
-    """The compiled row grammar of one manifest and line ending."""
+def decode_block(part: bytes, line_no: int, display: str) -> tuple[str, list[str]]:
+    """Text and lines of a block; InputError for bad UTF-8, a stray CR or a NUL, naming the line."""
+    try:
+        text = part.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = line_no + part.count(b"\n", 0, exc.start)
+        raise InputError(display, f"not valid UTF-8: byte 0x{part[exc.start]:02x} cannot be decoded", line=line,
+                         hint="Save the file as UTF-8 (with or without BOM).") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            line = line_no + text.count("\n", 0, text.index("\r"))
+            raise InputError(display, "carriage return inside a line (values may not contain line breaks)", line=line)
+    if "\x00" in text:
+        raise InputError(display, "NUL character in the file", line=line_no + text.count("\n", 0, text.index("\x00")))
+    return text, text.split("\n")
 
-    def __init__(self, columns: Sequence[ColumnSpec], key_idx: Sequence[int], eol: bytes, *, direct: bool) -> None:
-        fields = [_field(c) for c in columns]
-        row = b",".join(fields)
-        self.whole = re.compile(rb"(?:%s%s)*+%s" % (row, re.escape(eol), row))
-        last = max(key_idx)
-        parts = [b"(%s)" % _key_field(columns[i]) if i in key_idx else f for i, f in enumerate(fields[:last + 1])]
-        # the block matched `whole`, so fields tokenize alike; a quoted key does not match at all, which
-        # leaves fewer keys than rows and sends the block to the exact check (it compares unquoted values)
-        self.keys_rx = re.compile(b"\n" + b",".join(parts))
-        self.columns = list(columns)
-        self.key_idx = list(key_idx)
-        self.direct = direct
 
-    @classmethod
-    def build(cls, columns: Sequence[ColumnSpec], key_idx: Sequence[int], eol: bytes, *, direct: bool) -> "FastRows | None":
+def parse_quoted_line(line: str) -> list[str]:
+    """Fields of one line that contains a double quote (csv module, strict)."""
+    reader = csv.reader((line,), strict=True)
+    fields = next(reader)
+    if next(reader, None) is not None:  # pragma: no cover - one line is one record
+        raise csv.Error("more than one record")
+    return fields
+
+
+def split_fields(lines: list[str], text: str, ncols: int, first_line: int, display: str) -> list[list[str]]:
+    """Columns of a block of data lines; InputError for malformed quoting or a wrong field count."""
+    parked: set[int] = set()  # columns where a literal comma was parked as NUL
+    if '"' in text:
+        for i in compress(range(len(lines)), map(operator.contains, lines, repeat('"'))):
+            try:
+                fields = parse_quoted_line(lines[i])
+            except csv.Error as exc:
+                detail = "an unterminated quoted value (values may not contain line breaks)" \
+                    if "end of data" in str(exc) or "EOF" in str(exc) else str(exc)
+                raise InputError(display, f"malformed CSV: {detail}", line=first_line + i) from None
+            line = ",".join([f.replace(",", "\x00") for f in fields])
+            if "\x00" in line:
+                parked.update(j for j, f in enumerate(fields) if "," in f)
+            lines[i] = line
+    counts = set(map(str.count, lines, repeat(",")))
+    if counts != {ncols - 1}:
+        i = next((i for i, ln in enumerate(lines) if ln.count(",") != ncols - 1), 0)
+        got = lines[i].count(",") + 1
+        message = "blank line" if lines[i] == "" else f"expected {ncols} fields, found {got}"
+        raise InputError(display, message, line=first_line + i)
+    flat = ",".join(lines).split(",")
+    cols = [flat[i::ncols] for i in range(ncols)]
+    for j in parked:
+        if j < ncols:
+            cols[j] = [v.replace("\x00", ",") for v in cols[j]]
+    return cols
+
+
+def check_header(line: str, names: Sequence[str], manifest: str, display: str) -> None:
+    """InputError (line 1) unless the header line names exactly the columns, in order."""
+    try:
+        header = parse_quoted_line(line) if line else []
+    except csv.Error as exc:
+        raise InputError(display, f"malformed header: {exc}", line=1) from None
+    if not header or header == [""]:
+        raise InputError(display, f"no header line; expected {','.join(names)}", line=1)
+    if header != list(names):
+        raise InputError(display, _header_message(header, names, manifest), line=1)
+
+
+def _header_message(header: list[str], names: Sequence[str], manifest: str) -> str:
+    expected = ",".join(names)
+    for i, (got, want) in enumerate(zip(header, names), 1):
+        if got != want:
+            return f"header does not match {manifest}: column {i} is {got!r}, expected {want!r} (expected: {expected})"
+    if len(header) < len(names):
+        return (f"header does not match {manifest}: {len(header)} columns, expected {len(names)};"
+                f" missing {', '.join(names[len(header):])}")
+    return (f"header does not match {manifest}: {len(header)} columns, expected {len(names)};"
+            f" unexpected {', '.join(header[len(names):])}")
+
+
+def line_end(path: Path) -> str:
+    """The line ending a CSV is read with: CRLF when its header line ends with CR LF, else LF (OSError if unreadable)."""
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    return "\r\n" if first.endswith(b"\r\n") else "\n"
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and sha256 of a file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def first_key_line(path: Path, columns: Sequence[ColumnSpec], key_idx: Sequence[int], dup_line: int) -> int:
+    """Line of the first row with the same key as the row at dup_line (error path only)."""
+    def key_of(fields: Sequence[str]) -> tuple[KeyValue, ...]:
+        return tuple(key_values([fields[j]], columns[j])[0] for j in key_idx)
+
+    with open(path, "r", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    if dup_line - 1 >= len(rows):
+        return dup_line
+    wanted = key_of(rows[dup_line - 1])
+    for line, fields in enumerate(rows[1:dup_line - 1], 2):
         try:
-            return cls(columns, key_idx, eol, direct=direct)
-        except re.error:  # Python 3.10: no possessive repeats; everything takes the exact path
-            return None
-
-    def keys(self, part: bytes, rows: int) -> list | None:
-        """Comparable keys of the block's `rows` rows, or None when the block needs the exact check."""
-        if b"\x00" in part or b"\\N" in part:
-            return None
-        if self.direct:
-            lowered = part.lower()
-            if b"null" in lowered and _NULL_WORD.search(lowered):
-                return None
-        if self.whole.fullmatch(part) is None:
-            return None
-        found = self.keys_rx.findall(b"\n" + part)
-        if len(found) != rows:
-            return None
-        cols = [found] if len(self.key_idx) == 1 else [list(c) for c in zip(*found)]
-        out = []
-        for k, values in zip(self.key_idx, cols):
-            base = self.columns[k].base
-            if base in INT_BITS:
-                out.append(list(map(int, values)))
-            elif base == "BOOLEAN":
-                out.append([BOOLS[v.decode()] for v in values])
-            elif base == "DATETIME":
-                out.append([v.decode().replace("T", " ") for v in values])
-            else:
-                out.append(list(map(bytes.decode, values)))
-        return out[0] if len(out) == 1 else list(zip(*out))
+            if len(fields) == len(columns) and key_of(fields) == wanted:
+                return line
+        except (ValueError, KeyError):
+            continue
+    return dup_line

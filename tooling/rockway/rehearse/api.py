@@ -23,13 +23,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from rockway.config import Settings, redact_dsn, validate_identifier
+from rockway.adapters import connect
+from rockway.config import Settings, validate_identifier
+from rockway.observability.redaction import redact_dsn
 from rockway.errors import ConfigError, DatabaseUnavailable, Interrupted, RockwayError
-from rockway.model import Kind
+from rockway.migrate.api import migrate
+from rockway.migrate.project import Project, open_session
+from rockway.model import Kind, Version
 from rockway.observability.redaction import redact_secrets
 from rockway.rehearse import model, probes, snapshot
 from rockway.rehearse.model import Applied, Case, Rehearsal
 from rockway.rehearse.naming import ROLE_PREFIX_VAR, Names, new_prefix, prefixed_settings, server_settings
+from rockway.schema.api import diff
+from rockway.schema.scope import schema_scope
 
 Progress = Callable[[str], None]
 _CREATE_ROLE = re.compile(r"^\s*CREATE\s+ROLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`'\"]?([\w$]+)", re.IGNORECASE)
@@ -69,8 +75,6 @@ class _Recorder:
 def _migrate(settings: Settings, result: Rehearsal, phase: str, progress: Progress, *, rollback: bool = False,
              cases: bool = False, target: str | None = None) -> str | None:
     """Run `migrate up` (or roll back the newest version); record what ran. The failure text, or None."""
-    from rockway.migrate.api import migrate
-
     recorder = _Recorder(phase, progress)
     failure: str | None = None
     async_jobs: dict[str, tuple[str, ...]] = {}
@@ -99,15 +103,11 @@ def _migrate(settings: Settings, result: Rehearsal, phase: str, progress: Progre
 
 
 def _snapshot(settings: Settings) -> snapshot.Snapshot:
-    from rockway.migrate.api import open_session
-
     with open_session(settings) as session:
         return snapshot.take(session.adapter, settings, session.project)
 
 
-def _project(settings: Settings) -> Any:
-    from rockway.migrate.api import open_session
-
+def _project(settings: Settings) -> Project:
     with open_session(settings) as session:
         session.project.use_scripts(session.project.scripts)
         return session.project
@@ -116,8 +116,6 @@ def _project(settings: Settings) -> Any:
 def rehearse(settings: Settings, options: Options = Options(), *, progress: Progress = lambda _: None) -> Rehearsal:
     """Rehearse the release on the server of settings; see the module docstring."""
     start = time.perf_counter()
-    from rockway.migrate.api import Project
-
     Project(settings).scripts  # a missing migrations folder is bad input (exit 2) before anything is created
     if options.schema_dir is not None and not Path(options.schema_dir).is_dir():
         raise ConfigError(f"--schema-dir {options.schema_dir}: no such folder",
@@ -152,12 +150,10 @@ def _from_empty(settings: Settings, names: Names, result: Rehearsal, progress: P
                 schema_dir: Path | None = None) -> None:
     """First up one version at a time (a snapshot after each), then the R scripts; the schema files (schema_dir);
     the round trip; the probes."""
-    from rockway.migrate.api import open_session
-
     with open_session(settings) as session:
         result.engine = session.adapter.engine
     project = _project(settings)
-    versions = sorted({s.version for s in project.scripts if s.kind is Kind.VERSIONED})
+    versions = sorted({s.version for s in project.scripts if s.kind is Kind.VERSIONED and s.version is not None})
     before = {0: _snapshot(settings)}  # index in `versions` (0: nothing applied) -> the schema then
     for index, version in enumerate(versions, start=1):
         if _migrate(settings, result, "first up", progress, cases=True, target=str(version)) is not None:
@@ -190,8 +186,6 @@ def _schema_files(settings: Settings, directory: Path, aliases: dict[str, str], 
                   progress: Progress) -> None:
     """The live schema against the files of `directory` (`rockway schema diff` with the prefixed names read as the
     project's own): one case; a difference fails it, and the unified diff goes to the report."""
-    from rockway.schema.api import diff
-
     progress(f"schema files: comparing with {directory}")
     result.schema_dir = str(directory)
     begin = time.perf_counter()
@@ -216,9 +210,6 @@ def _schema_files(settings: Settings, directory: Path, aliases: dict[str, str], 
 
 def _note_unprefixed(settings: Settings, names: Names, result: Rehearsal) -> None:
     """Databases the scripts name literally (not through a `*_db` variable) are shared and never dropped: say so."""
-    from rockway.migrate.api import open_session
-    from rockway.schema.scope import schema_scope
-
     with open_session(settings) as session:
         databases = schema_scope(settings, session.project, session.adapter.database).databases
     for database in databases:
@@ -227,7 +218,7 @@ def _note_unprefixed(settings: Settings, names: Names, result: Rehearsal) -> Non
                                 "rehearsal used it without its prefix and does not drop it")
 
 
-def _round_trip(settings: Settings, project: Any, versions: list[Any], before: dict[int, snapshot.Snapshot],
+def _round_trip(settings: Settings, project: Project, versions: list[Version], before: dict[int, snapshot.Snapshot],
                 result: Rehearsal, progress: Progress) -> bool:
     """Roll back one version at a time (each U script must restore the schema its V found), `migrate up` again,
     and the same schema as after the first up. False when the schema is not whole afterwards."""
@@ -265,8 +256,6 @@ def _round_trip(settings: Settings, project: Any, versions: list[Any], before: d
 
 
 def _pending(settings: Settings, result: Rehearsal, progress: Progress, schema_dir: Path | None = None) -> None:
-    from rockway.migrate.api import open_session
-
     with open_session(settings) as session:
         result.engine = session.adapter.engine
     before = _snapshot(settings)
@@ -281,15 +270,11 @@ def _pending(settings: Settings, result: Rehearsal, progress: Progress, schema_d
     if schema_dir is not None:  # the server's own names: nothing to read back
         _schema_files(settings, Path(schema_dir), {}, result, progress)
     with open_session(settings) as session:
-        from rockway.schema.scope import schema_scope
-
         databases = list(schema_scope(settings, session.project, session.adapter.database).databases)
     _probes(settings, result, databases, progress, writes=False)
 
 
 def _probes(settings: Settings, result: Rehearsal, databases: list[str], progress: Progress, *, writes: bool) -> None:
-    from rockway.adapters import connect
-
     progress("validate")
     result.add(probes.validate_case(settings))
     progress("lint")
@@ -309,8 +294,6 @@ def _probes(settings: Settings, result: Rehearsal, databases: list[str], progres
 
 def role_names(settings: Settings, engine: str, database: str | None, role_prefix: str) -> list[str]:
     """Roles the project's V and R scripts create whose names start with role_prefix (rendered for engine)."""
-    from rockway.migrate.api import Project
-
     project = Project(settings, engine=engine, database=database)
     found: list[str] = []
     for script in project.scripts:
@@ -330,8 +313,6 @@ def role_names(settings: Settings, engine: str, database: str | None, role_prefi
 def drop_prefixed(settings: Settings, names: Names) -> tuple[list[str], str | None]:
     """Drop every database and role of the rehearsal (only names that start with its prefix).
     (what was dropped, the problem when clean-up failed)."""
-    from rockway.adapters import connect
-
     dropped: list[str] = []
     try:
         adapter = connect(server_settings(settings))

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from rockway.adapters import Timeouts, connect_dsn
+from rockway.config import parse_dsn
 from rockway.errors import DatabaseUnavailable, RockwayError, UsageError
 
 DEFAULT_IMAGE = "starrocks/allin1-ubuntu:3.5.3"
@@ -59,9 +61,6 @@ def backends_ready(rows: list[dict[str, Any]]) -> tuple[bool, str]:
 
 
 def _probe(host: str, port: int) -> tuple[bool, str]:
-    from rockway.adapters import Timeouts, connect_dsn
-    from rockway.config import parse_dsn
-
     try:
         adapter = connect_dsn(parse_dsn(f"starrocks://root@{host}:{port}"), Timeouts(5.0, 30.0, 30.0))
     except RockwayError as exc:

@@ -7,15 +7,25 @@ Each probe returns test cases (model.Case) and never raises for what it finds; a
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any, Callable
 
 from rockway.adapters import connect
 from rockway.adapters.base import Adapter
+from rockway.adapters.registry import job_ops
+from rockway.clock import utcnow
 from rockway.config import Settings
 from rockway.errors import DatabaseUnavailable, RockwayError
+from rockway.jobs.api import JobsProject, load_project
+from rockway.jobs.settings import load_jobs_settings
+from rockway.jobs.sqlgen import JobSql
+from rockway.jobs.validate import sample_window
+from rockway.migrate.api import lint, validate
+from rockway.mv.status import collect_status
 from rockway.observability.redaction import redact_secrets
 from rockway.rehearse import model
 from rockway.rehearse.model import Case
+from rockway.verify import CheckEngine, load_verify_settings
 
 # The zero-row window of the checks and the jobs: a day long before any data (the tables are empty anyway
 # when rehearsing from empty; jobs/validate.py `sample_window` renders job templates with the same day).
@@ -47,8 +57,6 @@ def _timed(suite: str, name: str, body: Callable[[Case], None]) -> Case:
 
 def validate_case(settings: Settings) -> Case:
     """`migrate validate`: checksums, failed rows, scripts that do not render."""
-    from rockway.migrate.api import validate
-
     def body(case: Case) -> None:
         problems = validate(settings)
         if problems:
@@ -62,8 +70,6 @@ def lint_cases(settings: Settings, engine: str | None = None) -> tuple[list[Case
     """`rockway lint` for the connected engine (`engine`: the one the rehearsal's connection found, which the
     migrations were rendered for; a mysql:// DSN may reach StarRocks): one case per script; errors fail it. Also
     every finding as text."""
-    from rockway.migrate.api import lint
-
     findings: list[str] = []
     cases: list[Case] = []
     try:
@@ -92,8 +98,6 @@ def lint_cases(settings: Settings, engine: str | None = None) -> tuple[list[Case
 def mv_cases(adapter: Adapter, databases: list[str]) -> list[Case]:
     """Every materialized view of the rehearsed databases active and its last (first) refresh not FAILED.
     Engines without materialized views (MySQL/MariaDB) give one skipped case."""
-    from rockway.mv.status import collect_status
-
     report = collect_status(adapter, None, databases)
     if not report.supported:
         return [Case(model.MVS, "materialized views", skipped=f"{adapter.engine} has no materialized views")]
@@ -113,8 +117,6 @@ def mv_cases(adapter: Adapter, databases: list[str]) -> list[Case]:
 
 def check_cases(settings: Settings, adapter: Adapter) -> list[Case]:
     """Per check file: compile (`verify --explain`) and run each compiled statement once on the rehearsed tables."""
-    from rockway.verify import CheckEngine, load_verify_settings
-
     engine = CheckEngine.from_settings(settings, load_verify_settings(settings.project_dir, settings.env))
     paths = engine.catalog.paths()
     if not paths:
@@ -154,32 +156,24 @@ def job_cases(settings: Settings, *, writes: bool) -> list[Case]:
     every load) is created empty for it. A job reading an external catalog gets the target check only (the
     catalog may not exist on a rehearsal server).
     """
-    from rockway.jobs.settings import load_jobs_settings
-
     jobs_dir = load_jobs_settings(settings).jobs_dir
     if not jobs_dir.is_dir():
         return [Case(model.JOBS, "jobs", skipped=f"no jobs folder ({jobs_dir.name})")]
-    from rockway.jobs.api import load_project
-
     try:
         project = load_project(settings)
     except RockwayError as exc:
         return [Case(model.JOBS, "job specs", failure=_text(exc).splitlines()[0], detail=_text(exc))]
     adapter = connect(settings)
     try:
-        return [_timed(model.JOBS, name, lambda case, spec=spec: _run_job_sql(case, settings, project, spec, adapter,
-                                                                              writes))
+        return [_timed(model.JOBS, name, partial(_run_job_sql, settings=settings, project=project, spec=spec,
+                                                 adapter=adapter, writes=writes))
                 for name, spec in sorted(project.specs.items())]
     finally:
         adapter.close()
 
 
-def _run_job_sql(case: Case, settings: Settings, project: Any, spec: Any, adapter: Adapter, writes: bool) -> None:
-    from rockway.adapters.job_ops import job_ops
-    from rockway.jobs.sqlgen import JobSql
-    from rockway.jobs.store import utcnow
-    from rockway.jobs.validate import sample_window
-
+def _run_job_sql(case: Case, *, settings: Settings, project: JobsProject, spec: Any, adapter: Adapter,
+                 writes: bool) -> None:
     ops = job_ops(adapter)
     sql = JobSql(spec, settings, project.jobs, ops, run_id="rehearse", loaded_at=utcnow())
     window = sample_window(spec)

@@ -1,7 +1,7 @@
 """Schema files (one per table, view and materialized view) and drift detection.
 
 scope.py    which databases and objects rockway manages
-live.py     the live schema: normalised DDL (adapters/*_introspection.py) and its hash
+live.py     the live schema: normalised DDL (adapters/*/introspection.py) and its hash
 header.py   the comment header of a schema file (purpose, history, writers, readers)
 dump.py     `schema dump`: the files
 diff.py     `schema diff`: files against the live schema

@@ -1,10 +1,16 @@
 """Drift: the live schema against the record the last successful migration left.
 
-At the end of every successful `migrate up` / `migrate rollback` (commands.py `migrate`) the normalised DDL and
+At the end of every successful `migrate up` / `migrate rollback` (migrate/api.py `migrate`) the normalised DDL and
 its hash of every managed object (scope.py) is written to `rockway_schema_snapshot`, in the history table's
 database, created like the history table (the adapter's `create_table_sql`: on StarRocks a Primary Key table
 with the configured replication_num). `detect_drift` compares the live schema with it: objects changed, added
 or dropped since, i.e. outside the migrations (an ALTER run by hand).
+
+Each row also holds the object's catalog fingerprint (the engine's `Introspection.fingerprints`: a hash of its
+information_schema rows, read for all objects in a few queries). Recording reads the DDL (one SHOW CREATE each) only
+of the objects whose fingerprint differs from the recorded one, or that have none, so a release that changes two
+tables costs a few catalog queries and two SHOW CREATE whatever the size of the schema (tests/test_schema_fingerprint.py).
+`detect_drift` reads every DDL: it never relies on the fingerprint.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from rockway.adapters.base import Adapter, Column, TableSpec
-from rockway.errors import UsageError
-from rockway.schema.live import LiveObject, read_live
+from rockway.adapters.registry import introspection
+from rockway.clock import utcnow
+from rockway.errors import DatabaseError, OutcomeUnknown, UsageError
+from rockway.schema.live import LiveObject, managed_objects, read_ddl, read_live
 from rockway.schema.scope import Scope
 
 SNAPSHOT_TABLE = "rockway_schema_snapshot"
@@ -26,10 +34,14 @@ COLUMNS = (
     Column("ddl_hash", "VARCHAR(64)", False),
     Column("run_id", "VARCHAR(64)"),
     Column("recorded_at", "DATETIME", False),
+    Column("catalog_hash", "VARCHAR(64)"),  # the catalog fingerprint the DDL was read at (module docstring)
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 KEY = ("object_name",)
-_BATCH = 50
+_BATCH = 50  # names per DELETE
+# Rows per INSERT: as many as fit in about a megabyte of DDL (below every server's default packet limit), since each
+# statement is a commit (an fsync on MySQL/MariaDB, a load transaction on StarRocks).
+_INSERT_ROWS, _INSERT_BYTES = 500, 1_000_000
 
 
 def snapshot_spec() -> TableSpec:
@@ -46,6 +58,8 @@ class Recorded:
     ddl: str
     ddl_hash: str
     run_id: str
+    recorded_at: Any = None
+    catalog_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,34 +95,82 @@ class DriftReport:
 def record_snapshot(adapter: Adapter, scope: Scope, run_id: str, *, properties: dict[str, str] | None = None,
                     recorded_at: Any = None) -> int:
     """Write the live schema of the scope as the record; return the number of objects recorded."""
-    from rockway.migrate.history import now_utc
-
     adapter.execute(adapter.create_table_sql(snapshot_spec(), properties=properties))
-    live = read_live(adapter, scope)
-    at = recorded_at or now_utc().replace(microsecond=0)
-    before = {r.name: r.ddl_hash for r in recorded(adapter)}
+    record, columns = _read_record(adapter)
+    before = {r.name: r for r in record}
+    fingerprinted = "catalog_hash" in columns or _add_catalog_column(adapter)
+    reader = introspection(adapter)
+    objects = managed_objects(reader, scope)
+    # Read before the DDL: a change in between leaves a fingerprint that differs next time, never a stale record.
+    # With nothing recorded yet (a new database, as in every rehearsal) no DDL could be skipped: the catalog is not
+    # read and the next run records the fingerprints.
+    prints = reader.fingerprints(objects) if fingerprinted and before else {}
+    stale = [obj for obj in objects if obj.qualified not in prints
+             or getattr(before.get(obj.qualified), "catalog_hash", None) != prints[obj.qualified]]
+    at = recorded_at or utcnow().replace(microsecond=0)
+    rows: list[tuple[Any, ...]] = []
+    for item in read_ddl(reader, stale):
+        was, fingerprint = before.get(item.qualified), prints.get(item.qualified)
+        if was is None or was.ddl_hash != item.ddl_hash:
+            rows.append((item.qualified, item.kind, item.ddl, item.ddl_hash, run_id, at, fingerprint))
+        elif was.catalog_hash != fingerprint:  # the same DDL: the row keeps the run that last changed it
+            rows.append((was.name, was.kind, was.ddl, was.ddl_hash, was.run_id or None, was.recorded_at, fingerprint))
     # only what changed is written: a release that touches two tables writes two rows, not the whole schema
-    changed = [item for item in live if before.get(item.qualified) != item.ddl_hash]
-    for start in range(0, len(changed), _BATCH):
-        chunk = changed[start:start + _BATCH]
-        values = [v for item in chunk for v in (item.qualified, item.kind, item.ddl, item.ddl_hash, run_id, at)]
-        adapter.execute(adapter.upsert_sql(SNAPSHOT_TABLE, COLUMN_NAMES, KEY, rows=len(chunk)), values)
-    names = {item.qualified for item in live}
-    gone = [name for name in before if name not in names]
+    names = COLUMN_NAMES if fingerprinted else COLUMN_NAMES[:-1]
+    for chunk in _insert_chunks(rows):
+        values = [v for row in chunk for v in row[:len(names)]]
+        adapter.execute(adapter.upsert_sql(SNAPSHOT_TABLE, names, KEY, rows=len(chunk)), values)
+    live = {obj.qualified for obj in objects}
+    gone = [name for name in before if name not in live]
     for start in range(0, len(gone), _BATCH):
-        chunk = gone[start:start + _BATCH]
+        names_chunk = gone[start:start + _BATCH]
         adapter.execute(f"DELETE FROM {adapter.qualified(SNAPSHOT_TABLE)} WHERE object_name IN"
-                        f" ({', '.join(['%s'] * len(chunk))})", chunk)
-    return len(live)
+                        f" ({', '.join(['%s'] * len(names_chunk))})", names_chunk)
+    return len(objects)
+
+
+def _insert_chunks(rows: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    chunks: list[list[tuple[Any, ...]]] = []
+    size = 0
+    for row in rows:
+        if not chunks or len(chunks[-1]) >= _INSERT_ROWS or size + len(row[2]) > _INSERT_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(row)
+        size += len(row[2])  # the DDL: the rest of a row is a few dozen bytes
+    return chunks
 
 
 def recorded(adapter: Adapter) -> list[Recorded]:
     """The record, sorted by object name ([] when the table does not exist)."""
     if not adapter.table_exists(SNAPSHOT_TABLE):
         return []
-    cols = ", ".join(adapter.quote_ident(c) for c in ("object_name", "object_kind", "ddl", "ddl_hash", "run_id"))
-    rows = adapter.query(f"SELECT {cols} FROM {adapter.qualified(SNAPSHOT_TABLE)} ORDER BY object_name")
-    return [Recorded(str(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), str(r[4] or "")) for r in rows]
+    return _read_record(adapter)[0]
+
+
+def _read_record(adapter: Adapter) -> tuple[list[Recorded], set[str]]:
+    """The record and the snapshot table's columns (a table written before the catalog fingerprint lacks it)."""
+    result = adapter.execute(f"SELECT * FROM {adapter.qualified(SNAPSHOT_TABLE)} ORDER BY object_name")
+    columns = {str(c).lower() for c in result.columns}
+    out = []
+    for values in result.rows:
+        row = {str(c).lower(): v for c, v in zip(result.columns, values)}
+        out.append(Recorded(str(row["object_name"]), str(row["object_kind"]), str(row["ddl"] or ""),
+                            str(row["ddl_hash"]), str(row["run_id"] or ""), row["recorded_at"],
+                            row.get("catalog_hash")))
+    return out, columns
+
+
+def _add_catalog_column(adapter: Adapter) -> bool:
+    """Give a snapshot table of an earlier release the fingerprint column; False when the server refuses."""
+    try:
+        adapter.run_statement(f"ALTER TABLE {adapter.qualified(SNAPSHOT_TABLE)} ADD COLUMN"
+                              f" {adapter.quote_ident('catalog_hash')} VARCHAR(64) NULL")
+    except OutcomeUnknown:
+        raise
+    except DatabaseError:
+        return False  # every DDL is then read, as before the fingerprint
+    return True
 
 
 def _diff(name: str, before: str, after: str) -> str:

@@ -75,7 +75,7 @@ def apply_aliases(text: str, aliases: Mapping[str, str]) -> str:
 def schema_files(adapter: Adapter, settings: Any, project: Any, rows: Sequence[AppliedRow], *,
                  live_counts: bool = False, scope: Scope | None = None,
                  aliases: Mapping[str, str] | None = None) -> list[SchemaFile]:
-    """The files of the live schema (project: commands.Project rendered for the connected engine).
+    """The files of the live schema (project: migrate/project.py's Project rendered for the connected engine).
 
     `aliases` (database name -> name to write) lets a rehearsal on prefixed databases produce the files of the
     real ones: folders, headers and DDL then name the aliases."""

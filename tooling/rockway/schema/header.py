@@ -16,8 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from rockway.config import Settings
+from rockway.cron import rockway_argv
+from rockway.docs.context import DocsContext
+from rockway.migrate.dependencies import referenced_tables
+from rockway.migrate.project import Project
 from rockway.model import AppliedRow, Kind, RowType
 from rockway.schema.live import LiveObject
 from rockway.schema.scope import ddl_target, qualify, statement_body
@@ -48,7 +53,7 @@ def describe_kind(item: LiveObject) -> str:
     return item.kind
 
 
-def _history(project: Any, rows: Sequence[AppliedRow], database: str | None, facts: _Facts) -> None:
+def _history(project: Project, rows: Sequence[AppliedRow], database: str | None, facts: _Facts) -> None:
     by_name = {s.name: s for s in project.scripts}
     seen: set[tuple[str, str]] = set()
     for row in rows:
@@ -70,10 +75,7 @@ def _history(project: Any, rows: Sequence[AppliedRow], database: str | None, fac
             facts.history.setdefault(where, []).append(f"{script.name}: {', '.join(done)}")
 
 
-def _writers(settings: Any, facts: _Facts) -> None:
-    from rockway.docs.context import DocsContext
-    from rockway.docs.cron import rockway_argv
-
+def _writers(settings: Settings, facts: _Facts) -> None:
     ctx = DocsContext(Path(settings.project_dir), settings)
     runs: dict[str, list[str]] = {}
     for cron in ctx.cron_files:
@@ -101,9 +103,7 @@ def _query_part(sql: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _readers(project: Any, live: Sequence[LiveObject], database: str | None, facts: _Facts) -> None:
-    from rockway.migrate.dependencies import referenced_tables
-
+def _readers(project: Project, live: Sequence[LiveObject], database: str | None, facts: _Facts) -> None:
     by_name = {item.qualified: item for item in live}
     by_short: dict[str, list[LiveObject]] = {}
     for item in live:
@@ -125,7 +125,7 @@ def _readers(project: Any, live: Sequence[LiveObject], database: str | None, fac
                         facts.readers[source.qualified].append(line)
 
 
-def build_headers(settings: Any, project: Any, rows: Sequence[AppliedRow], live: Sequence[LiveObject],
+def build_headers(settings: Settings, project: Project, rows: Sequence[AppliedRow], live: Sequence[LiveObject],
                   database: str | None) -> dict[str, Header]:
     """The header of each live object, keyed by `db.name`."""
     facts = _Facts()

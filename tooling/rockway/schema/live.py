@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 from rockway.adapters.base import Adapter
-from rockway.adapters.introspection import SchemaObject, introspection
+from rockway.adapters.introspection import Introspection, SchemaObject
+from rockway.adapters.registry import introspection
 from rockway.observability.redaction import redact_secrets
 from rockway.schema.scope import Scope
 
@@ -16,7 +18,7 @@ class LiveObject:
     """One object as the server describes it now."""
 
     obj: SchemaObject
-    ddl: str  # normalised (adapters/*_introspection.py)
+    ddl: str  # normalised (adapters/*/introspection.py)
 
     @property
     def qualified(self) -> str:
@@ -37,13 +39,22 @@ def ddl_hash(ddl: str) -> str:
 
 
 def read_live(adapter: Adapter, scope: Scope) -> list[LiveObject]:
-    """The managed objects of the scope's databases, sorted by database and name.
+    """The managed objects of the scope's databases with their DDL, sorted by database and name."""
+    reader = introspection(adapter)
+    return read_ddl(reader, managed_objects(reader, scope))
+
+
+def managed_objects(reader: Introspection, scope: Scope) -> list[SchemaObject]:
+    """The scope's objects, sorted by database and name, without their DDL (one catalog query)."""
+    return [obj for obj in reader.objects(scope.databases) if scope.includes(obj.database, obj.name)]
+
+
+def read_ddl(reader: Introspection, objects: Sequence[SchemaObject]) -> list[LiveObject]:
+    """The objects with their normalised DDL (one SHOW CREATE each).
 
     Values in secret positions (a `"password"` property, credentials in a URL) are masked (redaction.py): the
     text goes to files, the snapshot table and notifications."""
-    reader = introspection(adapter)
-    return [LiveObject(obj, redact_secrets(reader.ddl(obj))) for obj in reader.objects(scope.databases)
-            if scope.includes(obj.database, obj.name)]
+    return [LiveObject(obj, redact_secrets(reader.ddl(obj))) for obj in objects]
 
 
 def row_counts(adapter: Adapter, objects: list[LiveObject]) -> dict[str, int | str]:

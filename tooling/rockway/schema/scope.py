@@ -19,14 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from rockway.config import CONFIG_FILE, Settings, validate_identifier
+from rockway.config import CONFIG_FILE, Settings, read_project_toml, validate_identifier
 from rockway.errors import ConfigError
 from rockway.model import Kind, Statement
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
 
 SECTION = "schema"
 ALWAYS_EXCLUDED = ("rockway_*", "rw_*")
@@ -99,13 +94,7 @@ class Scope:
 
 def _section(project_dir: Path) -> dict[str, Any]:
     path = Path(project_dir) / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    section = data.get(SECTION, {})
+    section = read_project_toml(project_dir).get(SECTION, {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{SECTION}] must be a table")
     unknown = set(section) - {"databases", "exclude"}
@@ -131,7 +120,7 @@ def databases_of(statements: Iterable[Statement], default_database: str | None) 
 
 
 def schema_scope(settings: Settings, project: Any, database: str | None) -> Scope:
-    """The scope for this project (`project`: commands.Project rendered for the connected engine)."""
+    """The scope for this project (`project`: migrate/project.py's Project rendered for the connected engine)."""
     section = _section(settings.project_dir)
     if section.get("databases"):
         names = [project.renderer.render_text(d, f"{CONFIG_FILE} [{SECTION}] databases") for d in section["databases"]]

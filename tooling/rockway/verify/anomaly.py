@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
-from rockway.verify.spec import AnomalySpec
+from rockway.verify.model import AnomalySpec
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
 MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (used when the MAD is 0)

@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from rockway.interfaces import Severity
 from rockway.errors import InputError
 from rockway.templating import Renderer
-from rockway.verify.spec import IDENT_RE, CheckSpec, TableSpec
+from rockway.verify.kinds import KINDS
+from rockway.verify.kinds.base import Reference, quote_column, quote_table
+from rockway.verify.model import BoundCheck, CheckSpec, TableSpec
 
 MAX_EXPRESSIONS = 50  # per aggregate statement; more are split into further statements (as Soda does)
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}(\.[A-Za-z_][A-Za-z0-9_$]{0,63})?$")
@@ -18,40 +19,8 @@ _LOCATION_RE = re.compile(r"^.*?:(\d+: )?")
 
 
 @dataclass(frozen=True)
-class BoundCheck:
-    """A check with its SQL fragments rendered for one run's variables and scope."""
-
-    spec: CheckSpec
-    table: str  # `db.table` as rendered
-    where: str | None  # rendered scope filter
-    scope: str  # stable scope label (metric-history key)
-    expr: str | None = None
-    source_sql: str | None = None
-    to_table: str | None = None
-    to_column: str | None = None
-    to_where: str | None = None
-    now: str = "NOW()"
-
-    @property
-    def key(self) -> str:
-        return f"{self.spec.file}#{self.spec.name}"
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> str:
-        return self.spec.kind
-
-    @property
-    def severity(self) -> Severity:
-        return self.spec.severity
-
-
-@dataclass(frozen=True)
 class Query:
-    """One statement the engine runs; `columns` are the aliases the checks read."""
+    """One statement the runner sends; `columns` are the aliases the checks read."""
 
     id: str
     kind: str  # aggregate | reference | scalar | history
@@ -82,19 +51,6 @@ class Plan:
         return next(q for q in self.queries if q.id == query_id)
 
 
-def quote_table(name: str) -> str:
-    """`db`.`table` from a validated `db.table`."""
-    return ".".join(f"`{part}`" for part in name.split("."))
-
-
-def quote_column(name: str) -> str:
-    return f"`{name}`"
-
-
-def _render(renderer: Renderer, text: str | None, check: CheckSpec, what: str) -> str | None:
-    return _render_at(renderer, text, check.file, check.line, f"check {check.name!r}, {what}")
-
-
 def _render_at(renderer: Renderer, text: str | None, file: str, line: int, what: str) -> str | None:
     if text is None:
         return None
@@ -112,6 +68,19 @@ def _table_name(text: str, spec: TableSpec | CheckSpec, what: str) -> str:
     return text
 
 
+class _CheckBinder:
+    """kinds.base.Binder for one check: errors name the check, its line and the key."""
+
+    def __init__(self, renderer: Renderer, check: CheckSpec) -> None:
+        self.renderer, self.check = renderer, check
+
+    def text(self, text: str | None, what: str) -> str | None:
+        return _render_at(self.renderer, text, self.check.file, self.check.line, f"check {self.check.name!r}, {what}")
+
+    def table(self, text: str, what: str) -> str:
+        return _table_name(text, self.check, what)
+
+
 def bind(entries: Sequence[tuple[TableSpec, Sequence[CheckSpec]]], renderer: Renderer) -> tuple[BoundCheck, ...]:
     """Render every SQL fragment of the selected checks (variables and scope are the renderer's globals)."""
     out: list[BoundCheck] = []
@@ -124,52 +93,16 @@ def bind(entries: Sequence[tuple[TableSpec, Sequence[CheckSpec]]], renderer: Ren
         where = _render_at(renderer, table_spec.where, table_spec.file, table_spec.where_line, f"{entry}, where")
         renderer.globals.update(table=table, scope_where=where or "1 = 1")
         for check in checks:
-            values: dict[str, Any] = {"now": _render(renderer, check.now, check, "now") or "NOW()"}
-            values["expr"] = _render(renderer, check.expr, check, {"metric": "expr", "predicate": "where"}.get(check.kind, "query"))
-            values["source_sql"] = _render(renderer, check.source_sql, check, "equals_sql")
-            if check.kind == "reference":
-                target = _render(renderer, check.to, check, "to") or ""
-                target_table, _, target_column = target.rpartition(".")
-                if not target_table or not IDENT_RE.match(target_column):
-                    raise InputError(check.file, f"check {check.name!r}: `to: {target}` must be `db.table.column`",
-                                     line=check.line)
-                values.update(to_table=_table_name(target_table, check, "reference table"), to_column=target_column,
-                              to_where=_render(renderer, check.to_where, check, "where"))
+            kind = KINDS[check.kind]
+            binder = _CheckBinder(renderer, check)
+            values: dict[str, Any] = {"now": binder.text(check.now, "now") or "NOW()"}
+            values["expr"] = binder.text(check.expr, kind.expr_key)
+            values["source_sql"] = binder.text(check.source_sql, "equals_sql")
+            values.update(kind.bind(check, binder))
             out.append(BoundCheck(spec=check, table=table, where=where, scope=table_spec.scope, **values))
         renderer.globals.pop("table", None)
         renderer.globals.pop("scope_where", None)
     return tuple(out)
-
-
-def _expressions(check: BoundCheck) -> dict[str, str]:
-    """role -> aggregate SQL expression, for the checks that are measured in the table scan.
-
-    Counts use COUNT(col) and COUNT(CASE WHEN … THEN 1 END) rather than SUM(CASE … ELSE 0 END): the same
-    result on every engine, an integer counter instead of a DECIMAL sum, and 0 (not NULL) on no rows.
-    """
-    spec = check.spec
-    kind = spec.kind
-    if kind == "row_count":
-        return {"value": "COUNT(*)"}
-    if kind == "freshness":
-        return {"max": f"MAX({quote_column(spec.column or '')})", "now": check.now}
-    if kind == "null_pct":
-        return {"nonnull": f"COUNT({quote_column(spec.column or '')})", "rows": "COUNT(*)"}
-    if kind == "duplicates":
-        cols = [quote_column(c) for c in spec.columns]
-        if len(cols) == 1:
-            return {"nonnull": f"COUNT({cols[0]})", "distinct": f"COUNT(DISTINCT {cols[0]})"}
-        all_set = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-        return {"nonnull": f"COUNT(CASE WHEN {all_set} THEN 1 END)", "distinct": f"COUNT(DISTINCT {', '.join(cols)})"}
-    if kind == "metric":
-        return {"value": check.expr or ""}
-    if kind == "predicate":
-        return {"value": f"COUNT(CASE WHEN ({check.expr}) THEN 1 END)"}
-    return {}
-
-
-def _reference_key(check: BoundCheck) -> tuple[str, str, str, str]:
-    return (check.spec.column or "", check.to_table or "", check.to_column or "", check.to_where or "")
 
 
 class _Group:
@@ -178,7 +111,7 @@ class _Group:
     def __init__(self, table: str, where: str | None, scope: str) -> None:
         self.table, self.where, self.scope = table, where, scope
         self.exprs: dict[str, str] = {}  # expression -> alias
-        self.joins: dict[tuple[str, str, str, str], str] = {}  # reference -> join alias
+        self.joins: dict[Reference, str] = {}  # reference -> join alias
         self.expr_joins: dict[str, str] = {}  # alias -> join alias it needs
         self.users: dict[str, list[str]] = {}  # alias -> check keys
 
@@ -193,11 +126,10 @@ class _Group:
             self.users[alias].append(key)
         return alias
 
-    def join_alias(self, check: BoundCheck) -> str:
-        ref = _reference_key(check)
-        if ref not in self.joins:
-            self.joins[ref] = f"rw_r{len(self.joins)}"
-        return self.joins[ref]
+    def join_alias(self, reference: Reference) -> str:
+        if reference not in self.joins:
+            self.joins[reference] = f"rw_r{len(self.joins)}"
+        return self.joins[reference]
 
     def statements(self, limit: int) -> list[tuple[str, list[str], list[str]]]:
         """(sql, aliases, check keys) per statement, splitting past `limit` expressions."""
@@ -215,7 +147,7 @@ class _Group:
 
 
 def aggregate_sql(table: str, where: str | None, exprs: Sequence[tuple[str, str]],
-                  joins: Sequence[tuple[tuple[str, str, str, str], str]] = ()) -> str:
+                  joins: Sequence[tuple[Reference, str]] = ()) -> str:
     """SELECT expr AS alias, … FROM table [LEFT JOIN distinct reference keys …] [WHERE scope]."""
     select = ",\n  ".join(f"{expr} AS {alias}" for expr, alias in exprs)
     lines = [f"SELECT\n  {select}", f"FROM {quote_table(table)} AS rw_t"]
@@ -228,47 +160,61 @@ def aggregate_sql(table: str, where: str | None, exprs: Sequence[tuple[str, str]
     return "\n".join(lines)
 
 
+class _Fold:
+    """The statements of one plan as they are asked for: scans per (table, scope, separate), own statements."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str | None, bool], _Group] = {}
+        self.inputs: dict[str, dict[str, str]] = {}  # key -> role -> alias (resolved to queries by compile_plan)
+        self.group_of: dict[str, tuple[str, str | None, bool]] = {}
+        self.scalars: list[Query] = []
+        self.scalar_ids: dict[str, str] = {}
+        self.scalar_inputs: dict[str, dict[str, str]] = {}
+
+    def group(self, check: BoundCheck, separate: bool) -> _Group:
+        gkey = (check.table, check.where, separate)
+        group = self.groups.get(gkey)
+        if group is None:
+            group = self.groups[gkey] = _Group(check.table, check.where, check.scope)
+        self.group_of[check.key] = gkey
+        return group
+
+    def scalar(self, check: BoundCheck, role: str, sql: str) -> None:
+        qid = self.scalar_ids.get(sql)
+        if qid is None:
+            qid = self.scalar_ids[sql] = f"s{len(self.scalar_ids) + 1}"
+            self.scalars.append(Query(id=qid, kind="scalar", table=check.table, scope=check.scope, where=check.where,
+                                      sql=sql, columns=("value",), checks=(check.key,)))
+        else:
+            index = next(i for i, q in enumerate(self.scalars) if q.id == qid)
+            self.scalars[index] = replace(self.scalars[index], checks=self.scalars[index].checks + (check.key,))
+        self.scalar_inputs.setdefault(check.key, {})[role] = qid
+
+
+class _CheckMeasures:
+    """kinds.base.Measures of one check, folded into the plan's statements."""
+
+    def __init__(self, fold: _Fold, check: BoundCheck) -> None:
+        self.fold, self.check = fold, check
+
+    def aggregate(self, role: str, expr: str, *, join: str | None = None, separate: bool = False) -> None:
+        key = self.check.key
+        self.fold.inputs.setdefault(key, {})[role] = self.fold.group(self.check, separate).add(expr, key, join)
+
+    def join(self, reference: Reference, *, separate: bool = False) -> str:
+        return self.fold.group(self.check, separate).join_alias(reference)
+
+    def statement(self, role: str, sql: str) -> None:
+        self.fold.scalar(self.check, role, sql)
+
+
 def compile_plan(checks: Sequence[BoundCheck], *, results_db: str | None, run_id: str,
                  max_expressions: int = MAX_EXPRESSIONS) -> Plan:
     """Fold the in-scan checks of each (table, scope) into as few statements as the size limit allows."""
-    groups: dict[tuple[str, str | None, bool], _Group] = {}
-    inputs: dict[str, dict[str, str]] = {}  # key -> role -> alias (resolved to queries below)
-    group_of: dict[str, tuple[str, str | None, bool]] = {}
-    scalars: list[Query] = []
-    scalar_ids: dict[str, str] = {}
-    scalar_inputs: dict[str, dict[str, str]] = {}
-
-    def scalar(check: BoundCheck, sql: str, role: str) -> None:
-        qid = scalar_ids.get(sql)
-        if qid is None:
-            qid = scalar_ids[sql] = f"s{len(scalar_ids) + 1}"
-            scalars.append(Query(id=qid, kind="scalar", table=check.table, scope=check.scope, where=check.where, sql=sql,
-                                 columns=("value",), checks=(check.key,)))
-        else:
-            index = next(i for i, q in enumerate(scalars) if q.id == qid)
-            scalars[index] = replace(scalars[index], checks=scalars[index].checks + (check.key,))
-        scalar_inputs.setdefault(check.key, {})[role] = qid
-
+    fold = _Fold()
     for check in checks:
-        if check.kind == "sql":
-            scalar(check, check.expr or "", "value")
-            continue
-        if check.kind == "row_count" and check.source_sql:
-            scalar(check, check.source_sql, "source")
-        separate = check.kind == "reference" and check.spec.separate
-        gkey = (check.table, check.where, separate)
-        group = groups.get(gkey)
-        if group is None:
-            group = groups[gkey] = _Group(check.table, check.where, check.scope)
-        group_of[check.key] = gkey
-        if check.kind == "reference":
-            join = group.join_alias(check)
-            expr = (f"COUNT(CASE WHEN rw_t.{quote_column(check.spec.column or '')} IS NOT NULL AND {join}.rw_k IS NULL"
-                    " THEN 1 END)")
-            inputs.setdefault(check.key, {})["value"] = group.add(expr, check.key, join)
-        else:
-            for role, expr in _expressions(check).items():
-                inputs.setdefault(check.key, {})[role] = group.add(expr, check.key)
+        KINDS[check.kind].compile(check, _CheckMeasures(fold, check))
+    groups, inputs, group_of = fold.groups, fold.inputs, fold.group_of
 
     queries: list[Query] = []
     resolved: dict[str, dict[str, tuple[str, str]]] = {}
@@ -281,10 +227,10 @@ def compile_plan(checks: Sequence[BoundCheck], *, results_db: str | None, run_id
                 for role, alias in inputs.get(key, {}).items():
                     if alias in aliases and group_of.get(key) == gkey:
                         resolved.setdefault(key, {})[role] = (qid, alias)
-    for key, roles in scalar_inputs.items():
+    for key, roles in fold.scalar_inputs.items():
         for role, qid in roles.items():
             resolved.setdefault(key, {})[role] = (qid, "value")
-    queries.extend(scalars)
+    queries.extend(fold.scalars)
 
     history: dict[str, str] = {}
     anomaly_groups: dict[tuple[str, str], list[BoundCheck]] = {}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from rockway.interfaces import CheckSummary, Severity
 from rockway.verify.anomaly import judge
-from rockway.verify.compiler import BoundCheck
-from rockway.verify.spec import Level
+from rockway.verify.kinds import KINDS
+from rockway.verify.kinds.base import fmt, number
+from rockway.verify.model import BoundCheck, Level
 
 STATUSES = ("pass", "fail", "error", "skipped")
 
@@ -53,68 +51,7 @@ class _LevelOutcome:
     unjudged: bool = False
 
 
-def number(value: Any) -> float | None:
-    """A database value as float (Decimal, int, bool); None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        result = float(value)
-        return None if math.isnan(result) else result
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a number, got {type(value).__name__} {str(value)[:40]!r}") from None
-
-
-def fmt(value: float | None) -> str:
-    """Short text for a number: integers without a fraction."""
-    if value is None:
-        return "NULL"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=None)
-
-
-def measure(check: BoundCheck, values: Mapping[str, Any]) -> tuple[float | None, str]:
-    """The check's value from its measured inputs, and a note (e.g. 'no rows in scope')."""
-    kind = check.kind
-    if kind == "freshness":
-        newest, now = _as_datetime(values.get("max")), _as_datetime(values.get("now"))
-        if newest is None:
-            return None, f"no rows: MAX({check.spec.column}) is NULL"
-        if now is None:
-            return None, f"{check.now} returned NULL"
-        return (now - newest).total_seconds(), f"newest {check.spec.column} {newest.isoformat(sep=' ')}, database now {now.isoformat(sep=' ')}"
-    if kind == "null_pct":
-        rows = number(values.get("rows")) or 0.0
-        nulls = rows - (number(values.get("nonnull")) or 0.0)
-        if rows == 0:
-            return 0.0, "no rows in scope"
-        return nulls / rows * 100.0, f"{fmt(nulls)} of {fmt(rows)} rows NULL"
-    if kind == "duplicates":
-        nonnull, distinct = number(values.get("nonnull")) or 0.0, number(values.get("distinct")) or 0.0
-        return nonnull - distinct, f"{fmt(nonnull - distinct)} rows repeat a key ({fmt(distinct)} distinct keys)"
-    if kind == "reference":
-        missing = number(values.get("value")) or 0.0
-        return missing, f"{fmt(missing)} rows have a {check.spec.column} missing from {check.to_table}.{check.to_column}"
-    if kind == "predicate":
-        matched = number(values.get("value")) or 0.0
-        return matched, f"{fmt(matched)} rows match {check.expr}"
-    return number(values.get("value")), ""
-
-
-def _bounds_text(kind: str, low: float | None, high: float | None) -> str:
-    unit = " s" if kind == "freshness" else ("%" if kind == "null_pct" else "")
+def _bounds_text(unit: str, low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"[{fmt(low)}{unit}, {fmt(high)}{unit}]" if low != high else f"= {fmt(low)}{unit}"
     if low is not None:
@@ -125,12 +62,12 @@ def _bounds_text(kind: str, low: float | None, high: float | None) -> str:
 
 
 def _judge_level(check: BoundCheck, level: Level, value: float | None, values: Mapping[str, Any],
-                 history: Sequence[float] | None) -> _LevelOutcome:
+                 history: Sequence[float | None] | None) -> _LevelOutcome:
     parts: list[str] = []
     failed = False
     notes: list[str] = []
     unjudged = False
-    plain = _bounds_text(check.kind, level.min, level.max)
+    plain = _bounds_text(KINDS[check.kind].unit, level.min, level.max)
     if plain:
         parts.append(plain)
         if value is None or (level.min is not None and value < level.min) or (level.max is not None and value > level.max):
@@ -159,13 +96,14 @@ def _judge_level(check: BoundCheck, level: Level, value: float | None, values: M
     return _LevelOutcome(level=level, failed=failed, bounds=" and ".join(parts), note="; ".join(notes), unjudged=unjudged)
 
 
-def evaluate(check: BoundCheck, values: Mapping[str, Any], history: Sequence[float] | None = None,
+def evaluate(check: BoundCheck, values: Mapping[str, Any], history: Sequence[float | None] | None = None,
              *, queries: Sequence[str] = (), sql_hashes: Sequence[str] = ()) -> CheckResult:
     """Judge one check from its measured inputs (and trailing history for anomaly levels)."""
-    base = dict(key=check.key, name=check.name, kind=check.kind, table=check.table, scope=check.scope, where=check.where,
-                file=check.spec.file, line=check.spec.line, queries=tuple(queries), sql_hashes=tuple(sql_hashes))
+    base: dict[str, Any] = dict(key=check.key, name=check.name, kind=check.kind, table=check.table, scope=check.scope,
+                                where=check.where, file=check.spec.file, line=check.spec.line, queries=tuple(queries),
+                                sql_hashes=tuple(sql_hashes))
     try:
-        value, note = measure(check, values)
+        value, note = KINDS[check.kind].measure(check, values)
         outcomes = [_judge_level(check, level, value, values, history) for level in check.spec.levels]
     except (ValueError, TypeError, OverflowError) as exc:
         return CheckResult(severity=check.severity, status="error", value=None, bounds="", message=str(exc), **base)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rockway import __version__
 
-from rockway.observability import telemetry
+from rockway.observability import attributes, metrics, spans
 from rockway.interfaces import CheckSummary, RunSummary, Severity
 from rockway.errors import ConfigError
 
@@ -294,6 +294,14 @@ def send_email(env: Mapping[str, str], subject: str, body: str, timeout: float, 
 
 
 # --- the notifier ----------------------------------------------------------------------------------
+def _poster(url: str, payload: Any, timeout: float) -> Callable[[], None]:
+    """One delivery: POST payload as JSON."""
+
+    def post() -> None:
+        post_json(url, payload, timeout)
+    return post
+
+
 class RockwayNotifier:
     """contracts.Notifier over the configured channels; never raises."""
 
@@ -358,7 +366,7 @@ class RockwayNotifier:
                 raise _NotConfigured(f"{opts.get('url_env')} is not set")
             payload = ({"text": message_text(summary, link, self.config.max_checks)} if channel.type == "slack"
                        else webhook_payload(summary, link))
-            return [lambda: (post_json(url, payload, timeout), None)[1]]
+            return [_poster(url, payload, timeout)]
         if channel.type == "pagerduty":
             key = env.get(str(opts.get("routing_key_env", "")))
             if not key:
@@ -366,7 +374,7 @@ class RockwayNotifier:
             url = env.get("ROCKWAY_PAGERDUTY_EVENTS_URL") or str(opts.get("events_url") or PAGERDUTY_EVENTS_URL)
             events = pagerduty_events(summary, key, link, severities, self.config.job_failure,
                                       str(opts.get("source", "rockway")))
-            return [lambda e=e: (post_json(url, e, timeout), None)[1] for e in events]
+            return [_poster(url, event, timeout) for event in events]
         if not all(env.get(n) for n in ("ROCKWAY_SMTP_HOST", "ROCKWAY_SMTP_FROM", "ROCKWAY_SMTP_TO")):
             raise _NotConfigured("ROCKWAY_SMTP_HOST, ROCKWAY_SMTP_FROM and ROCKWAY_SMTP_TO must be set")
         subject = "[rockway] " + headline(summary)
@@ -378,8 +386,9 @@ class RockwayNotifier:
     def _deliver(self, channel: Channel, severities: set[Severity], summary: RunSummary, link: str | None) -> ChannelOutcome:
         attempts = 0
         delivered = 0
-        with telemetry.span(f"notify {channel.name}", **{"rockway.channel": channel.name, "rockway.channel.type": channel.type,
-                                                         telemetry.RUN_ID: summary.run_id}) as current:
+        attrs: dict[str, Any] = {"rockway.channel": channel.name, "rockway.channel.type": channel.type,
+                                 attributes.RUN_ID: summary.run_id}
+        with spans.span(f"notify {channel.name}", **attrs) as current:
             try:
                 actions = self._actions(channel, severities, summary, link)
             except _NotConfigured as exc:
@@ -409,7 +418,7 @@ class RockwayNotifier:
         error = self._scrub(error)
         log.warning("notification channel %s (%s) failed: %s", channel.name, channel.type, error,
                     extra={"rockway.channel": channel.name})
-        current.set_attribute(telemetry.ERROR_TYPE, "notify_failed")
+        current.set_attribute(attributes.ERROR_TYPE, "notify_failed")
         current.set_attribute("rockway.notify.attempts", attempts)
-        telemetry.count_error("notify_failed", **{"rockway.channel": channel.name})
+        metrics.count_error("notify_failed", **{"rockway.channel": channel.name})
         return ChannelOutcome(channel.name, channel.type, "failed", attempts=attempts, events=delivered, error=error)

@@ -7,15 +7,39 @@ import json
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from rockway import __version__
-
-if TYPE_CHECKING:  # pragma: no cover
-    from rockway.verify.engine import VerifyRun
+from rockway.interfaces import VerificationOutcome
+from rockway.verify.compiler import Plan
+from rockway.verify.evaluate import CheckResult
 
 CSV_COLUMNS = ("checked_at", "run_id", "trace_id", "pipeline", "check_name", "table_name", "check_scope", "scope_label",
                "check_type", "severity", "status", "observed_value", "expected", "message", "sql_hash", "file", "line")
+
+
+@dataclass(frozen=True)
+class VerifyRun:
+    """Everything one verification did: the plan, what ran, the results and where they were written."""
+
+    run_id: str
+    trace_id: str | None
+    pipeline: str | None
+    checked_at: datetime  # UTC, naive
+    engine: str
+    scope: Mapping[str, Any]
+    plan: Plan
+    results: tuple[CheckResult, ...]
+    executed: tuple[str, ...] = ()  # ids of statements sent to the server
+    query_errors: Mapping[str, str] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)
+    recorded: bool = False
+    reports: tuple[Path, ...] = ()
+
+    @property
+    def outcome(self) -> VerificationOutcome:
+        return VerificationOutcome(tuple(r.summary() for r in self.results))
 
 
 def _number(value: float | None) -> float | None:
@@ -26,7 +50,7 @@ def _stamp(when: datetime) -> str:
     return when.isoformat(timespec="seconds") + "Z"
 
 
-def to_dict(run: "VerifyRun") -> dict[str, Any]:
+def to_dict(run: VerifyRun) -> dict[str, Any]:
     """The JSON report: run identity, statements (with hashes) and one entry per check."""
     by_status: dict[str, int] = {}
     for r in run.results:
@@ -51,7 +75,7 @@ def to_dict(run: "VerifyRun") -> dict[str, Any]:
     }
 
 
-def write_reports(run: "VerifyRun", folder: Path) -> tuple[Path, Path]:
+def write_reports(run: VerifyRun, folder: Path) -> tuple[Path, Path]:
     """Write `verify_<UTC time>_<run_id>.json` and `.csv` into folder; return both paths."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"verify_{run.checked_at.strftime('%Y%m%dT%H%M%SZ')}_{run.run_id}"

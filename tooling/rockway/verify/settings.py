@@ -9,16 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from rockway.config import CONFIG_FILE
+from rockway.config import CONFIG_FILE, merge_tables, read_toml
 from rockway.interfaces import Severity
 from rockway.errors import ConfigError
 from rockway.verify.notify import NotifyConfig
-from rockway.verify.spec import HistoryDefaults
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
+from rockway.verify.model import HistoryDefaults
 
 SIDECAR_FILE = "verify.toml"
 _KEYS = {"checks_dirs", "reports_dir", "results_db", "record", "max_expressions", "fail_on", "history", "notify"}
@@ -36,13 +31,6 @@ class VerifySettings:
     fail_on: Severity = Severity.CRITICAL  # lowest failed severity that makes `rockway verify` exit 1
     history: HistoryDefaults = HistoryDefaults()
     notify: NotifyConfig = field(default_factory=NotifyConfig)
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) else value
-    return out
 
 
 def parse_section(data: Mapping[str, Any], where: str = "[verify]") -> VerifySettings:
@@ -91,23 +79,16 @@ def parse_section(data: Mapping[str, Any], where: str = "[verify]") -> VerifySet
     return VerifySettings(**values)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-
 def sections(data: Mapping[str, Any], env_name: str | None, path: Path) -> dict[str, Any]:
     """`[verify]` merged with `[env.<env_name>.verify]` of one parsed file."""
     merged: dict[str, Any] = {}
     base = data.get("verify", {})
     if not isinstance(base, Mapping):
         raise ConfigError(f"{path}: [verify] must be a table")
-    merged = _merge(merged, base)
+    merged = merge_tables(merged, base)
     env_section = (data.get("env") or {}).get(env_name or "", {}) if env_name else {}
     if isinstance(env_section, Mapping) and isinstance(env_section.get("verify"), Mapping):
-        merged = _merge(merged, env_section["verify"])
+        merged = merge_tables(merged, env_section["verify"])
     return merged
 
 
@@ -117,10 +98,10 @@ def load_verify_settings(project_dir: Path | str, env_name: str | None = None,
     project = Path(project_dir)
     main = Path(config_file) if config_file else project / CONFIG_FILE
     if main.is_file():
-        data = _read(main)
+        data = read_toml(main)
         if "verify" in data or any(isinstance(v, Mapping) and "verify" in v for v in (data.get("env") or {}).values()):
             return parse_section(sections(data, env_name, main), f"{main} [verify]")
     sidecar = project / SIDECAR_FILE
     if sidecar.is_file():
-        return parse_section(sections(_read(sidecar), env_name, sidecar), f"{sidecar} [verify]")
+        return parse_section(sections(read_toml(sidecar), env_name, sidecar), f"{sidecar} [verify]")
     return VerifySettings()

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from rockway.errors import UsageError
-from rockway.verify.spec import CheckFile, CheckSpec, HistoryDefaults, TableSpec, load_file
+from rockway.verify.model import CheckFile, CheckSpec, HistoryDefaults, TableSpec
+from rockway.verify.spec import load_file
 
 CHECK_SUFFIXES = (".yaml", ".yml")
 Entry = tuple[TableSpec, tuple[CheckSpec, ...]]

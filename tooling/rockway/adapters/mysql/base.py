@@ -24,6 +24,7 @@ class MySQLAdapter(PyMySQLAdapter):
 
     engine = "mysql"
     capabilities = Capabilities(advisory_lock=True, transactional_dml=True)
+    hash_comments = True
 
     @property
     def db_system(self) -> str:

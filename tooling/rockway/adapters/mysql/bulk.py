@@ -1,8 +1,8 @@
 """MySQL/MariaDB bulk loads: LOAD DATA LOCAL INFILE on a second connection, RENAME TABLE swap.
 
-What is loaded is the validated CSV itself when csvcheck accepted all of it through its strict subset
-(RFC 4180 quoting only, no bare NULL word, one line ending; read with `FIELDS TERMINATED BY ','
-OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' … IGNORE 1 LINES`), else csvcheck's `plain` bulk file (values as
+What is loaded is the validated CSV itself when the CSV check (refdata/check.py) accepted all of it through its
+strict subset (RFC 4180 quoting only, no bare NULL word, one line ending; read with `FIELDS TERMINATED BY ','
+OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' … IGNORE 1 LINES`), else the check's `plain` bulk file (values as
 written, TAB-separated, read with `ENCLOSED BY '' ESCAPED BY ''`). Either way the server turns an empty
 field of a nullable column into NULL and true/false/1/0 into 1/0 in `SET` — the work a hand-written LOAD
 DATA of the CSV does — so no value is rewritten in Python.
@@ -35,8 +35,8 @@ from typing import Any, Sequence
 import pymysql
 
 from rockway.errors import DatabaseError
-from rockway.adapters.base import ProgressCallback
-from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad, _ignore, side_table
+from rockway.adapters.base import ProgressCallback, ignore_progress
+from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, PendingLoad, side_table
 from rockway.adapters.connection import open_connection, translate
 
 _INFO = re.compile(r"Records:\s*(\d+)\s+Deleted:\s*(\d+)\s+Skipped:\s*(\d+)\s+Warnings:\s*(\d+)", re.I)
@@ -73,11 +73,11 @@ class MySQLBulk(BulkTarget):
     """Staging + LOAD DATA LOCAL INFILE + `RENAME TABLE target TO old, staging TO target` + DROP old."""
 
     method = "LOAD DATA LOCAL INFILE"
-    bulk_format = "csv"  # the validated CSV itself when csvcheck can vouch for it, else its plain bulk file
+    bulk_format = "csv"  # the validated CSV itself when the CSV check can vouch for it, else its plain bulk file
     loads_csv_as_is = True
 
     def start_load(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *,
-                   label: str, on_progress: ProgressCallback = _ignore) -> PendingLoad:
+                   label: str, on_progress: ProgressCallback = ignore_progress) -> PendingLoad:
         """load_file in a worker thread; PendingLoad.cancel() sends KILL QUERY for its connection."""
         def run(pending: PendingLoad) -> LoadOutcome:
             return self.load_file(database, table, columns, file, label=label, on_progress=on_progress,
@@ -90,7 +90,7 @@ class MySQLBulk(BulkTarget):
         self.run(f"KILL QUERY {int(connection_id)}")
 
     def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
-                  on_progress: ProgressCallback = _ignore, pending: PendingLoad | None = None) -> LoadOutcome:
+                  on_progress: ProgressCallback = ignore_progress, pending: PendingLoad | None = None) -> LoadOutcome:
         a: Any = self.adapter
         sql = load_data_sql(a.qualified(table, database), columns, a.quote_ident, fmt=file.format,
                             line_end=file.line_end, skip_lines=file.header_lines)
@@ -137,7 +137,7 @@ class MySQLBulk(BulkTarget):
         exact = m is not None and records == rows and deleted == 0
         return LoadOutcome(rows=rows, method=self.method, detail=info, exact=exact)
 
-    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
+    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = ignore_progress) -> None:
         q = self.adapter.qualified
         old = side_table(target, "rw_old")
         self.drop(database, old)

@@ -13,17 +13,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Iterator, Sequence
-
-import pymysql
-import pymysql.cursors
+from typing import Any, Sequence
 
 from rockway.errors import DatabaseError
-from rockway.adapters.base import Adapter
-from rockway.adapters.connection import translate
-from rockway.adapters.job_ops import (BackupInfo, BackupRequest, Dialect, EventCallback, JobOps, LoadRequest, LoadResult, Step,
-                      _ignore)
+from rockway.adapters.base import Adapter, ProgressCallback, ignore_progress
+from rockway.adapters.job_ops import (BackupInfo, BackupRequest, ChangeSet, Dialect, JobOps, LoadRequest,
+                                      LoadResult, Step)
+from rockway.adapters.mysql.base import MySQLAdapter
 from rockway.adapters.option_file import write_option_file
+from rockway.adapters.pymysql_base import stream_rows
 
 # Server errors worth retrying: lock wait timeout, deadlock, statement time limits, too many connections,
 # shutdown in progress, connection killed, idle timeout, lost connection, interrupted query.
@@ -48,9 +46,9 @@ def _column_type(portable: str) -> str:
 class MySQLJobOps(JobOps):
     """Job operations for MySQL and MariaDB."""
 
-    engine = "mysql"
+    engine = MySQLAdapter.engine
     overwrite_per_day = False
-    hash_comments = True
+    hash_comments = MySQLAdapter.hash_comments
     dialect = MySQLDialect()
 
     # --- sessions -----------------------------------------------------------------------------
@@ -93,19 +91,19 @@ class MySQLJobOps(JobOps):
         return (f"INSERT INTO {req.target} ({cols})\nSELECT rw_u.* FROM (\n{select}\n) AS rw_u\n"
                 f"ON DUPLICATE KEY UPDATE {', '.join(updates)}")
 
+    def fill_change_set(self, req: LoadRequest, change: ChangeSet, table: str, columns: str) -> list[Step]:
+        """The change set is written inside the transaction that applies it (DDL commits implicitly, so it comes first)."""
+        return [Step("begin", "START TRANSACTION"), Step("sql", f"INSERT INTO {table} ({columns})\n{change.select}",
+                                                         note="change set")]
+
     def plan_load(self, req: LoadRequest) -> list[Step]:
         cols = ", ".join(self.q(c) for c in req.columns)
         insert = f"INSERT INTO {req.target} ({cols})\n"
         steps: list[Step] = []
         begin, commit = Step("begin", "START TRANSACTION"), Step("commit", "COMMIT")
         if req.strategy == "scd2":
-            change = req.change
-            assert change is not None
-            table = self.qualified(change.database, change.table)
-            steps += [Step("sql", s, note="change-set work table") for s in
-                      self.work_table_sql(table, change.columns, change.key)]
-            ch_cols = ", ".join(self.q(c) for c, _ in change.columns)
-            steps += [begin, Step("sql", f"INSERT INTO {table} ({ch_cols})\n{change.select}", note="change set")]
+            assert req.change is not None
+            steps += self.change_set_steps(req, req.change)
             steps += [Step("sql", self._upsert(req, s.select), counts=True, note="close changed versions, insert new ones")
                       for s in req.slices]
             return steps + [commit]
@@ -134,7 +132,7 @@ class MySQLJobOps(JobOps):
         return steps + [commit]
 
     # --- execution ----------------------------------------------------------------------------
-    def execute(self, steps: Sequence[Step], on_event: EventCallback = _ignore) -> LoadResult:
+    def execute(self, steps: Sequence[Step], on_event: ProgressCallback = ignore_progress) -> LoadResult:
         result = LoadResult()
         in_tx = False
         try:
@@ -160,7 +158,7 @@ class MySQLJobOps(JobOps):
         return result
 
     def copy(self, source: Adapter, sql: str, work_table: str, columns: Sequence[str], *, batch_size: int,
-             label: str, on_event: EventCallback = _ignore) -> int:
+             label: str, on_event: ProgressCallback = ignore_progress) -> int:
         """Read the source with an unbuffered cursor, batch by batch, into the work table (one transaction)."""
         insert = self.copy_sql(work_table, columns)
         total = 0
@@ -204,7 +202,7 @@ class MySQLJobOps(JobOps):
         raise DatabaseError(f"backup: {wanted!r} is not installed (nor mariadb-dump / mysqldump)",
                             hint="Install the MariaDB client tools or set [jobs.backup] dump_command.")
 
-    def backup(self, req: BackupRequest, on_event: EventCallback = _ignore) -> list[BackupInfo]:
+    def backup(self, req: BackupRequest, on_event: ProgressCallback = ignore_progress) -> list[BackupInfo]:
         """`mariadb-dump --single-transaction` of each database into `<folder>/rw_<db>_<stamp>.sql`."""
         if req.folder is None:
             raise DatabaseError("backup: no folder configured for dump files ([jobs.backup] folder)")
@@ -249,38 +247,6 @@ class MySQLJobOps(JobOps):
     def delete_backup(self, req: BackupRequest, info: BackupInfo) -> str:
         Path(info.location).unlink(missing_ok=True)
         return f"deleted {info.location}"
-
-
-def stream_rows(source: Adapter, sql: str, size: int, *, width: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
-    """Rows of a query on a MySQL-protocol source, `size` at a time, through an unbuffered cursor."""
-    conn: Any = getattr(source, "_conn", None)
-    if conn is None:
-        raise DatabaseError("this source cannot stream rows (no MySQL-protocol connection)")
-    done = False
-    try:
-        cur = conn.cursor(pymysql.cursors.SSCursor)
-        try:
-            cur.execute(sql)
-            found = len(cur.description or ())
-            if width is not None and found != width:
-                raise DatabaseError(f"the source query returns {found} columns, the job declares {width}",
-                                    hint="Make the extract's SELECT list match `columns` in the job spec.")
-            while True:
-                rows = cur.fetchmany(size)
-                if not rows:
-                    done = True
-                    return
-                yield list(rows)
-        finally:
-            if done:
-                cur.close()
-            else:  # closing an unbuffered cursor would read every remaining row: drop the connection instead
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001
-                    pass
-    except (pymysql.err.MySQLError, OSError) as exc:
-        raise translate(exc, "SELECT (source)") from exc
 
 
 def _tail(path: Path, size: int = 4096) -> str:

@@ -18,6 +18,15 @@ difference that is not a schema change:
 - `SECURITY NONE` of a view: the default, printed by every view from 3.5 on and never before;
 - the partition list of a table with "dynamic_partition.enable" = "true": the server adds and drops those
   partitions every day, so the list becomes `()` (the empty list CREATE TABLE accepts with dynamic partitions).
+
+Fingerprints (`fingerprints`, for the schema record written after every migration) hash every column, except
+counters, sizes, versions and times, of the information_schema tables the StarRocks documentation lists as
+implemented (docs.starrocks.io, sql-reference/information_schema: tables, columns, tables_config, views,
+materialized_views, partitions_meta; `statistics` is only a stub there, so indexes are not in the catalog) plus,
+per database, the schema-change jobs of SHOW ALTER TABLE COLUMN: a bitmap, N-gram or inverted index is added or
+dropped by such a job (statement_kinds.py), so the job's JobId stands for the index the catalog does not show. The
+partitions of a table with dynamic partitioning are left out, as the normaliser leaves them out of its DDL. When a
+query fails (a release without partitions_meta) no object has a fingerprint and every DDL is read.
 """
 
 from __future__ import annotations
@@ -25,8 +34,9 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from rockway.adapters.introspection import Introspection, SchemaObject, strip_line_ends
-from rockway.adapters.starrocks.base import show_text
+from rockway.adapters.introspection import Introspection, SchemaObject, digest, strip_line_ends
+from rockway.adapters.starrocks.sql import show_text
+from rockway.errors import DatabaseError, OutcomeUnknown
 
 SERVER_DEFAULTS: dict[str, str] = {
     "compression": "LZ4",
@@ -38,6 +48,23 @@ MV_SERVER_DEFAULTS: dict[str, str] = {**SERVER_DEFAULTS, "storage_medium": "HDD"
 
 _PROPERTY = re.compile(r'^"((?:[^"\\]|\\.)*)"\s*=\s*"((?:[^"\\]|\\.)*)",?$')
 _SECURITY_NONE = re.compile(r"\s+SECURITY\s+NONE(?=\s+AS\b)", re.IGNORECASE)
+_DYNAMIC_PARTITIONS = re.compile(r'"dynamic_partition\.enable"\s*:\s*"true"', re.IGNORECASE)
+
+# information_schema columns that change without a schema change: row counts and sizes, times of the last load,
+# refresh or check, partition versions and compaction scores, an MV's refresh state
+VOLATILE = frozenset({
+    "TABLE_ROWS", "AVG_ROW_LENGTH", "DATA_LENGTH", "MAX_DATA_LENGTH", "INDEX_LENGTH", "DATA_FREE", "AUTO_INCREMENT",
+    "UPDATE_TIME", "CHECK_TIME", "CHECKSUM", "PRIVILEGES",
+    "IS_ACTIVE", "INACTIVE_REASON", "EXTRA_MESSAGE", "QUERY_REWRITE_STATUS", "QUERY_REWRITE_STATUS_REASON",
+    "LAST_FRESHNESS_CONFIRMED_AT", "BASE_TABLE_REFRESH_VERSION_TIMES",
+    "PARTITION_ID", "COMPACT_VERSION", "VISIBLE_VERSION", "VISIBLE_VERSION_TIME", "NEXT_VERSION", "DATA_VERSION",
+    "VERSION_EPOCH", "VERSION_TXN_TYPE", "LAST_CONSISTENCY_CHECK_TIME", "DATA_SIZE", "ROW_COUNT", "AVG_CS", "P50_CS",
+    "MAX_CS", "STORAGE_SIZE", "METADATA_SWITCH_VERSION", "TABLET_BALANCED", "LAST_UPDATE_TIME", "LAST_ACCESS_TIME",
+})
+
+
+def _volatile(label: str) -> bool:
+    return label in VOLATILE or label.startswith("LAST_REFRESH_")  # materialized_views: the last refresh
 
 
 def _properties_block(lines: list[str]) -> tuple[int, int, list[tuple[str, str]]] | None:
@@ -127,3 +154,42 @@ class StarRocksIntrospection(Introspection):
 
     def normalize(self, obj: SchemaObject, ddl: str) -> str:
         return normalize_starrocks_ddl(obj.kind, ddl)
+
+    def fingerprints(self, objects: Sequence[SchemaObject]) -> dict[str, str]:
+        databases = sorted({obj.database for obj in objects})
+        if not databases:
+            return {}
+        where = f"IN ({', '.join(['%s'] * len(databases))})"
+        params = tuple(databases)
+        queries = [(name, sql.format(where=where), params) for name, sql in (
+            ("tables", "SELECT TABLE_SCHEMA, TABLE_NAME, t.* FROM information_schema.tables t WHERE TABLE_SCHEMA {where}"),
+            ("columns", "SELECT TABLE_SCHEMA, TABLE_NAME, c.* FROM information_schema.columns c"
+                        " WHERE TABLE_SCHEMA {where}"),
+            ("tables_config", "SELECT TABLE_SCHEMA, TABLE_NAME, tc.* FROM information_schema.tables_config tc"
+                              " WHERE TABLE_SCHEMA {where}"),
+            ("views", "SELECT TABLE_SCHEMA, TABLE_NAME, v.* FROM information_schema.views v WHERE TABLE_SCHEMA {where}"),
+            ("materialized_views", "SELECT TABLE_SCHEMA, TABLE_NAME, mv.* FROM information_schema.materialized_views mv"
+                                   " WHERE TABLE_SCHEMA {where}"),
+            ("partitions_meta", "SELECT DB_NAME, TABLE_NAME, p.* FROM information_schema.partitions_meta p"
+                                " WHERE DB_NAME {where}"),
+        )]
+        rows = self._catalog_rows(queries, _volatile)
+        if rows is None:
+            return {}
+        for database in databases:  # schema-change jobs, index changes among them (see the module docstring)
+            try:
+                jobs = self.adapter.query_dicts(f"SHOW ALTER TABLE COLUMN FROM {self.adapter.quote_ident(database)}")
+            except OutcomeUnknown:
+                raise
+            except DatabaseError:
+                return {}
+            for job in jobs:
+                rows.setdefault(f"{database}.{show_text(job.get('TableName'))}", []).append(
+                    f"column_jobs\x1fJobId={show_text(job.get('JobId'))}\x1fState={show_text(job.get('State'))}")
+        out: dict[str, str] = {}
+        for obj in objects:
+            lines = rows.get(obj.qualified, [])
+            if any(line.startswith("tables_config") and _DYNAMIC_PARTITIONS.search(line) for line in lines):
+                lines = [line for line in lines if not line.startswith("partitions_meta")]
+            out[obj.qualified] = digest(lines)
+        return out

@@ -1,19 +1,20 @@
-"""StarRocks job operations: labelled loads with a label ledger, partition overwrites, backups (starrocks-elt.md).
+"""StarRocks job operations: labelled loads with a label ledger, partition overwrites, backups.
 
-- Labels (elt §3, §10): a non-idempotent append keeps ONE label derived from (job, window). Before it
+tests/test_jobs_starrocks.py replays the server's answers for each rule below.
+- Labels: a non-idempotent append keeps ONE label derived from (job, window). Before it
   runs, and after "Label [l] has already been used", the label's state is read from
   `information_schema.loads`: FINISHED → the rows are there, skip; LOADING/PENDING/… → wait; CANCELLED or
   no row → (re)run with the same label (aborted labels are reusable). Idempotent statements (INSERT
   OVERWRITE, full-row Primary Key upserts) get the attempt tag appended, so a retry never collides with
   its own earlier label. A reply `'status':'COMMITTED'` is never re-run; the ledger is polled until the
   load is FINISHED (visible) before the runner moves the watermark.
-- Fact windows (elt §2): one `INSERT OVERWRITE t PARTITION (col = 'day') WITH LABEL … (cols) SELECT …`
+- Fact windows: one `INSERT OVERWRITE t PARTITION (col = 'day') WITH LABEL … (cols) SELECT …`
   per day; the documented expression-partition form creates a missing partition, and an empty day
   empties its partition.
-- SCD2 (elt §1): the change set is written with INSERT OVERWRITE into a Primary Key work table, then ONE
+- SCD2: the change set is written with INSERT OVERWRITE into a Primary Key work table, then ONE
   INSERT upserts the closed versions and the new current versions (one transaction).
-- Sessions (elt §5, §7): `SET time_zone = 'UTC'`, `query_timeout`, and `insert_timeout` from 3.4.
-- Backups (facts §8, elt §6): `BACKUP SNAPSHOT db.snap TO repo` (the syntax every version accepts), then
+- Sessions: `SET time_zone = 'UTC'`, `query_timeout`, and `insert_timeout` from 3.4.
+- Backups (README, "The backup failed"): `BACKUP SNAPSHOT db.snap TO repo` (the syntax every version accepts), then
   `SHOW BACKUP FROM db` until FINISHED/CANCELLED. There is no DROP SNAPSHOT: retention deletes the
   snapshot's directory `<location>/__starrocks_repository_<repo>/__ss_<snapshot>` with a configured
   command (e.g. `gcloud storage rm --recursive {path}`), run with a timeout.
@@ -32,12 +33,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rockway.errors import AsyncJobFailed, DatabaseError
-from rockway.adapters.base import Adapter
-from rockway.adapters.job_ops import (BackupInfo, BackupRequest, Dialect, EventCallback, JobOps, LoadRequest, LoadResult, Step,
-                      _ignore)
+from rockway.adapters.base import Adapter, ProgressCallback, ignore_progress
+from rockway.adapters.job_ops import (BackupInfo, BackupRequest, ChangeSet, Dialect, JobOps, LoadRequest,
+                                      LoadResult, Step)
 from rockway.adapters.poll_schedule import PollSchedule, parse_progress
-from rockway.adapters.starrocks.base import column_type, show_text
-from rockway.adapters.starrocks.sql import is_table_busy, sql_string
+from rockway.adapters.pymysql_base import stream_rows
+from rockway.adapters.starrocks.base import StarRocksAdapter
+from rockway.adapters.starrocks.sql import column_type, is_table_busy, show_text, sql_string, version_tuple
+from rockway.adapters.starrocks.stream_load import DEFAULT_HTTP_PORT, StreamLoadClient, stream_load
 
 RUNNING_STATES = {"PENDING", "QUEUEING", "LOADING", "PREPARE", "PREPARED", "COMMITED", "COMMITTED", "ETL", "UNKNOWN"}
 _LABEL_OK = re.compile(r"^[A-Za-z0-9_]{1,128}$")
@@ -66,14 +69,6 @@ def label(*parts: str) -> str:
     return f"{text[:128 - len(digest) - 1]}_{digest}"
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """(3, 3, 5) from '3.3.5-abc1234'; (99,) when unknown (render assumes the newest behaviour)."""
-    m = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", version or "")
-    if not m:
-        return (99,)
-    return tuple(int(x) for x in m.groups() if x is not None)
-
-
 def _tsv(value: Any) -> str:
     """One field of a Stream Load body (TAB-separated, `\\N` = NULL, no escapes: StarRocks reads them verbatim)."""
     if value is None:
@@ -94,7 +89,7 @@ def _tsv(value: Any) -> str:
 class StarRocksJobOps(JobOps):
     """Job operations for StarRocks."""
 
-    engine = "starrocks"
+    engine = StarRocksAdapter.engine
     overwrite_per_day = True
     sqlglot_dialect = "starrocks"
     dialect = StarRocksDialect()
@@ -104,7 +99,7 @@ class StarRocksJobOps(JobOps):
         return version_tuple(self.adapter.server_version if self.adapter is not None else "")
 
     def external_table(self, catalog: str | None, database: str, table: str) -> str:
-        """`catalog`.`db`.`table`: a table of an external catalog (e.g. a JDBC catalog), starrocks-elt §4."""
+        """`catalog`.`db`.`table`: a table of an external catalog (e.g. a JDBC catalog)."""
         return f"{self.q(catalog)}.{self.qualified(database, table)}" if catalog else self.qualified(database, table)
 
     # --- sessions -----------------------------------------------------------------------------
@@ -169,15 +164,8 @@ class StarRocksJobOps(JobOps):
                                   label=lbl, counts=True, database=db))
         elif req.strategy in ("upsert", "scd2"):
             if req.strategy == "scd2":
-                change = req.change
-                assert change is not None
-                table = self.qualified(change.database, change.table)
-                steps += [Step("sql", s, note="change-set work table") for s in
-                          self.work_table_sql(table, change.columns, change.key)]
-                lbl = label(req.label, "chg", tag)
-                ch_cols = ", ".join(self.q(c) for c, _ in change.columns)
-                steps.append(Step("sql", f"INSERT OVERWRITE {table} WITH LABEL {self.q(lbl)} ({ch_cols})\n{change.select}",
-                                  label=lbl, database=change.database, note="change set"))
+                assert req.change is not None
+                steps += self.change_set_steps(req, req.change)
             for s in req.slices:  # full-row upsert into a Primary Key table: idempotent
                 lbl = label(req.label, s.tag or ("apply" if req.strategy == "scd2" else ""), tag)
                 steps.append(Step("sql", f"INSERT INTO {t} WITH LABEL {self.q(lbl)} ({cols})\n{s.select}", label=lbl,
@@ -189,13 +177,18 @@ class StarRocksJobOps(JobOps):
                 raise ValueError(f"invalid StarRocks label {step.label!r}")
         return steps
 
+    def fill_change_set(self, req: LoadRequest, change: ChangeSet, table: str, columns: str) -> list[Step]:
+        lbl = label(req.label, "chg", req.attempt_tag)
+        return [Step("sql", f"INSERT OVERWRITE {table} WITH LABEL {self.q(lbl)} ({columns})\n{change.select}",
+                     label=lbl, database=change.database, note="change set")]
+
     # --- the label ledger ---------------------------------------------------------------------
     def label_state(self, database: str, lbl: str) -> tuple[str, int] | None:
         """(STATE, SINK_ROWS) of the newest load with this label in database, or None when there is none."""
         if self.version >= (3, 4):
             sql = ("SELECT STATE, SINK_ROWS, ERROR_MSG FROM information_schema.loads"
                    " WHERE DB_NAME = %s AND LABEL = %s ORDER BY ID DESC LIMIT 1")
-        else:  # 3.1-3.3 column names (starrocks-responses §6)
+        else:  # 3.1-3.3 column names
             sql = ("SELECT STATE, SINK_ROWS, ERROR_MSG FROM information_schema.loads"
                    " WHERE DATABASE_NAME = %s AND LABEL = %s ORDER BY JOB_ID DESC LIMIT 1")
         rows = self.a.query(sql, (database, lbl))
@@ -208,7 +201,7 @@ class StarRocksJobOps(JobOps):
             sink = 0
         return state, sink
 
-    def settle_label(self, database: str, lbl: str, on_event: EventCallback = _ignore) -> tuple[str, int] | None:
+    def settle_label(self, database: str, lbl: str, on_event: ProgressCallback = ignore_progress) -> tuple[str, int] | None:
         """Wait while the label's load is running; return its final (STATE, SINK_ROWS) or None."""
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
@@ -226,7 +219,7 @@ class StarRocksJobOps(JobOps):
             on_event(f"load {lbl}: {found[0]}, waiting {wait:g}s")
             sleep(wait)
 
-    def execute(self, steps: Sequence[Step], on_event: EventCallback = _ignore) -> LoadResult:
+    def execute(self, steps: Sequence[Step], on_event: ProgressCallback = ignore_progress) -> LoadResult:
         result = LoadResult()
         for step in steps:
             if step.kind == "copy":
@@ -262,16 +255,14 @@ class StarRocksJobOps(JobOps):
         return result
 
     def copy(self, source: Adapter, sql: str, work_table: str, columns: Sequence[str], *, batch_size: int,
-             label: str, on_event: EventCallback = _ignore) -> int:
+             label: str, on_event: ProgressCallback = ignore_progress) -> int:
         """Read the source into a TAB-separated file, then one Stream Load (one label) into the work table."""
-        from rockway.adapters.starrocks.stream_load import DEFAULT_HTTP_PORT, StreamLoadClient, stream_load
-
         db, _, table = work_table.replace("`", "").partition(".")
         fd, path = tempfile.mkstemp(prefix="rockway-copy-", suffix=".tsv")
         total = 0
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                for batch in _batches(source, sql, batch_size, len(columns)):
+                for batch in stream_rows(source, sql, batch_size, width=len(columns)):
                     for row in batch:
                         fh.write("\t".join(_tsv(v) for v in row) + "\n")
                     total += len(batch)
@@ -299,7 +290,7 @@ class StarRocksJobOps(JobOps):
         if repository not in names:
             raise DatabaseError(
                 f"backup repository {repository!r} does not exist",
-                hint="Create it once (GCS through S3A, starrocks-facts §8): CREATE REPOSITORY "
+                hint="Create it once (GCS through S3A): CREATE REPOSITORY "
                      f"{repository} WITH BROKER ON LOCATION \"s3a://<bucket>/<path>\" PROPERTIES "
                      "(\"fs.s3a.access.key\" = \"<HMAC key>\", \"fs.s3a.secret.key\" = \"<HMAC secret>\", "
                      "\"fs.s3a.endpoint\" = \"storage.googleapis.com\");")
@@ -312,7 +303,7 @@ class StarRocksJobOps(JobOps):
         return (f"BACKUP SNAPSHOT {database}.{name} TO {req.repository} "
                 f"PROPERTIES (\"type\" = \"full\", \"timeout\" = \"{max(1, int(req.timeout))}\")")
 
-    def backup(self, req: BackupRequest, on_event: EventCallback = _ignore) -> list[BackupInfo]:
+    def backup(self, req: BackupRequest, on_event: ProgressCallback = ignore_progress) -> list[BackupInfo]:
         if not req.repository:
             raise DatabaseError("backup: no repository configured ([jobs.backup] repository)")
         self._check_repository(req.repository)
@@ -323,7 +314,7 @@ class StarRocksJobOps(JobOps):
             made.append(BackupInfo(req.name(database), database, f"{req.repository}/{req.name(database)}", detail))
         return made
 
-    def _wait_backup(self, req: BackupRequest, database: str, on_event: EventCallback) -> str:
+    def _wait_backup(self, req: BackupRequest, database: str, on_event: ProgressCallback) -> str:
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
         deadline = clock() + req.timeout
@@ -344,7 +335,7 @@ class StarRocksJobOps(JobOps):
                                          f"{show_text(row.get('TaskErrMsg'))}".strip(),
                                          hint=f"Inspect: SHOW BACKUP FROM {database}; fix the repository, then run again.")
                 on_event(f"backup {name}: {state} {show_text(row.get('Progress'))}".rstrip())
-                progress = parse_progress(show_text(row.get("Progress")))  # `[taskId: done/total], …` (responses §4)
+                progress = parse_progress(show_text(row.get("Progress")))  # `[taskId: done/total], …`
             else:
                 on_event(f"backup {name}: not listed yet")
             if clock() >= deadline:
@@ -362,7 +353,7 @@ class StarRocksJobOps(JobOps):
         return [BackupInfo(n, database, f"{req.repository}/{n}") for n in names]
 
     def snapshot_path(self, req: BackupRequest, snapshot: str) -> str:
-        """The snapshot's directory in the bucket (elt §6, Repository.java layout); s3a:// shown as gs://."""
+        """The snapshot's directory in the bucket (StarRocks' Repository.java layout); s3a:// shown as gs://."""
         location = (req.location or "").rstrip("/")
         if location.startswith("s3a://"):
             location = "gs://" + location[len("s3a://"):]
@@ -382,9 +373,3 @@ class StarRocksJobOps(JobOps):
             raise DatabaseError(f"retention: {' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()[:300]}")
         return f"deleted {path}"
 
-
-def _batches(source: Adapter, sql: str, size: int, width: int) -> Any:
-    """Rows of a source query in batches (an unbuffered cursor: sources speak the MySQL protocol)."""
-    from rockway.adapters.mysql.jobs import stream_rows
-
-    yield from stream_rows(source, sql, size, width=width)

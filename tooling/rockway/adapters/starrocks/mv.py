@@ -1,24 +1,48 @@
-"""StarRocks' asynchronous materialized views as rockway reads them: probe, list, activate, refresh.
+"""StarRocks' asynchronous materialized views: the statements that deploy one, and the catalog rockway reads.
 
-`information_schema.materialized_views` has grown release by release (starrocks-responses.md §3): 22 columns up
-to 3.2 (… TABLE_ROWS, MATERIALIZED_VIEW_DEFINITION), EXTRA_MESSAGE and QUERY_REWRITE_STATUS from 3.3, CREATOR
-from 3.4, LAST_REFRESH_PROCESS_TIME and LAST_REFRESH_JOB_ID from 4.0 (when ids, times and durations also
-changed from VARCHAR to BIGINT/DATETIME/DOUBLE), LAST_REFRESH_TIME after 4.1. So the columns are probed first
-and only those that exist are selected; rows are read by column name, never by position. Cells are
-normalized: SQL NULL, the literal string 'NULL' and '' become None; bytes are decoded.
+Deployment (`deploy_statements`, behind the template global `mv.materialized_view`, rockway/macros/mv.py).
+StarRocks cannot change an MV's query (ALTER MATERIALIZED VIEW has no AS …), so a repeatable script that owns an
+MV renders, every time it runs:
 
-Only this module (with the adapter) knows these SQL texts; `rockway.mv` works on the dicts it returns.
+    1. CREATE MATERIALIZED VIEW IF NOT EXISTS mv … REFRESH DEFERRED MANUAL AS <query>
+         first deployment only: a placeholder with the same shape that is never refreshed; a no-op later
+    2. DROP MATERIALIZED VIEW IF EXISTS mv__new          leftovers of an interrupted run
+    3. CREATE MATERIALIZED VIEW mv__new … REFRESH <scheme> AS <query>
+         the new definition; refresh moment IMMEDIATE, so rockway waits for its first refresh (wait_for_mv)
+    4. ALTER MATERIALIZED VIEW mv SWAP WITH mv__new      atomic: readers see old or new data, never none
+    5. DROP MATERIALIZED VIEW IF EXISTS mv__new          the old definition (or the placeholder)
+
+Any step can be re-run after a failure. Swapping makes MVs built on top of `mv` inactive ("base-table swapped"),
+and grants are bound to objects, so grant MVs per database (ON ALL MATERIALIZED VIEWS IN DATABASE), not per MV;
+`migrate up` reports the MVs a run made inactive and how to fix each (rockway/mv/health.py), and
+`rockway mv activate` re-activates them.
+
+Catalog. `information_schema.materialized_views` has grown release by release: 22 columns up to 3.2
+(… TABLE_ROWS, MATERIALIZED_VIEW_DEFINITION), EXTRA_MESSAGE and QUERY_REWRITE_STATUS from 3.3, CREATOR from 3.4,
+LAST_REFRESH_PROCESS_TIME and LAST_REFRESH_JOB_ID from 4.0 (when ids, times and durations also changed from
+VARCHAR to BIGINT/DATETIME/DOUBLE), LAST_REFRESH_TIME after 4.1 (tests/test_mv_status.py replays each). So the
+columns are probed first and only those that exist are selected; rows are read by column name, never by position.
+Cells are normalized: SQL NULL, the literal string 'NULL' and '' become None; bytes are decoded.
+
+Only this module (with the adapter) knows these SQL texts; rockway/mv/ works on the dicts it returns.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import re
+from typing import Any, Mapping, Sequence
 
-from rockway.adapters.base import Adapter, StatementResult
+from rockway.adapters.base import Adapter, StatementResult, quote_ident, quote_string
 from rockway.adapters.starrocks.base import StarRocksAdapter
-from rockway.adapters.starrocks.sql import quote_ident
 
-__all__ = ["StarRocksMaterializedViews", "materialized_views", "PROBE_SQL", "WANTED_COLUMNS"]
+__all__ = ["StarRocksMaterializedViews", "materialized_views", "deploy_statements", "PROBE_SQL", "WANTED_COLUMNS",
+           "NEW_SUFFIX"]
+
+NEW_SUFFIX = "__new"
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_REFRESH = re.compile(
+    r"^(?:(?:IMMEDIATE|DEFERRED)\s+)?(?:MANUAL|ASYNC(?:\s+START\s*\(\s*'[^']*'\s*\))?"
+    r"(?:\s+EVERY\s*\(\s*INTERVAL\s+\d+\s+(?:DAY|HOUR|MINUTE|SECOND)\s*\))?)$", re.I)
 
 PROBE_SQL = ("SELECT column_name FROM information_schema.columns"
              " WHERE table_schema = 'information_schema' AND table_name = 'materialized_views'")
@@ -87,14 +111,11 @@ class StarRocksMaterializedViews:
 
     def activate(self, database: str | None, name: str) -> StatementResult:
         """ALTER MATERIALIZED VIEW db.mv ACTIVE (re-checks the definition against the base tables)."""
-        return self.adapter.execute(f"ALTER MATERIALIZED VIEW {self._where(database, name)} ACTIVE")
+        return self.adapter.execute(f"ALTER MATERIALIZED VIEW {_where(database, name)} ACTIVE")
 
     def refresh(self, database: str | None, name: str) -> StatementResult:
         """REFRESH MATERIALIZED VIEW db.mv, waited for like a migration statement (wait_for_mv)."""
-        return self.adapter.run_statement(f"REFRESH MATERIALIZED VIEW {self._where(database, name)}")
-
-    def _where(self, database: str | None, name: str) -> str:
-        return f"{quote_ident(database)}.{quote_ident(name)}" if database else quote_ident(name)
+        return self.adapter.run_statement(f"REFRESH MATERIALIZED VIEW {_where(database, name)}")
 
 
 def materialized_views(adapter: Adapter) -> StarRocksMaterializedViews | None:
@@ -102,3 +123,61 @@ def materialized_views(adapter: Adapter) -> StarRocksMaterializedViews | None:
     if adapter.capabilities.materialized_views and isinstance(adapter, StarRocksAdapter):
         return StarRocksMaterializedViews(adapter)
     return None
+
+
+# --- deployment -----------------------------------------------------------------------------------------
+
+
+def _where(database: str | None, name: str) -> str:
+    return f"{quote_ident(database)}.{quote_ident(name)}" if database else quote_ident(name)
+
+
+def _columns_list(columns: str | Sequence[str] | None, what: str) -> str:
+    items = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else list(columns or ())
+    for c in items:
+        if not _COLUMN.match(c):
+            raise ValueError(f"{what} column {c!r} is not a plain name")
+    return ", ".join(quote_ident(c) for c in items)
+
+
+def deploy_statements(database: str | None, name: str, query: str, *, refresh: str = "MANUAL",
+                      partition_by: str | None = None, distributed_by: str | Sequence[str] | None = None,
+                      order_by: str | Sequence[str] | None = None, properties: Mapping[str, Any] | None = None,
+                      comment: str = "", replication_num: Any = None) -> list[str]:
+    """The five statements that create or redefine MV `database.name` (see the module docstring), without ';'."""
+    scheme = " ".join(str(refresh).split())
+    if not _REFRESH.match(scheme):
+        raise ValueError(f"materialized view {f'{database}.{name}' if database else name}: refresh {refresh!r} is not "
+                         "MANUAL, ASYNC or ASYNC [START ('…')] EVERY (INTERVAL n DAY|HOUR|MINUTE|SECOND)")
+    scheme = re.sub(r"^(?:IMMEDIATE|DEFERRED)\s+", "", scheme, flags=re.I)
+    if len(name) + len(NEW_SUFFIX) > 64:
+        raise ValueError(f"materialized view name {name!r} is too long for its {NEW_SUFFIX} twin (64 characters)")
+    props: dict[str, str] = {}
+    if replication_num is not None:
+        props["replication_num"] = str(replication_num)
+    props.update({str(k): str(v) for k, v in (properties or {}).items()})
+
+    def create(target: str, refresh_clause: str, if_not_exists: bool) -> str:
+        lines = [f"CREATE MATERIALIZED VIEW {'IF NOT EXISTS ' if if_not_exists else ''}{_where(database, target)}"]
+        if comment:
+            lines.append(f"COMMENT {quote_string(str(comment))}")
+        if distributed_by:
+            lines.append(f"DISTRIBUTED BY HASH ({_columns_list(distributed_by, 'distribution')})")
+        lines.append(f"REFRESH {refresh_clause}")
+        if partition_by:
+            lines.append(f"PARTITION BY {partition_by}")
+        if order_by:
+            lines.append(f"ORDER BY ({_columns_list(order_by, 'order')})")
+        if props:
+            lines.append("PROPERTIES (" + ", ".join(f'"{k}" = "{v}"' for k, v in props.items()) + ")")
+        lines.append(f"AS\n{query}")
+        return "\n".join(lines)
+
+    new = name + NEW_SUFFIX
+    return [
+        create(name, "DEFERRED MANUAL", True),
+        f"DROP MATERIALIZED VIEW IF EXISTS {_where(database, new)}",
+        create(new, scheme, False),
+        f"ALTER MATERIALIZED VIEW {_where(database, name)} SWAP WITH {quote_ident(new)}",
+        f"DROP MATERIALIZED VIEW IF EXISTS {_where(database, new)}",
+    ]

@@ -1,4 +1,4 @@
-"""Pure helpers for the StarRocks adapter: quoting and error-text matching.
+"""Pure helpers for the StarRocks adapter: quoting, column types, SHOW cells, versions and error-text matching.
 
 Statement classification (which asynchronous job a statement starts) lives in
 rockway/adapters/starrocks/statement_kinds.py, shared with the linter; it is re-exported here for the adapter's callers.
@@ -7,20 +7,11 @@ rockway/adapters/starrocks/statement_kinds.py, shared with the linter; it is re-
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rockway.adapters.starrocks.statement_kinds import (IDENT, TABLE_REF, Classified, JobType, Kind, TableRef, classify,  # noqa: F401
                                clause_job_type, is_begin, mask, parse_table_ref, split_top_level,
                                strip_leading_comments, unquote_ident)
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier with backticks."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def sql_quote(text: str) -> str:
-    """A single-quoted string literal, escaped the way pymysql escapes parameters."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def sql_string(text: str) -> str:
@@ -28,12 +19,57 @@ def sql_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
+# Portable column types (base.Column) -> StarRocks types. There is no TIMESTAMP column type and
+# DATETIME(p) is rejected by the parser; STRING is VARCHAR(65533).
+_TYPES = {"TEXT": "STRING", "LONGTEXT": "STRING", "MEDIUMTEXT": "STRING", "BOOLEAN": "BOOLEAN", "BOOL": "BOOLEAN",
+          "DATETIME": "DATETIME", "TIMESTAMP": "DATETIME", "INT": "INT", "INTEGER": "INT", "BIGINT": "BIGINT"}
+
+
+def column_type(portable: str) -> str:
+    """Map a portable column type to its StarRocks spelling."""
+    text = " ".join(portable.strip().upper().split())
+    if text.startswith(("DATETIME(", "TIMESTAMP(")):
+        return "DATETIME"
+    return _TYPES.get(text, text)
+
+
+def version_numbers(version: str | None) -> tuple[int, ...] | None:
+    """(3, 3, 5) from '3.3.5-abc1234', (4, 0) from '4.0'; None when the text starts with no `major.minor`."""
+    m = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", version or "")
+    return tuple(int(x) for x in m.groups() if x is not None) if m else None
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The server's version as numbers; (99,) when unknown (rendering without a server assumes the newest)."""
+    return version_numbers(version) or (99,)
+
+
+def version_at_least(version: str | None, minimum: tuple[int, ...]) -> bool:
+    """True when a version such as '3.4.1' or '3.5.2-abc1234' is at least `minimum`; an unknown one counts as old."""
+    numbers = version_numbers(version)
+    return numbers is not None and numbers + (0,) * (len(minimum) - len(numbers)) >= minimum
+
+
 # --- server answers --------------------------------------------------------------------------
+
+def show_text(value: Any) -> str:
+    """A SHOW cell as text: SQL NULL and the text NULL become ''.
+
+    SHOW ALTER prints an unset FinishTime and a Progress outside RUNNING as the text `NULL` (recorded rows in
+    tests/starrocks_replay.py, from StarRocks issues #46534 and #40750).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    text = str(value)
+    return "" if text == "NULL" else text
+
 
 # "This table is busy" answers: the statement was rejected, so sending it again later is safe.
 # Texts from fe/.../common/InvalidOlapTableStateException.java (3.1+ and 4.x wordings), the ≤3.0
-# AlterJobMgr wording, and SchemaChangeHandler's insert-overwrite guard (starrocks-facts.md §2,
-# starrocks-responses.md §8). They arrive as errno 1064, so only the text is matched.
+# AlterJobMgr wording, and SchemaChangeHandler's insert-overwrite guard (recorded in tests/starrocks_replay.py).
+# They arrive as errno 1064, so only the text is matched.
 _BUSY_PATTERNS = (
     re.compile(r"a schema change operation is in progress on the table", re.I),
     re.compile(r"a materialized view or rollup index is being created on the table", re.I),

@@ -1,14 +1,13 @@
 """StarRocks statement classification: which asynchronous job (if any) a statement starts.
 
 Pure text analysis shared by the StarRocks adapter (what to wait for after sending a statement,
-adapters/starrocks.py) and by the linter's rewrite report and fixer (rewrites.py); nothing here talks
+adapters/starrocks/base.py) and by the linter's rewrite report and fixer (lint/rewrites.py); nothing here talks
 to a server, and the server remains the judge of validity.
 
 Sources for the rules (docs.starrocks.io, `sql-reference/sql-statements/...`):
 - ALTER TABLE "Limits and usage notes": bucket, column and rollup operations are asynchronous;
   rename, comment, partition, index and swap are synchronous (table_bucket_part_index/ALTER_TABLE).
-- Index DDL goes through the schema-change job path in the FE, so it is treated as a COLUMN job
-  (starrocks-facts.md §2).
+- Index DDL goes through the schema-change job path in the FE, so it is treated as a COLUMN job.
 - CREATE MATERIALIZED VIEW without a REFRESH clause and without DISTRIBUTED BY is a synchronous MV
   (a rollup index built by a job); with either it is an asynchronous MV (materialized_view/
   CREATE_MATERIALIZED_VIEW; StarRocks' AstBuilder: "use old materialized index" when both are absent).
@@ -19,6 +18,8 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+
+from rockway.sqlsplit import masked
 
 # An identifier: `back``ticked` or bare (StarRocks allows letters, digits, _ and $ in bare names).
 IDENT = r"(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
@@ -80,58 +81,19 @@ def strip_leading_comments(sql: str) -> str:
 def mask(sql: str) -> str:
     """The same-length text with string literals, quoted identifiers, comments and everything inside
     parentheses blanked out, so keyword searches only see the top level of the statement."""
-    out = list(sql)
-    i, n, depth = 0, len(sql), 0
-
-    def blank(start: int, end: int) -> None:
-        for k in range(start, min(end, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"', "`"):
-            j = i + 1
-            while j < n:
-                if sql[j] == "\\" and ch != "`":
-                    j += 2
-                    continue
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:  # doubled quote
-                        j += 2
-                        continue
-                    break
-                j += 1
-            blank(i, j + 1)
-            i = j + 1
-            continue
-        if sql.startswith("--", i) or ch == "#":
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
-            blank(i, j)
-            i = j
-            continue
-        if sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            blank(i, j)
-            i = j
-            continue
+    out = list(masked(sql, hash_comments=True))  # sqlsplit lexes; only the parentheses are left to do
+    depth = 0
+    for i, ch in enumerate(out):
         if ch == "(":
             depth += 1
             if depth > 1:
                 out[i] = " "
-            i += 1
-            continue
-        if ch == ")":
+        elif ch == ")":
             depth = max(0, depth - 1)
             if depth > 0:
                 out[i] = " "
-            i += 1
-            continue
-        if depth > 0 and ch != "\n":
+        elif depth > 0 and ch != "\n":
             out[i] = " "
-        i += 1
     return "".join(out)
 
 

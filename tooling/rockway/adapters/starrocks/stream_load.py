@@ -1,4 +1,4 @@
-"""StarRocks Stream Load over HTTP, and the StarRocks staging/swap statements (facts §7, §2; responses §7).
+"""StarRocks Stream Load over HTTP, and the StarRocks staging/swap statements.
 
 The protocol, as the FE implements it (fe/…/http/rest/LoadAction.java, RestBaseAction.redirectTo):
 - `PUT http://<fe>:<http_port>/api/<db>/<table>/_stream_load` with basic auth and `Expect: 100-continue`
@@ -11,7 +11,7 @@ The client here sends the headers, waits up to `expect_wait` seconds for an inte
 send the body; a redirect or an error → follow or report it without sending the body; silence → send
 the body anyway, as RFC 9110 allows), so no body is sent twice. stdlib only (http.client, sockets).
 
-Outcomes (STREAM_LOAD.md "Return result"; exact bodies in starrocks-responses.md §7):
+Outcomes (StarRocks' STREAM_LOAD.md "Return result"; the recorded bodies are in tests/test_refdata.py):
 - `Success` → loaded; `NumberFilteredRows` must be 0 (strict_mode=true, max_filter_ratio=0) and the caller
   checks `NumberLoadedRows` against the CSV's rows, then COUNT(*)s the staging table (key models merge rows);
 - `Publish Timeout` → committed, visible a little later: loaded, do not retry;
@@ -35,9 +35,8 @@ from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from rockway.errors import DatabaseError
-from rockway.adapters.base import Adapter, ProgressCallback
-from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome, _ignore
-from rockway.adapters.starrocks.sql import quote_ident
+from rockway.adapters.base import Adapter, ProgressCallback, ignore_progress, quote_ident
+from rockway.adapters.bulk import BulkColumn, BulkFile, BulkTarget, LoadOutcome
 
 DEFAULT_HTTP_PORT = 8030
 _BLOCK = 1 << 20
@@ -209,7 +208,7 @@ class StreamLoadClient:
 def stream_load(client: StreamLoadClient, database: str, table: str, body: Path | bytes, *, label: str,
                 columns: Sequence[str], timeout: float = 600.0, poll_interval: float = 2.0, retries: int = 2,
                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                on_progress: ProgressCallback = _ignore) -> LoadOutcome:
+                on_progress: ProgressCallback = ignore_progress) -> LoadOutcome:
     """Load a rockway bulk file (TAB-separated, `\\N` = NULL) with one label; raise StreamLoadError unless loaded."""
     headers = {
         "label": label,
@@ -291,7 +290,7 @@ class StarRocksBulk(BulkTarget):
         self.client = client
 
     def load_file(self, database: str | None, table: str, columns: Sequence[BulkColumn], file: BulkFile, *, label: str,
-                  on_progress: ProgressCallback = _ignore) -> LoadOutcome:
+                  on_progress: ProgressCallback = ignore_progress) -> LoadOutcome:
         db = database or self.adapter.database
         if not db:
             raise DatabaseError("Stream Load needs a database: put it in the DSN or the manifest")
@@ -301,7 +300,7 @@ class StarRocksBulk(BulkTarget):
                            timeout=self.timeout,
                            poll_interval=self.poll_interval, sleep=self.sleep, clock=self.clock, on_progress=on_progress)
 
-    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = _ignore) -> None:
+    def swap(self, database: str | None, target: str, staging: str, on_progress: ProgressCallback = ignore_progress) -> None:
         q = self.adapter.qualified
         db = database or self.adapter.database
         before = self._inactive_mvs(db)

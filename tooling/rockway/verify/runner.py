@@ -1,25 +1,27 @@
-"""Run compiled checks through an Adapter, judge them, record results and reports (contracts.Verifier)."""
+"""Run compiled checks through an Adapter, judge them, record results and reports (interfaces.Verifier)."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from rockway.observability import telemetry
 from rockway.adapters.base import Adapter
-from rockway.interfaces import Severity, VerificationOutcome
+from rockway.adapters.registry import engine_for_dsn
+from rockway.clock import utcnow
 from rockway.errors import ConfigError, RockwayError
+from rockway.interfaces import Severity, VerificationOutcome
+from rockway.observability import attributes, metrics, spans
 from rockway.templating import Renderer
-from rockway.verify.compiler import BoundCheck, Plan, Query, bind, compile_plan, results_table
+from rockway.verify.compiler import Plan, Query, bind, compile_plan, results_table
 from rockway.verify.evaluate import CheckResult, error_result, evaluate
-from rockway.verify.report import write_reports
+from rockway.verify.kinds import KINDS
+from rockway.verify.model import IDENT_RE, BoundCheck
+from rockway.verify.report import VerifyRun, write_reports
 from rockway.verify.settings import VerifySettings, load_verify_settings
-from rockway.verify.spec import IDENT_RE
 from rockway.verify.suite import Catalog, Entry
 
 log = logging.getLogger("rockway.verify")
@@ -31,39 +33,12 @@ METRIC_HISTORY_COLUMNS = ("measured_at", "metric_name", "table_name", "metric_sc
 _LOG_LEVEL = {Severity.CRITICAL: logging.ERROR, Severity.WARNING: logging.WARNING, Severity.INFO: logging.INFO}
 
 
-@dataclass(frozen=True)
-class VerifyRun:
-    """Everything one verification did: the plan, what ran, the results and where they were written."""
-
-    run_id: str
-    trace_id: str | None
-    pipeline: str | None
-    checked_at: datetime  # UTC, naive
-    engine: str
-    scope: Mapping[str, Any]
-    plan: Plan
-    results: tuple[CheckResult, ...]
-    executed: tuple[str, ...] = ()  # ids of statements sent to the server
-    query_errors: Mapping[str, str] = field(default_factory=dict)
-    timings: Mapping[str, float] = field(default_factory=dict)
-    recorded: bool = False
-    reports: tuple[Path, ...] = ()
-
-    @property
-    def outcome(self) -> VerificationOutcome:
-        return VerificationOutcome(tuple(r.summary() for r in self.results))
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
 def _db_value(value: float | None) -> float | None:
     return None if value is None or math.isinf(value) or math.isnan(value) else value
 
 
 class CheckEngine:
-    """contracts.Verifier: checks referenced by file, `file#name` or name, run as one scan per table and scope."""
+    """interfaces.Verifier: checks referenced by file, `file#name` or name, run as one scan per table and scope."""
 
     def __init__(self, project_dir: Path | str = ".", variables: Mapping[str, Any] | None = None, *,
                  env_name: str | None = None, settings: VerifySettings | None = None, engine: str = "starrocks") -> None:
@@ -78,7 +53,7 @@ class CheckEngine:
     def from_settings(cls, settings: Any, verify_settings: VerifySettings | None = None) -> "CheckEngine":
         """Build from rockway.config.Settings (project folder, variables, environment, DSN scheme)."""
         vs = verify_settings or load_verify_settings(settings.project_dir, settings.env)
-        engine = "mysql" if (settings.dsn or "").startswith(("mysql:", "mariadb:")) else "starrocks"
+        engine = engine_for_dsn(settings.dsn)
         return cls(settings.project_dir, settings.vars, env_name=settings.env, settings=vs, engine=engine)
 
     # --- selection and compilation --------------------------------------------------------------
@@ -125,7 +100,7 @@ class CheckEngine:
         return compile_plan(bound, results_db=self.results_db(), run_id=run_id,
                             max_expressions=self.settings.max_expressions)
 
-    # --- contracts.Verifier -----------------------------------------------------------------------
+    # --- interfaces.Verifier -----------------------------------------------------------------------
     def verify(self, adapter: Adapter, *, checks: Sequence[str], scope: Mapping[str, Any], run_id: str,
                pipeline: str | None = None) -> VerificationOutcome:
         """Run the referenced checks (files, `file#name` or names) for scope; record results and reports."""
@@ -138,10 +113,11 @@ class CheckEngine:
             pipeline: str | None = None, tables: Sequence[str] = (), record: bool | None = None,
             reports: bool = True) -> VerifyRun:
         """Measure, judge, record and report; statement failures become `error` results, never exceptions."""
-        checked_at = _utcnow()
+        checked_at = utcnow().replace(microsecond=0)
         record = self.settings.record if record is None else record
-        with telemetry.span("verify", **{telemetry.RUN_ID: run_id, "rockway.pipeline": pipeline}) as current:
-            trace_id = telemetry.current_trace_id()
+        attrs: dict[str, Any] = {attributes.RUN_ID: run_id, "rockway.pipeline": pipeline}
+        with spans.span("verify", **attrs) as current:
+            trace_id = spans.current_trace_id()
             plan = self.compile(entries, scope, run_id=run_id, tables=tables, engine=adapter.engine,
                                 database=adapter.database)
             current.set_attribute("rockway.verify.checks", len(plan.checks))
@@ -162,12 +138,12 @@ class CheckEngine:
                             r.value, r.bounds, extra={"check.name": r.name, "check.severity": r.severity.value,
                                                       "check.status": r.status})
             for r in run.results:
-                telemetry.record_check(r.severity, r.summary().status, r.name, table=r.table or None)
-                if r.kind == "freshness" and r.value is not None and math.isfinite(r.value):
-                    telemetry.record_freshness(r.table, r.value)  # the newest row's age, in seconds
+                metrics.record_check(r.severity, r.summary().status, r.name, table=r.table or None)
+                if r.kind in KINDS:  # not for the results of recording and reporting
+                    KINDS[r.kind].observe(r.table, r.value)
             failed = [r for r in run.results if r.status in ("fail", "error")]
             current.set_attribute("rockway.verify.failed", len(failed))
-            current.set_attribute(telemetry.STATUS, "fail" if failed else "pass")
+            current.set_attribute(attributes.STATUS, "fail" if failed else "pass")
         return run
 
     def _measure(self, adapter: Adapter, plan: Plan) -> tuple[dict[str, Any], dict[str, str], dict[str, float]]:
@@ -177,10 +153,10 @@ class CheckEngine:
         timings: dict[str, float] = {}
         for query in plan.queries:
             start = time.perf_counter()
+            attrs: dict[str, Any] = {attributes.DB_COLLECTION_NAME: query.table, "rockway.verify.statement": query.id,
+                                     "rockway.verify.sql_hash": query.sql_hash, "rockway.verify.checks": len(query.checks)}
             try:
-                with telemetry.span(f"verify {query.kind} {query.table}", **{
-                        telemetry.DB_COLLECTION_NAME: query.table, "rockway.verify.statement": query.id,
-                        "rockway.verify.sql_hash": query.sql_hash, "rockway.verify.checks": len(query.checks)}):
+                with spans.span(f"verify {query.kind} {query.table}", **attrs):
                     result = adapter.execute(query.sql, query.params or None)
                 measured[query.id] = self._shape(query, result.columns, result.rows)
             except RockwayError as exc:
@@ -224,8 +200,8 @@ class CheckEngine:
             row = measured.get(qid, {})
             values[role] = row.get(column)
             if plan.query(qid).kind == "scalar" and not row.get("rows"):
-                return error_result(check, f"{'equals_sql' if role == 'source' else 'query'} returned no rows",
-                                    queries=qids, sql_hashes=hashes)
+                what = KINDS[check.kind].statement_keys.get(role, "query")
+                return error_result(check, f"{what} returned no rows", queries=qids, sql_hashes=hashes)
         history = histories.get(plan.history[check.key], {}).get(check.name, []) if check.key in plan.history else None
         return evaluate(check, values, history, queries=qids, sql_hashes=hashes)
 
@@ -236,8 +212,9 @@ class CheckEngine:
                     r.status, _db_value(r.value), r.bounds[:255], r.message[:2000], run.trace_id) for r in run.results]
         metrics = [(run.checked_at, r.name[:128], r.table[:255], r.scope[:255], _db_value(r.value), run.run_id,
                     run.trace_id) for r in run.results if r.status in ("pass", "fail", "skipped") and _db_value(r.value) is not None]
+        attrs: dict[str, Any] = {attributes.RUN_ID: run.run_id}
         try:
-            with telemetry.span("verify record", **{telemetry.RUN_ID: run.run_id}):
+            with spans.span("verify record", **attrs):
                 adapter.executemany(_insert_sql(results_table(db, "etl_check_result"), CHECK_RESULT_COLUMNS), results)
                 if metrics:
                     adapter.executemany(_insert_sql(results_table(db, "etl_metric_history"), METRIC_HISTORY_COLUMNS),
