@@ -31,9 +31,10 @@ from pathlib import Path
 import pymysql
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))  # tests.support.warehouse: the warehouse on throwaway MariaDB databases
 
 import benchlib  # noqa: E402
+from rockway.clock import utcnow  # noqa: E402
 from rockway.config import load_settings, parse_dsn  # noqa: E402
 
 AS_OF = datetime(2026, 3, 10, 6, 0, 0)
@@ -68,7 +69,7 @@ def main() -> int:
     items_per_order = 4
     orders = args.rows // items_per_order
 
-    from warehouse_helpers import Warehouse, copy_project
+    from tests.support.warehouse import Warehouse, copy_project
 
     wh = Warehouse(args.server.rstrip("/"))
     erp = wh.db("erp")
@@ -115,7 +116,7 @@ def main() -> int:
         raw = wh.db("raw")
         window = next_window(spec, parse_value("datetime", WATERMARK), AS_OF)
         plan = JobSql(spec, settings, project.jobs, offline_ops("mysql"), run_id="by-hand-0000",
-                      loaded_at=datetime.utcnow()).plan(window)
+                      loaded_at=utcnow()).plan(window)
         by_hand = [s.sql for s in plan.steps]
         print(f"window {window.describe()}; by hand: {len(by_hand)} statements "
               f"({', '.join(' '.join(s.split()[:2]) for s in by_hand)})")
@@ -171,7 +172,7 @@ def main() -> int:
         # rockway's fixed cost per run: the same job on an empty window (2026-03-09 21:00, 23:00]
         empty_as_of = datetime.fromisoformat(WATERMARK)
         empty = JobSql(spec, settings, project.jobs, offline_ops("mysql"), run_id="by-hand-0000",
-                       loaded_at=datetime.utcnow()).plan(next_window(spec, parse_value("datetime", WATERMARK), empty_as_of))
+                       loaded_at=utcnow()).plan(next_window(spec, parse_value("datetime", WATERMARK), empty_as_of))
         fixed: dict[str, list[float]] = {"hand": [], "rockway": []}
         for _ in range(7):
             reset()

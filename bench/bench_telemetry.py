@@ -9,7 +9,7 @@ Part 1, migration (`--part migration`: CREATE TABLE + 499 one-row INSERTs; `--pa
 Variants (each on its own fresh database, interleaved: repeat 1 of every variant, then repeat 2, ..., the
 order reversed every other repeat; the median of the repeats is reported):
   disabled   OTEL_SDK_DISABLED=true: no providers, every telemetry call is a no-op
-  exported   OTLP/HTTP to a live receiver (tests/otlp_receiver.py, started in this process): traces,
+  exported   OTLP/HTTP to a live receiver (tests/support/otlp_receiver.py, started in this process): traces,
              metrics and logs through the OpenTelemetry SDK in the CLI process, with JSON log lines to a
              file (ROCKWAY_LOG_FILE)
   local      telemetry on but no endpoint: spans with real trace ids for history rows, nothing exported,
@@ -29,7 +29,7 @@ load's range join to dim_customer as a nested loop, so its cost grows with items
 backfilled. Before every run: staging and facts emptied, the watermarks of stg_billing_item and fact_sales put back (so every
 run loads the same window: --orders × 4 staged items, the same number of facts). Each run is `rockway run morning
 --as-of 2026-03-11T06:00:00Z --json` in a subprocess (jobs stg_billing_item → fact_sales with their checks, MV
-refresh, the business SQL, the verify step, the notification step; the real check engine and notifier), with the
+refresh, the business SQL, the verify step, the notification step; the real check runner and notifier), with the
 same three variants, interleaved, the order alternating per repeat, and JSON log lines to a file in every variant
 (the jobs write JSON lines to stderr in every variant anyway). Every run is checked to succeed and to have written
 the expected rows; every exported run to have delivered its `pipeline morning` span with both job spans below it,
@@ -54,8 +54,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # otlp_receiver, warehouse_helpers
-from otlp_receiver import OtlpReceiver  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the OTLP receiver, the warehouse
+from tests.support.otlp_receiver import OtlpReceiver  # noqa: E402
 
 import benchlib  # noqa: E402
 
@@ -229,7 +229,7 @@ class PipelineWarehouse:
     """The sales warehouse in throwaway databases, an ERP database beside it, and how to run the CLI on them."""
 
     def __init__(self, server: Server, orders: int) -> None:
-        from warehouse_helpers import Warehouse, copy_project
+        from tests.support.warehouse import Warehouse, copy_project
 
         self.server = server
         self.orders = orders

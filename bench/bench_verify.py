@@ -11,7 +11,7 @@ is an InnoDB table with a primary key only, filled from the sequence engine (`se
 StarRocks (3.1 or later) a DUPLICATE KEY table filled from `TABLE(generate_series(1, <rows>))`.
 
 Variants, run interleaved (repeat 1 of each, then repeat 2, …), medians reported:
-- rockway: `CheckEngine.run` on the check file below (parse, render, compile, ONE aggregate statement,
+- rockway: `CheckRunner.run` on the check file below (parse, render, compile, ONE aggregate statement,
   judge; no result rows, no reports) — the whole in-process cost;
 - one query per check: each check compiled on its own and sent as its own statement (what a tool that
   runs one query per check does; the statements are rockway's own, so they are no slower than hand-written);
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tooling"))  # measure this checkout's rockway, wh
 
 from rockway.adapters import connect_dsn  # noqa: E402
 from rockway.config import parse_dsn  # noqa: E402
-from rockway.verify import CheckEngine, VerifySettings  # noqa: E402
+from rockway.verify import CheckRunner, VerifySettings  # noqa: E402
 from rockway.verify.compiler import compile_plan  # noqa: E402
 
 DB = "rw_bench_verify"
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             (project / "jobs" / "checks").mkdir(parents=True)
             for suite, text in (("8 scan checks", CHECKS), ("7 scan checks + duplicates", WITH_DISTINCT)):
                 (project / "jobs" / "checks" / "bench.yaml").write_text(text)
-                checks = CheckEngine(project, {"db": DB}, engine=engine, settings=VerifySettings(record=False))
+                checks = CheckRunner(project, {"db": DB}, engine=engine, settings=VerifySettings(record=False))
                 entries = checks.entries(["jobs/checks/bench.yaml"])
                 bound = checks.bind(entries, {})
                 singles = [compile_plan([b], results_db=None, run_id="x").queries[0].sql for b in bound]

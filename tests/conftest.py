@@ -1,4 +1,10 @@
-"""Shared fixtures: a fresh MariaDB database per test, project folders, and CLI runners."""
+"""The whole suite's fixtures and markers: the MariaDB server and a fresh database per test, project folders, CLI
+runners, and the Hypothesis profiles.
+
+Where a test lives says what it needs: tests/unit (no server; its conftest.py refuses the server fixtures),
+tests/mariadb (the server of ROCKWAY_TEST_DSN), tests/project (this repository's own files; some also need the
+server), tests/starrocks (Docker). Every test that uses the server, wherever it lives, carries the `mariadb` marker,
+so `python3 -m pytest -m "not mariadb"` runs everything that needs none."""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ import pytest
 
 DEFAULT_DSN = "mysql://root@127.0.0.1:3306/rockway_test"
 
-# Simulation suites (tests/test_sim_*.py) draw generated scenarios with Hypothesis. CI runs the bounded "ci"
-# profile; a long soak run: HYPOTHESIS_PROFILE=soak python3 -m pytest tests/test_sim_*.py (README, Development).
+# Simulation suites (tests/*/test_sim_*.py) draw generated scenarios with Hypothesis. CI runs the bounded "ci"
+# profile; a long soak run: HYPOTHESIS_PROFILE=soak python3 -m pytest tests/*/test_sim_*.py (README, Development).
 from hypothesis import HealthCheck, Verbosity, settings as hypothesis_settings  # noqa: E402
 
 hypothesis_settings.register_profile(
@@ -25,7 +31,15 @@ hypothesis_settings.register_profile("debug", parent=hypothesis_settings.get_pro
                                      verbosity=Verbosity.verbose)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-from rw_helpers import Project, Result, run_cli  # noqa: E402,F401 - re-exported for fixtures
+from tests.support.cli import Project, Result, run_cli  # noqa: E402,F401 - re-exported for fixtures
+
+
+SERVER_FIXTURE = "mariadb_server"  # every database fixture below is built on it
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if SERVER_FIXTURE in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.mariadb)
 
 
 def _server_dsn() -> tuple[str, bool]:
@@ -118,8 +132,8 @@ def cli(project: Project):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def jw(mariadb_server: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The sales warehouse's jobs on throwaway MariaDB databases (jobs_helpers.JobsWarehouse), set up and dropped."""
-    from jobs_helpers import JobsWarehouse
+    """The sales warehouse's jobs on throwaway MariaDB databases (tests/support/jobs.py), set up and dropped."""
+    from tests.support.jobs import JobsWarehouse
 
     w = JobsWarehouse(mariadb_server, tmp_path)
     try:

@@ -1,8 +1,9 @@
 """A real StarRocks for the `starrocks`-marked suite: starrocks/allin1-ubuntu started with testcontainers.
 
-Readiness (starrocks-facts.md §11) lives in rockway/rehearse/container.py, shared with
-`rockway rehearse --start-starrocks`: the allin1 image's ready log line, then SHOW BACKENDS until a backend is
-alive with real capacity (before its first heartbeat it reports `1.000 B` and loads fail).
+Readiness lives in rockway/rehearse/container.py, shared with `rockway rehearse --start-starrocks`: the allin1
+image's ready log line (logged by docker/dockerfiles/allin1/services/director/run.sh in the StarRocks repository),
+then SHOW BACKENDS until a backend is alive with real capacity (until it has reported its disks the FE counts 1 byte,
+`1.000 B`: fe/fe-core/src/main/java/com/starrocks/system/Backend.java, getAvailableCapacityB; loads then fail).
 
 Fixtures:
 - `starrocks_server` (session): host, MySQL port (9030) and FE HTTP port (8030) as mapped on this host;
@@ -18,9 +19,9 @@ from typing import Iterator
 
 import pytest
 
-import rw_helpers
+from tests.support.docker import STARROCKS_IMAGE, docker_problem
 
-IMAGE = rw_helpers.STARROCKS_IMAGE  # ROCKWAY_STARROCKS_IMAGE overrides
+IMAGE = STARROCKS_IMAGE  # ROCKWAY_STARROCKS_IMAGE overrides
 STARTUP_TIMEOUT = 600  # s, for the log line (image pull not included); CI machines are slow
 BACKEND_TIMEOUT = 300  # s, for SHOW BACKENDS to look healthy after the log line
 DATABASE = "rockway_it"
@@ -38,7 +39,7 @@ class StarRocksServer:
 def starrocks_server() -> Iterator[StarRocksServer]:
     """Start one allin1 container for the session and wait until it can take DDL and loads (the readiness of
     `rockway rehearse --start-starrocks`: rockway/rehearse/container.py, one home for both)."""
-    problem = rw_helpers.docker_problem()
+    problem = docker_problem()
     if problem:
         pytest.skip(f"StarRocks suite needs a Docker engine: {problem}")
     import pymysql

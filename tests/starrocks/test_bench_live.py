@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-from rw_helpers import require_docker  # noqa: E402
+from tests.support.docker import require_docker  # noqa: E402
+from tests.support.paths import REPO_ROOT
 
 require_docker()
 
 pytestmark = pytest.mark.starrocks
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_verify.py"
+BENCH = REPO_ROOT / "bench" / "bench_verify.py"
 
 
 def _load_bench():  # type: ignore[no-untyped-def]

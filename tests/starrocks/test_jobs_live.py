@@ -17,17 +17,17 @@ from typing import Any, Iterator
 
 import pytest
 
-from rw_helpers import require_docker  # noqa: E402
+from tests.support.docker import require_docker  # noqa: E402
 
 require_docker()
 
 import pymysql  # noqa: E402
 
-from rw_helpers import run_cli  # noqa: E402
-from warehouse_helpers import REPO_ROOT, copy_project  # noqa: E402
+from tests.support.cli import run_cli  # noqa: E402
+from tests.support.paths import REPO_ROOT  # noqa: E402
+from tests.support.warehouse import copy_project  # noqa: E402
 
 pytestmark = pytest.mark.starrocks
-TESTS = Path(__file__).resolve().parent.parent
 
 ERP_DDL = [
     "CREATE TABLE {db}.orders (order_id VARCHAR(10) NOT NULL, order_type VARCHAR(4), billing_date DATE, cancelled "
@@ -60,7 +60,7 @@ retry_attempts = 3
 retry_initial_delay = 1.0
 settle = "0s"
 business_time_zone = "UTC"
-verifier = "jobs_verifier:make_verifier"
+verifier = "tests.support.jobs_verifier:make_verifier"
 [jobs.sources.erp]
 kind = "catalog"
 catalog = "default_catalog"
@@ -77,7 +77,7 @@ database = "{self.db('erp')}"
                 "ROCKWAY_VAR_ETL_DB": self.db("etl"), "ROCKWAY_VAR_SECURE_DB": self.db("secure"),
                 "ROCKWAY_VAR_ROLE_PREFIX": f"{self.prefix}_", "ROCKWAY_VAR_RLS_ROLES": f"{self.prefix}_region_at",
                 "ROCKWAY_HISTORY_TABLE": f"{self.prefix}_history", "ROCKWAY_ASYNC_TIMEOUT": "600",
-                "ROCKWAY_POLL_INTERVAL": "1", "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+                "ROCKWAY_POLL_INTERVAL": "1", "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
 
     def cli(self, *args: str) -> Any:
         return run_cli(self.project, *args, env=self.env(), timeout=900)

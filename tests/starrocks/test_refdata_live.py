@@ -12,13 +12,13 @@ import uuid
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import pytest
 
-from rw_helpers import STARROCKS_IMAGE, require_docker  # noqa: E402
+from tests.support.docker import STARROCKS_IMAGE, require_docker  # noqa: E402
+from tests.support.paths import REPO_ROOT as ROOT
 
 require_docker()
 
@@ -27,7 +27,6 @@ from rockway.adapters.starrocks.stream_load import StarRocksBulk, StreamLoadClie
 
 pytestmark = pytest.mark.starrocks
 
-ROOT = Path(__file__).resolve().parents[2]
 IMAGE = STARROCKS_IMAGE
 
 

@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 
-from rw_helpers import require_docker  # noqa: E402
+from tests.support.docker import require_docker  # noqa: E402
 
 require_docker()
 
 import pymysql  # noqa: E402
 
-from rw_helpers import STARROCKS_IMAGE, run_cli  # noqa: E402
-from warehouse_helpers import REPO_ROOT, copy_project  # noqa: E402
+from tests.support.cli import run_cli  # noqa: E402
+from tests.support.docker import STARROCKS_IMAGE  # noqa: E402
+from tests.support.paths import REPO_ROOT  # noqa: E402
+from tests.support.warehouse import copy_project  # noqa: E402
 
 pytestmark = pytest.mark.starrocks
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from rw_helpers import STARROCKS_IMAGE as IMAGE, require_docker  # noqa: E402
+from tests.support.docker import STARROCKS_IMAGE as IMAGE, require_docker  # noqa: E402
 
 require_docker()
 

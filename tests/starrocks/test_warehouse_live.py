@@ -14,14 +14,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from rw_helpers import require_docker  # noqa: E402
+from tests.support.docker import require_docker  # noqa: E402
 
 require_docker()
 
 import pymysql  # noqa: E402
 
-from rw_helpers import run_cli  # noqa: E402
-from warehouse_helpers import TABLES, copy_project  # noqa: E402
+from tests.support.cli import run_cli  # noqa: E402
+from tests.support.warehouse import TABLES, copy_project  # noqa: E402
 
 pytestmark = pytest.mark.starrocks
 PASSWORD = "Warehouse-live-1"

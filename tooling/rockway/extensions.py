@@ -37,12 +37,19 @@ def register_globals(factory: GlobalsFactory) -> None:
         _GLOBALS.append(factory)
 
 
+_builtins_loaded = False
+
+
 def _load_builtins() -> None:
-    """Import the modules that register rockway's own extensions."""
+    """Import the modules that register rockway's own extensions (once: it is asked for every script rendered)."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
     from importlib import import_module
 
     for name in BUILTIN_MODULES:
         import_module(name)
+    _builtins_loaded = True
 
 
 BUILTIN_MODULES: tuple[str, ...] = ("rockway.refdata.loader", "rockway.macros.globals", "rockway.adapters.registry")

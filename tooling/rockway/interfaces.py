@@ -1,4 +1,4 @@
-"""Small interfaces between the jobs runner and the verification engine (neither imports the other).
+"""Small interfaces between the jobs runner and the check runner of verify/ (neither imports the other).
 
 The CLI builds a `Verifier` from `rockway.verify` and a `Notifier` from `rockway.verify.notify` and hands
 them to the jobs runner, which only knows these types.

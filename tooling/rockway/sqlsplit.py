@@ -14,7 +14,8 @@ MySQL/MariaDB agree with):
 `split` gives statements: comments before a statement's first token are dropped, and so are comments after
 its last token; comments inside a statement are kept. `-- rockway:key=value` / `-- rockway:flag` comments
 before a statement become its `directives`. `segments` gives the lexical spans themselves, for readers that
-look inside statements (lint, statement classification), and `masked` blanks them out.
+look inside statements (lint, statement classification), and `masked` blanks them out; `comma_spans` splits a
+masked statement's column list or clause list on its top-level commas.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Iterable, Iterator, Literal, NamedTuple
 
 from rockway.model import Statement
 
-__all__ = ["SplitError", "split", "parse_directive", "Segment", "segments", "masked",
+__all__ = ["SplitError", "split", "parse_directive", "Segment", "segments", "masked", "comma_spans",
            "SINGLE_QUOTED", "DOUBLE_QUOTED", "QUOTED_STRING", "BACKTICKED"]
 
 # The literal syntax as regular-expression source, for patterns that step over literals (redaction.py).
@@ -45,6 +46,8 @@ _BACKTICK_BODY = re.compile(r"(?:[^`]++|``)*+`")
 _DIRECTIVE = re.compile(r"rockway:\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=\s*(.*?))?\s*")
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _WHAT = {"'": "string literal", '"': "string literal", "`": "quoted identifier"}
+_NESTING = re.compile(r"[,()\[\]<>]")
+_TYPE_BRACKET_OPEN = re.compile(r"\b(?:ARRAY|MAP|STRUCT)\s*$", re.I)  # ARRAY<…>, MAP<…, …>, STRUCT<a T, b T>
 
 SegmentKind = Literal["string", "identifier", "comment", "hint", "dollar_quoted", "semicolon"]
 
@@ -159,6 +162,36 @@ def masked(sql: str, *, keep_quotes: bool = False, hash_comments: bool = False,
         pos = end
     out.append(sql[pos:])
     return "".join(out)
+
+
+def comma_spans(masked_sql: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each piece of masked_sql[start:end] between top-level commas, in order and as they are
+    (not trimmed; empty pieces kept): a column list's elements, an ALTER TABLE's clauses.
+
+    Top level is outside `(…)`, `[…]` (range partition bounds: `VALUES [("a"), ("b"))`) and the type brackets of
+    ARRAY<…>, MAP<…> and STRUCT<…>. `masked_sql` is `masked` text, so commas inside literals, quoted names and
+    comments are blanks already.
+    """
+    end = len(masked_sql) if end is None else end
+    pieces: list[tuple[int, int]] = []
+    depth = types = 0
+    begin = start
+    for found in _NESTING.finditer(masked_sql, start, end):
+        char, at = found.group(), found.start()
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "<":
+            if _TYPE_BRACKET_OPEN.search(masked_sql, max(0, at - 16), at):
+                types += 1
+        elif char == ">":
+            types = max(0, types - 1)
+        elif depth == 0 and types == 0:  # a comma
+            pieces.append((begin, at))
+            begin = at + 1
+    pieces.append((begin, end))
+    return pieces
 
 
 def split(sql: str, *, hash_comments: bool = False) -> list[Statement]:

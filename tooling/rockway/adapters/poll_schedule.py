@@ -1,19 +1,25 @@
 """When to ask a StarRocks server again about a job it runs in the background. Pure: no I/O, no clock.
 
-Every wait loop of the StarRocks adapter (adapters/starrocks/base.py, jobs.py) starts a `PollPlan` when it begins
-waiting and, after each answer, asks it how long to sleep before the next poll. The rule is one bound:
+Every wait loop of the StarRocks adapter (adapters/starrocks/async_jobs.py, jobs.py) starts a `PollPlan` when it
+begins waiting and, after each answer, asks it how long to sleep before the next poll. The loops poll once as soon
+as the statement is answered (a job may be done already); then:
 
-- **never longer than `max(floor, 5% of the time waited so far)`** (and the cap). Whatever a job's progress says, it
-  may end right after a poll (its last tablets may be empty, its rate may jump), so this is the longest wait that
-  still sees a job ending at D seconds within max(floor, 5% D). It is also the least polling that can promise this:
-  about 1/5% + ln(D / 20 floor) / ln(1.05) polls (~127 for an hour with a 1 s floor).
+- **first wait and floor**: `poll_interval` (1 s by default), while 5% of the time waited is shorter (20 s);
+- **backoff**: never longer than `max(floor, 5% of the time waited so far)`. Whatever a job's progress says, it may
+  end right after a poll (its last tablets may be empty, it may be cancelled), so this is the longest wait that still
+  sees a job ending at D seconds within max(floor, 5% D). It is also the least polling that can promise this, with
+  or without progress: about 20 polls for the first 20 floors, then ln(D / 20 floor) / ln(1.05) more (~127 for an
+  hour with a 1 s floor; tests/unit/test_poll_schedule.py checks that bound);
+- **cap**: 600 s, reached after 3 h 20 min of waiting;
 - **earlier when the progress predicts the finish sooner** (SHOW ALTER TABLE's `done/total`, task_runs' `NN%`,
-  SHOW BACKUP's `[taskId: done/total], …`; rows recorded in tests/starrocks_replay.py): the rate since the job was
-  last seen without progress gives an estimated finish, and the next poll is aimed at it. An honest estimate is then
-  seen at once instead of up to 5% late; a wrong one costs a poll or two, never lateness.
+  SHOW BACKUP's `[taskId: done/total], …`; rows recorded in tests/support/starrocks_replay.py): the rate since the
+  job was last seen without progress gives an estimated finish, and the next poll is aimed at it. An honest estimate
+  is then seen at once instead of up to 5% late; a wrong one costs a poll, never lateness, and at most AIMS waits of
+  a job are shortened so.
 
 Every wait is within [floor, cap] and, when a deadline is given, ends at the deadline at the latest (but is never
-shorter than the floor). bench/bench_poll_schedule.py measures notice delays and poll counts.
+shorter than the floor). bench/bench_poll_schedule.py measures notice delays and poll counts; the README's
+"StarRocks specifics" section states the schedule for users.
 """
 
 from __future__ import annotations
@@ -118,8 +124,8 @@ class PollPlan:
         aim = longest
         if progress is None:
             self._anchor, self._seen, self._step_due = now, 0.0, 0.0  # it runs (and has a rate) only after now
-        elif progress.fraction < self._seen:  # went backwards: another run of the task
-            self._anchor, self._seen, self._step_due, self._aims = self._previous, progress.fraction, 0.0, 0
+        elif progress.fraction < self._seen:  # went backwards: measure the rate anew (the job keeps its aims spent)
+            self._anchor, self._seen, self._step_due = self._previous, progress.fraction, 0.0
         elif progress.fraction > self._seen and now > self._anchor:
             self._seen = progress.fraction
             aim = self._estimate(now, progress)

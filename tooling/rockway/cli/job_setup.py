@@ -60,14 +60,14 @@ def _verify_settings(settings: Any) -> Any:
 
 def build_verifier(settings: Any, jobs: Any) -> Any:
     """The Verifier the runner calls: [jobs] verifier = "module:factory" (called with Settings), else
-    rockway.verify's CheckEngine (checks referenced by file, `file#name` or name)."""
+    rockway.verify's CheckRunner (checks referenced by file, `file#name` or name)."""
     if jobs.verifier:
         return _factory(jobs.verifier, "verifier")(settings)
     try:
-        from rockway.verify import CheckEngine
+        from rockway.verify import CheckRunner
     except ImportError:
         return None
-    return CheckEngine.from_settings(settings, _verify_settings(settings))
+    return CheckRunner.from_settings(settings, _verify_settings(settings))
 
 
 def build_notifier(settings: Any, jobs: Any) -> Any:

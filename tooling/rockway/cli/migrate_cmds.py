@@ -1,27 +1,22 @@
-"""`rockway migrate …` commands."""
+"""`rockway migrate …` commands: each parses its options, calls rockway.migrate.api and prints the result
+(how: cli/migrate_output.py)."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any
 
 import click
 
+from rockway.cli.migrate_output import (SHOW_SECRETS, Progress, info_json, print_dry_run, print_mv_health,
+                                        print_rewrites, run_json, shows_secrets)
 from rockway.cli.output import echo_csv, echo_json, echo_table, to_jsonable
 from rockway.cli.params import Bounded
 from rockway.cli.state import common_options, state
-from rockway.observability.redaction import display_sql, redact_secrets
+from rockway.observability.redaction import redact_secrets
 
 # Each command imports the migrate wing when it runs, as the other command groups do theirs: it loads sqlglot
 # (rockway.lint), which `rockway --help` and every other command would otherwise pay for.
-if TYPE_CHECKING:
-    from rockway.adapters.base import LockOwner
-    from rockway.lint.rewrites import Rewrite
-    from rockway.migrate.api import UpResult
-    from rockway.migrate.executor import Event
-    from rockway.migrate.release import StepPreview
-    from rockway.model import MigrationInfo, Step
-    from rockway.mv.health import MvHealthReport
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -38,52 +33,10 @@ def migrate_group() -> None:
     """
 
 
-class Progress:
-    """Prints executor events to stderr."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-
-    def __call__(self, event: Event) -> None:
-        if self.quiet:
-            return
-        if event.kind == "migration":
-            assert event.script is not None
-            extra = f" ({event.message})" if event.message else ""
-            click.secho(f"→ {event.script.display}  [{event.total} statement{'s' if event.total != 1 else ''}]{extra}",
-                        err=True, bold=True)
-        elif event.kind == "statement":
-            # secrets masked: a statement such as CREATE USER … IDENTIFIED BY '…' must not reach CI logs
-            click.echo(f"  [{event.index}/{event.total}] {display_sql(event.sql, 100)}", err=True)
-        elif event.kind == "progress":
-            click.echo(f"      … {event.message}", err=True)
-        elif event.kind == "migration_done":
-            click.echo(f"  done in {event.seconds:.2f} s", err=True)
-
-    def lock_wait(self, holder: LockOwner | None, remaining: float) -> None:
-        if not self.quiet:
-            who = holder.describe() if holder else "another session"
-            click.echo(f"waiting for the run lock held by {who} ({remaining:.0f} s left)", err=True)
-
-
 NO_VALIDATE = click.option(
     "--no-validate", is_flag=True,
     help="Run although an applied versioned script has changed since it ran (default: refuse with exit 2;"
          " validate_on_migrate in rockway.toml, ROCKWAY_VALIDATE_ON_MIGRATE).")
-
-
-def _remember_show_secrets(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    ctx.meta["rockway.show_secrets"] = value
-
-
-def shows_secrets(ctx: click.Context) -> bool:
-    """True when --show-secrets was given: print values in secret positions instead of *** (redaction.py)."""
-    return bool(ctx.meta.get("rockway.show_secrets"))
-
-
-SHOW_SECRETS = click.option(
-    "--show-secrets", is_flag=True, expose_value=False, callback=_remember_show_secrets,
-    help="Print values in secret positions (IDENTIFIED BY '…', \"password\" = \"…\" properties) instead of ***.")
 
 
 MV_HEALTH = click.option(
@@ -172,25 +125,15 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
     if result.snapshot_problem:  # the migration succeeded; `rockway drift` compares with the previous record
         click.echo(f"warning: {result.snapshot_problem}", err=True)
     if as_json:
-        echo_json({
-            "dry_run": dry_run, "run_id": report.run_id if report else None, "trace_id": report.trace_id if report else None,
-            "notes": list(result.plan.notes),
-            "applied": [{"script": a.script.name, "label": a.script.display, "action": a.action.value,
-                         "statements": a.statements_run, "seconds": round(a.seconds, 3), "async_jobs": list(a.async_jobs)}
-                        for a in (report.applied if report else [])],
-            "statements": [_statements_json(s) for s in result.plan.steps] if dry_run else None,
-            "rewrites": {p.step.script.name: [r.to_dict() for r in p.rewrites]
-                         for p in dry_run_preview(settings, result.plan.steps)} if dry_run else None,
-            "bookkeeping": result.dry_run_sql if dry_run else None,
-            "mv_health": result.mv_health,
-        })
+        echo_json(run_json(result, dry_run=dry_run,
+                           preview=dry_run_preview(settings, result.plan.steps) if dry_run else None))
         if result.mv_health is not None and result.mv_health.fails_run:
             ctx.exit(1)
         return
     for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
-        _print_dry_run(ctx, result, dry_run_preview(settings, result.plan.steps))
+        print_dry_run(ctx, result, dry_run_preview(settings, result.plan.steps))
         return
     n = len(report.applied) if report else 0
     verb = "rolled back" if rollback else "applied"
@@ -199,52 +142,7 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
     else:
         click.echo(f"{verb} {n} script{'s' if n != 1 else ''} (run {report.run_id}, trace {report.trace_id})")
     if result.mv_health is not None:
-        _print_mv_health(ctx, result.mv_health)
-
-
-def _print_mv_health(ctx: click.Context, health: MvHealthReport) -> None:
-    """The MVs the run left inactive or failed to refresh, each with its fix (mv/health.py); exit 1 in mode fail."""
-    if health.error:
-        click.echo(f"warning: {health.error}; `rockway mv status` shows their state", err=True)
-    for f in health.activated:
-        click.echo(f"materialized view {f.label} was made inactive by this run ({f.reason}); re-activated", err=True)
-    for f in health.problems:
-        level = "error" if health.mode == "fail" else "warning"
-        click.echo(f"{level}: materialized view {f.label}: {f.problem}: {f.reason}", err=True)
-        if f.activation_error:
-            click.echo(f"  ALTER MATERIALIZED VIEW … ACTIVE failed: {f.activation_error}", err=True)
-        click.echo(f"  fix: {f.fix}", err=True)
-    if health.already_inactive:
-        click.echo(f"note: {len(health.already_inactive)} materialized view(s) were inactive before this run already"
-                   f" ({', '.join(health.already_inactive)}): see `rockway mv status`", err=True)
-    if health.fails_run:
-        ctx.exit(1)
-
-
-def _statements_json(step: Step) -> dict[str, Any]:
-    return {"script": step.script.name, "action": step.action.value, "start_at": step.start_at}
-
-
-def _print_dry_run(ctx: click.Context, result: UpResult, preview: Iterable[StepPreview]) -> None:
-    click.echo("-- dry run: nothing was executed and no lock was taken")
-    if not result.plan.steps:
-        click.echo("-- nothing to do")
-    for sql in result.dry_run_sql:
-        if sql.lstrip().upper().startswith("CREATE TABLE"):
-            click.echo(f"-- history table\n{sql};")
-    for item in preview:
-        step = item.step
-        click.echo(f"\n-- {step.script.display} ({step.script.name}), {step.action.value}"
-                   + (f" from statement {step.start_at}" if step.start_at > 1 else ""))
-        if item.rewrites:
-            click.echo(f"-- table rewrites: {_rewrite_summary(item.rewrites)}")
-        for stmt in item.statements:
-            click.echo(f"{stmt.sql if shows_secrets(ctx) else redact_secrets(stmt.sql)};")
-    writes = [s for s in result.dry_run_sql if not s.lstrip().upper().startswith("CREATE TABLE")]
-    if writes:
-        click.echo("\n-- history bookkeeping")
-        for sql in writes:
-            click.echo(f"{sql};")
+        print_mv_health(ctx, result.mv_health)
 
 
 @migrate_group.command("info", context_settings=CONTEXT)
@@ -266,8 +164,8 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
     infos = info(settings, target=target)
     rewrites = pending_rewrites(settings, infos)
     if as_json:
-        echo_json([_info_json(i) | ({"rewrites": [r.to_dict() for r in rewrites[i.script.name]]}
-                                    if i.script and i.script.name in rewrites else {}) for i in infos])
+        echo_json([info_json(i) | ({"rewrites": [r.to_dict() for r in rewrites[i.script.name]]}
+                                   if i.script and i.script.name in rewrites else {}) for i in infos])
         return
     rows = []
     for i in infos:
@@ -277,35 +175,8 @@ def info_cmd(ctx: click.Context, target: str | None, as_json: bool) -> None:
             i.description, row.type.value if row else "", row.installed_on.strftime("%Y-%m-%d %H:%M:%S") if row and row.installed_on else "",
             i.state.value, i.note))
     echo_table("Migrations", ("Category", "Version", "Description", "Type", "Installed on (UTC)", "State", "Note"), rows)
-    _print_rewrites([(i.script.display, rewrites[i.script.name]) for i in infos
-                     if i.script and rewrites.get(i.script.name)])
-
-
-def _rewrite_summary(found: Sequence[Rewrite]) -> str:
-    """`orders COLUMN (statements 1, 2); dim ROLLUP (statement 4)` for a list of rewrites.Rewrite."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    for r in found:
-        groups.setdefault((r.table, r.job.value), []).append(r.statement)
-    return "; ".join(f"{table} {job} ×{len(idx)} (statement{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))})"
-                     for (table, job), idx in groups.items())
-
-
-def _print_rewrites(per_script: list[tuple[str, list[Rewrite]]]) -> None:
-    if not per_script:
-        return
-    click.echo("Table rewrites the pending migrations start (on StarRocks each is a job that rewrites the table):")
-    for label, found in per_script:
-        click.echo(f"  {label}: {_rewrite_summary(found)}")
-
-
-def _info_json(i: MigrationInfo) -> dict[str, Any]:
-    return {"category": i.kind.value, "version": str(i.version) if i.version else None, "description": i.description,
-            "state": i.state.value, "script": i.script.name if i.script else (i.row.script if i.row else None),
-            "checksum": i.script.checksum if i.script else None, "applied_checksum": i.row.checksum if i.row else None,
-            "checksum_mismatch": i.checksum_mismatch, "note": i.note,
-            "installed_on": to_jsonable(i.row.installed_on) if i.row else None,
-            "statements_applied": i.row.statements_applied if i.row else None,
-            "statements_total": i.row.statements_total if i.row else None}
+    print_rewrites([(i.script.display, rewrites[i.script.name]) for i in infos
+                    if i.script and rewrites.get(i.script.name)])
 
 
 @migrate_group.command("validate", context_settings=CONTEXT)

@@ -47,14 +47,14 @@ def check_problems(st: Any, project: Any) -> list[Any]:
     """Every check file in the check folders parses; with rockway's own verifier, every check a job or a
     pipeline's verify step names is found and renders for a sample window."""
     from rockway.jobs.validate import problem_of
-    from rockway.verify import CheckEngine, load_verify_settings
+    from rockway.verify import CheckRunner, load_verify_settings
 
     settings = st.settings()
-    engine = CheckEngine.from_settings(settings, load_verify_settings(settings.project_dir, settings.env, st.config_file))
+    runner = CheckRunner.from_settings(settings, load_verify_settings(settings.project_dir, settings.env, st.config_file))
     problems: list[Problem] = []
-    for path in engine.catalog.paths():
+    for path in runner.catalog.paths():
         try:
-            engine.catalog.file(path)
+            runner.catalog.file(path)
         except RockwayError as exc:
             problems.append(problem_of(exc, str(path)))
     if problems or project.jobs.verifier:  # a verifier of the project's own reads its references its own way
@@ -65,13 +65,13 @@ def check_problems(st: Any, project: Any) -> list[Any]:
     refs += [(ref, pipelines_file, step.line, f"pipelines.{p.name}.steps[{i}].verify")
              for p in project.pipelines.values() for i, step in enumerate(p.steps) if step.kind == "verify"
              for ref in step.args]
-    # what a pipeline's verify step (jobs.pipeline.pipeline_scope) and a job's checks (jobs.runner._verify) pass
+    # what a pipeline's verify step (jobs.pipeline_steps.pipeline_scope) and a job's checks (jobs.runner._verify) pass
     scope = {"pipeline": "validate", "as_of": "2000-01-02 00:00:00", "window_start": "2000-01-01",
              "window_end": "2000-01-02", "window_lo": "1999-12-31", "window_hi": "2000-01-01", "job": "validate",
              "target": "validate.validate", "watermark_column": "validate"}
     for ref, file, line, field in refs:
         try:
-            engine.compile(engine.entries([ref]), scope)
+            runner.compile(runner.entries([ref]), scope)
         except RockwayError as exc:
             found = problem_of(exc, file, line, field)
             if found not in problems:  # a check named by a job and by a pipeline is reported once

@@ -33,7 +33,7 @@ def _scope(items: tuple[str, ...]) -> dict[str, str]:
 
 def _yesterday(settings: Any) -> dict[str, str]:
     """window_start/window_end of yesterday in [jobs] business_time_zone (jobs/jobs.toml), as the pipelines' verify
-    step passes them (rockway.jobs.pipeline.pipeline_scope); printed on stderr so the default is never silent."""
+    step passes them (rockway.jobs.pipeline_steps.pipeline_scope); printed on stderr so the default is never silent."""
     zone = load_jobs_settings(settings).business_time_zone
     start, end = previous_business_day(utcnow(), zone)
     click.echo(f"scope: window_start={start} window_end={end} (yesterday in {zone}; override with --scope "

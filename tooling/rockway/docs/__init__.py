@@ -64,7 +64,7 @@ def problems(text: str, ctx: DocsContext, *, path: str = "README.md") -> list[st
     if "directory-structure" in {s.name for s in parse(text, path=path, known=frozenset(SECTIONS))}:
         for name in undocumented_folders(ctx.project_dir):
             out.append(f"{name}/: top-level folder without a purpose in the directory-structure section "
-                       "(add it to rockway.docs.sections.FOLDER_PURPOSES)")
+                       "(add it to FOLDER_PURPOSES in rockway/docs/sections/layout.py)")
     return out
 
 

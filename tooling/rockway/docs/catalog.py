@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from rockway.migrate.dependencies import created_object
 from rockway.model import Kind, Script
 
 __all__ = ["CatalogEntry", "read_header", "table_catalog", "view_catalog", "parse_ddl", "row_counts"]
@@ -23,7 +24,6 @@ _KEY = re.compile(r"\b(PRIMARY|DUPLICATE|UNIQUE|AGGREGATE)\s+KEY\s*\(([^)]*)\)",
 _PARTITION = re.compile(r"\bPARTITION\s+BY\s+(.+?)(?=\s*(?:\bDISTRIBUTED\b|\bPROPERTIES\b|\bORDER\s+BY\b|\bREFRESH\b|$))",
                         re.IGNORECASE | re.DOTALL)
 _DISTRIBUTED = re.compile(r"\bDISTRIBUTED\s+BY\s+(HASH\s*\([^)]*\)|RANDOM)(\s+BUCKETS\s+\d+)?", re.IGNORECASE)
-_CREATE = re.compile(r"^\s*CREATE\s+(?:EXTERNAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\w.$]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ def table_catalog(scripts: Sequence[Script], render_header: Callable[[Script, st
         database, name = _split_name(fields["table"])
         ddl: dict[str, str] = {}
         for stmt in statements(script):
-            created = _CREATE.match(stmt.sql)
-            if created and _split_name(created.group(1))[1] == name:
+            created = created_object(stmt.sql)
+            if created and created.kind == "TABLE" and _split_name(created.name)[1] == name:
                 ddl = parse_ddl(stmt.sql)
                 break
         out.append(CatalogEntry(name=name, database=database, kind="table", script=script.name,

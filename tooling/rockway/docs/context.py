@@ -109,6 +109,11 @@ class DocsContext:
                 return name
         return None
 
+    def env_flag(self) -> str:
+        """` --env NAME` of the first StarRocks environment, for the commands the README shows ('' without one)."""
+        env = self.env_with_engine("starrocks")
+        return f" --env {env}" if env else ""
+
     # --- scripts ----------------------------------------------------------------------------------
     @cached_property
     def project(self) -> Project:

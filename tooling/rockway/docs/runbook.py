@@ -1,6 +1,6 @@
 """The `runbook` section: tooling/rockway/docs/runbook.md (a Jinja template) rendered with the project's facts.
 
-Every `rockway …` command the template names must exist; tests/test_docs.py and `rockway docs check` resolve
+Every `rockway …` command the template names must exist; tests/project/test_docs.py and `rockway docs check` resolve
 each one against the command tree.
 """
 

@@ -18,7 +18,8 @@ from rockway.clock import utcnow
 from rockway.config import Settings, validate_identifier
 from rockway.interfaces import Notifier, Verifier
 from rockway.errors import InputError, UsageError
-from rockway.jobs.pipeline import PipelineResult, PipelineSpec, job_lock, load_pipelines, run_pipeline
+from rockway.jobs.pipeline import PipelineResult, job_lock, run_pipeline
+from rockway.jobs.pipeline_spec import PipelineSpec, load_pipelines
 from rockway.jobs.pool import Pool
 from rockway.jobs.runner import JobEnv, JobFailed, JobResult, run_job
 from rockway.jobs.schedule import load_cron

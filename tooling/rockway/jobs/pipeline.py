@@ -1,23 +1,10 @@
-"""Pipelines (jobs/pipelines.yaml): ordered steps run under a per-pipeline run lock.
-
-    pipelines:
-      evening:
-        steps:
-          - backup: {retain: 7}                 # engine backup of [jobs.backup] databases; failure stops the rest
-          - jobs: [dim_customer, dim_material]  # concurrently (depends_on; dimensions before facts)
-          - notify: {}
-      morning:
-        steps:
-          - jobs: [stg_billing_item, fact_sales]
-          - refresh: ["{{ dw_db }}.mv_sales_daily"]   # StarRocks: REFRESH … WITH SYNC MODE; MySQL: nothing
-          - sql: sql/dim_sales_group.sql        # business-logic statements (templates)
-          - verify: [fact_sales_reconciles]     # checks through the Verifier; CRITICAL failure fails the run
-          - drift: {severity: warning}          # schema changed outside migrations (schema/api.py drift_check)
-          - mv: {severity: warning}             # inactive or stale MVs, as `rockway mv status` reads them (mv.py)
-          - notify: {}                          # RunSummary to the Notifier (runs even after a failure)
+"""Running a pipeline (jobs/pipelines.yaml, read by jobs/pipeline_spec.py): its steps in order under a
+per-pipeline run lock, the jobs of a `jobs` step concurrently in dependency order, each step recorded in
+etl_job_run, and the RunSummary to the notifier at the end.
 
 A step after a failed one is skipped (notify still runs). Each job runs under its own lock as well, so a
-manual `rockway job run` of the same job cannot overlap a pipeline's.
+manual `rockway job run` of the same job cannot overlap a pipeline's. The bodies of the other steps (backup,
+refresh, sql, drift, mv, verify) are in jobs/pipeline_steps.py.
 
 Telemetry: a run is one `pipeline <name>` span (spans.pipeline_span) with rockway.run_id and
 rockway.pipeline, ended with spans.set_outcome: `success`, `failed` (a step failed: the run exits 1), or
@@ -34,43 +21,25 @@ import contextvars
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
 
-from rockway import sqlsplit
-
-from rockway.observability import attributes, metrics, redaction, spans
 from rockway.adapters.base import Adapter, LockOwner
 from rockway.adapters.registry import job_ops
 from rockway.clock import utcnow
 from rockway.interfaces import Notifier, VerificationOutcome, run_summary
-from rockway.migrate.lock import RunLock, run_lock
-from rockway.jobs.backup import backup_request, run_backup
+from rockway.jobs.pipeline_spec import PipelineSpec, PipelineStep
+from rockway.jobs.pipeline_steps import on_connection, run_step
 from rockway.jobs.pool import statement_numbering
-from rockway.jobs.retry import retrying
 from rockway.jobs.runner import JobEnv, JobResult, run_job
 from rockway.jobs.spec import JobSpec
 from rockway.jobs.store import JobRun, Store
-from rockway.yamlsrc import Doc, Problem, load_doc
+from rockway.migrate.lock import RunLock, run_lock
+from rockway.observability import attributes, metrics, redaction, spans
+
+__all__ = ["StepResult", "PipelineResult", "job_lock", "dag", "run_jobs", "run_pipeline"]
 
 log = logging.getLogger("rockway.jobs")
-T = TypeVar("T")
-STEP_KINDS = ("backup", "jobs", "refresh", "sql", "verify", "drift", "mv", "notify")
-
-
-@dataclass(frozen=True)
-class PipelineStep:
-    kind: str
-    args: Any
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class PipelineSpec:
-    name: str
-    steps: tuple[PipelineStep, ...]
-    description: str = ""
 
 
 @dataclass
@@ -90,93 +59,6 @@ class PipelineResult:
     jobs: dict[str, JobResult] = field(default_factory=dict)
     checks: VerificationOutcome = field(default_factory=VerificationOutcome)
     error: str | None = None
-
-
-def parse_pipelines(doc: Doc, specs: Mapping[str, JobSpec], jobs_dir: Path) -> tuple[dict[str, PipelineSpec], list[Problem]]:
-    """Validate pipelines.yaml: known step kinds, known jobs, existing SQL files."""
-    problems: list[Problem] = []
-    data = doc.data
-    if not isinstance(data, dict) or not isinstance(data.get("pipelines"), dict):
-        return {}, [doc.problem("expected `pipelines:` mapping pipeline names to {steps: [...]}", "pipelines")]
-    out: dict[str, PipelineSpec] = {}
-    for name, body in data["pipelines"].items():
-        where = ("pipelines", name)
-        if not isinstance(body, dict) or not isinstance(body.get("steps"), list) or not body["steps"]:
-            problems.append(doc.problem("needs steps: a list of backup/jobs/refresh/sql/verify/notify", *where))
-            continue
-        for key in body:
-            if key not in ("steps", "description"):
-                problems.append(doc.problem("unknown field (known: description, steps)", *where, key))
-        steps = []
-        for i, raw in enumerate(body["steps"]):
-            path = (*where, "steps", i)
-            if not isinstance(raw, dict) or len(raw) != 1:
-                problems.append(doc.problem(f"a step is one of {', '.join(STEP_KINDS)}: {{kind: args}}", *path))
-                continue
-            kind, args = next(iter(raw.items()))
-            if kind not in STEP_KINDS:
-                problems.append(doc.problem(f"unknown step {kind!r} (known: {', '.join(STEP_KINDS)})", *path, kind))
-                continue
-            if kind in ("jobs", "refresh", "verify"):
-                if not isinstance(args, list) or not all(isinstance(a, str) for a in args) or not args:
-                    problems.append(doc.problem("must be a non-empty list of names", *path, kind))
-                    continue
-                if kind == "jobs":
-                    for j, job in enumerate(args):
-                        if job not in specs:
-                            problems.append(doc.problem(f"unknown job {job!r}", *path, kind, j))
-            elif kind == "sql":
-                if not isinstance(args, str) or not (jobs_dir / args).is_file():
-                    problems.append(doc.problem(f"SQL file {args!r} not found in {jobs_dir.name}/", *path, kind))
-                    continue
-            elif args is not None and not isinstance(args, dict):
-                problems.append(doc.problem("must be a mapping (or {})", *path, kind))
-                continue
-            elif kind == "backup" and args:
-                bad = set(args) - {"retain", "databases"}
-                if bad:
-                    problems.append(doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: retain, databases)",
-                                                *path, kind))
-            elif kind == "drift" and args:
-                problems += _drift_problems(doc, args, path)
-            elif kind == "mv" and args:
-                problems += _mv_problems(doc, args, path)
-            steps.append(PipelineStep(kind, args or ({} if kind in ("backup", "drift", "notify") else args), doc.line(*path)))
-        out[str(name)] = PipelineSpec(str(name), tuple(steps), str(body.get("description") or ""))
-    return out, problems
-
-
-def _drift_problems(doc: Doc, args: dict[str, Any], path: tuple[Any, ...]) -> list[Problem]:
-    """`drift: {severity: warning|critical}` (schema/api.py drift_check)."""
-    from rockway.schema.api import DRIFT_SEVERITIES
-
-    bad = set(args) - {"severity"}
-    if bad:
-        return [doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: severity)", *path, "drift")]
-    if "severity" in args and str(args["severity"]).lower() not in DRIFT_SEVERITIES:
-        return [doc.problem(f"severity must be one of {', '.join(DRIFT_SEVERITIES)}", *path, "drift", "severity")]
-    return []
-
-
-def _mv_problems(doc: Doc, args: Any, path: tuple[Any, ...]) -> list[Problem]:
-    """`mv: {severity: warning|critical}` (mv.py status_check)."""
-    from rockway.mv.status import MV_CHECK_SEVERITIES
-
-    if not isinstance(args, dict):
-        return [doc.problem("mv takes {severity: warning|critical} or {}", *path, "mv")]
-    bad = set(args) - {"severity"}
-    if bad:
-        return [doc.problem(f"unknown field(s) {', '.join(sorted(bad))} (known: severity)", *path, "mv")]
-    if "severity" in args and str(args["severity"]).lower() not in MV_CHECK_SEVERITIES:
-        return [doc.problem(f"severity must be one of {', '.join(MV_CHECK_SEVERITIES)}", *path, "mv", "severity")]
-    return []
-
-
-def load_pipelines(jobs_dir: Path, specs: Mapping[str, JobSpec], display: str) -> tuple[dict[str, PipelineSpec], list[Problem]]:
-    path = jobs_dir / "pipelines.yaml"
-    if not path.is_file():
-        return {}, []
-    return parse_pipelines(load_doc(path, display), specs, jobs_dir)
 
 
 @contextmanager
@@ -243,27 +125,6 @@ def run_jobs(names: list[str], specs: Mapping[str, JobSpec], env: JobEnv, contro
     return results
 
 
-def on_connection(env: JobEnv, fn: Callable[[Adapter], T], *, retry: bool = True) -> T:
-    """fn on a connection from the pool; transient errors (connection lost, timeouts) reconnect and retry."""
-    holder = {"adapter": env.pool.get()}
-
-    def call(attempt: int) -> T:
-        return fn(holder["adapter"])
-
-    def reconnect(attempt: int, exc: BaseException, wait_s: float) -> None:
-        env.pool.discard(holder["adapter"])
-        holder["adapter"] = env.pool.get()
-
-    policy = env.jobs.retry if retry else replace(env.jobs.retry, attempts=1)
-    try:
-        value = retrying(call, policy, job_ops(holder["adapter"]).is_transient, on_retry=reconnect, sleep=env.sleep)
-    except BaseException:
-        env.pool.discard(holder["adapter"])
-        raise
-    env.pool.put(holder["adapter"])
-    return value
-
-
 def _record(env: JobEnv, run: JobRun) -> None:
     try:
         on_connection(env, lambda a: Store(a, job_ops(a), env.etl_db).record(run))
@@ -328,7 +189,7 @@ def _run_one_step(step: PipelineStep, spec: PipelineSpec, specs: Mapping[str, Jo
         if step.kind == "notify":
             result.steps.append(_notify(result, notifier))
         else:
-            _recorded(result, step, env, lambda: _run_step(step, spec, env, control, render, backup_databases, result))
+            _recorded(result, step, env, lambda: _step_detail(step, spec, env, render, backup_databases, result))
         done = result.steps[-1]
         spans.set_outcome(current, done.status, done.detail or None)
 
@@ -376,6 +237,16 @@ def _add(result: PipelineResult, step: PipelineStep, status: str, detail: str) -
         result.error = result.error or f"step {step.kind} {_step_name(step)} failed: {detail}"
 
 
+def _step_detail(step: PipelineStep, spec: PipelineSpec, env: JobEnv, render: Callable[[str, str], str],
+                 backup_databases: list[str], result: PipelineResult) -> str:
+    """Run one non-job step (pipeline_steps.run_step); the checks it ran join the run's (a drift step's check stays
+    when a verify step follows)."""
+    done = run_step(step, spec.name, env, render, backup_databases, result.run_id)
+    if done.checks:
+        result.checks = VerificationOutcome(result.checks.results + done.checks)
+    return done.detail
+
+
 def _recorded(result: PipelineResult, step: PipelineStep, env: JobEnv, fn: Callable[[], str]) -> None:
     """Run a non-job step and record it in etl_job_run as `step:<kind>`."""
     run = JobRun(spans.new_run_id(), f"step:{step.kind}"[:64], env.pipeline, utcnow(),
@@ -390,76 +261,6 @@ def _recorded(result: PipelineResult, step: PipelineStep, env: JobEnv, fn: Calla
     log.log(logging.INFO if status == "success" else logging.ERROR, "step_end %s", step.kind,
             extra={"event": "step_end", "step": step.kind, "pipeline": env.pipeline, "status": status, "detail": detail})
     _add(result, step, status, detail)
-
-
-def _run_step(step: PipelineStep, spec: PipelineSpec, env: JobEnv, control: Adapter, render: Callable[[str, str], str],
-              backup_databases: list[str], result: PipelineResult) -> str:
-    """One non-job step, on a pool connection. refresh, sql and verify are retried on transient errors (business
-    SQL must therefore be idempotent, e.g. upserts); a backup is not (StarRocks runs one backup per database)."""
-    if step.kind == "backup":
-        args = step.args or {}
-        databases = [render(d, "backup.databases") for d in args.get("databases", backup_databases)]
-        req, retain = backup_request(env.jobs.backup, databases, Path(env.settings.project_dir), retain=args.get("retain"))
-        return on_connection(env, lambda a: run_backup(a, req, retain).summary(), retry=False)
-    if step.kind == "refresh":
-        def refresh(a: Adapter) -> str:
-            ops, done = job_ops(a), []
-            ops.setup_session(env.jobs.statement_timeout)
-            for name in step.args:
-                db, _, mv = render(name, "refresh").replace("`", "").partition(".")
-                qualified = ops.qualified(db, mv) if mv else ops.q(db)
-                done.append(f"{qualified}: {'refreshed' if ops.refresh(qualified) else 'nothing to refresh on this engine'}")
-            return "; ".join(done)
-        return on_connection(env, refresh)
-    if step.kind == "sql":
-        path = env.jobs.jobs_dir / step.args
-        text = render(path.read_text(encoding="utf-8"), f"{env.jobs.jobs_dir.name}/{step.args}")
-
-        def run_sql(a: Adapter) -> str:
-            ops = job_ops(a)
-            statements = sqlsplit.split(text, hash_comments=ops.hash_comments)
-            ops.setup_session(env.jobs.statement_timeout)
-            for statement in statements:
-                a.run_statement(statement.sql)
-            return f"{len(statements)} statement(s) from {step.args}"
-        return on_connection(env, run_sql)
-    if step.kind == "drift":  # schema drift, reported to the notifier like a failed check
-        from rockway.schema.api import drift_check
-
-        severity = str((step.args or {}).get("severity", "warning")).lower()
-        check, fails, detail = on_connection(env, lambda a: drift_check(a, env.settings, severity))
-        result.checks = VerificationOutcome(result.checks.results + (check,))
-        return f"FAILED: {detail}" if fails else detail
-    if step.kind == "mv":  # materialized-view health: the reading of `rockway mv status` (mv.py status_check)
-        from rockway.mv.status import status_check
-
-        severity = str((step.args or {}).get("severity", "warning")).lower()
-        check, fails, detail = on_connection(env, lambda a: status_check(a, env.settings, severity))
-        result.checks = VerificationOutcome(result.checks.results + (check,))
-        return f"FAILED: {detail}" if fails else detail
-    if step.kind == "verify":
-        verifier = env.verifier
-        if verifier is None:
-            return "FAILED: no verifier configured"
-        outcome = on_connection(env, lambda a: verifier.verify(a, checks=list(step.args),
-                                                               scope=pipeline_scope(spec.name, env),
-                                                               run_id=result.run_id, pipeline=spec.name))
-        result.checks = VerificationOutcome(result.checks.results + outcome.results)  # a drift step's check stays
-        failed = ", ".join(f"{c.name} ({c.severity.value})" for c in outcome.failed)
-        if outcome.blocks:
-            return f"FAILED: CRITICAL check(s) failed: {failed}"
-        return f"{len(outcome.results)} check(s), " + (f"failed: {failed}" if failed else "all passed")
-    raise ValueError(step.kind)
-
-
-def pipeline_scope(name: str, env: JobEnv) -> dict[str, Any]:
-    """Scope of a pipeline's verify step: the previous business day as [window_start, window_end)."""
-    from rockway.jobs.window import previous_business_day
-
-    as_of = env.as_of or utcnow()
-    start, end = previous_business_day(as_of, env.jobs.business_time_zone)
-    return {"pipeline": name, "as_of": as_of.isoformat(" ", "seconds"),
-            "window_start": start.isoformat(), "window_end": end.isoformat()}
 
 
 def _notify(result: PipelineResult, notifier: Notifier | None) -> StepResult:

@@ -1,7 +1,8 @@
 """The SELECTs of each load strategy, engine-neutral (engine spellings come from the adapter's Dialect).
 
 SCD type 1 (`upsert`): the newest row per key (ROW_NUMBER over the watermark column), written as a full
-row, so a new value replaces the old one. SCD type 2 (`scd2`), the recipe of starrocks-elt §1:
+row, so a new value replaces the old one. SCD type 2 (`scd2`; README, StarRocks specifics: "SCD type 2 in one
+statement"):
 
   A. change set = per natural key the newest source row, kept when the key is new, or when it is newer
      than the current version AND the hash of its tracked attributes differs;

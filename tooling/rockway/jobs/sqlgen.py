@@ -8,7 +8,8 @@ Template globals of a job's SQL files (besides rockway.toml's variables, `engine
     {{ window.lo }} / {{ window.hi }}    the bounds as literals (NULL when open)
     {{ extracted }}                 (transform only) the extract's rows: `(SELECT …)` or the work table
     {{ job }}, {{ run_id }}
-Bounds are plain literals, so StarRocks pushes them down into JDBC catalogs (starrocks-elt §4).
+Bounds are plain literals, so StarRocks pushes them down into JDBC catalogs (README, StarRocks specifics: "Job
+windows through a JDBC catalog").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from rockway.adapters.base import Adapter
 from rockway.adapters.job_ops import JobOps
 from rockway.errors import InputError, RockwayError
 from rockway.jobs.spec import JobSpec
-from rockway.jobs.pipeline import PipelineSpec
+from rockway.jobs.pipeline_spec import PipelineSpec
 from rockway.jobs.sqlgen import JobSql, split_name
 from rockway.jobs.window import Window
 from rockway.yamlsrc import Problem

@@ -8,7 +8,7 @@ rewrites the text of a script so that adjacent `ALTER TABLE t <column clauses>` 
 The merge relies on how StarRocks applies one ALTER TABLE: its FE applies the clauses in order to one working
 copy of the table's schema and submits one schema-change job for the result (every clause edits the same
 schema; `ADD COLUMN … AFTER c` looks `c` up in that copy, so it may name a column an earlier clause added;
-tests/test_rewrites.py checks merged scripts against unmerged ones). Partition, column and rollup operations cannot share one ALTER, so only
+tests/mariadb/test_rewrites.py checks merged scripts against unmerged ones). Partition, column and rollup operations cannot share one ALTER, so only
 `ADD COLUMN`, `DROP COLUMN` and `MODIFY COLUMN` clauses are merged. A merge is refused when it could change what
 the statements mean: a later clause that adds, drops or modifies a column an earlier statement of the run
 already touched (the FE checks new names against the table as it was before the ALTER), or that positions a
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from rockway.model import Statement
-from rockway.sqlsplit import SplitError, segments, split
+from rockway.sqlsplit import SplitError, comma_spans, segments, split
 from rockway.adapters.starrocks.statement_kinds import IDENT, JobType, Kind, TableRef, classify, mask, parse_table_ref, unquote_ident
 
 _TEMPLATE = re.compile(r"\{[{%#]")
@@ -109,21 +109,18 @@ _VERB = {"ADD": "adds", "DROP": "drops", "MODIFY": "modifies"}
 
 
 def _spans(text: str, masked: str, start: int) -> list[tuple[int, int]]:
-    """(start, end) of each top-level comma-separated piece after `start`, whitespace trimmed.
+    """(start, end) of each top-level comma-separated piece after `start` (sqlsplit.comma_spans), whitespace trimmed.
 
-    Commas are found in the masked text (not inside strings, comments or parentheses); the trimming looks at the
+    Commas are found in the masked text (not inside strings, comments or brackets); the trimming looks at the
     text itself, where the mask blanked quoted names.
     """
-    spans, begin = [], start
-    for pos in range(start, len(masked) + 1):
-        if pos == len(masked) or masked[pos] == ",":
-            a, b = begin, pos
-            while a < b and text[a].isspace():
-                a += 1
-            while b > a and text[b - 1].isspace():
-                b -= 1
-            spans.append((a, b))
-            begin = pos + 1
+    spans = []
+    for a, b in comma_spans(masked, start):
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        spans.append((a, b))
     return spans
 
 

@@ -41,27 +41,11 @@ def close_paren(masked: str, i: int) -> int:
     return len(masked)
 
 
-_ANGLE_OPEN = re.compile(r"(?:ARRAY|MAP|STRUCT)\s*$", re.I)
-
-
-def _split_commas(masked: str, a: int, b: int) -> list[tuple[int, int]]:
-    """Split masked[a:b] on commas outside parentheses and ARRAY<…>/MAP<…>/STRUCT<…>."""
-    parts, depth, angle, start = [], 0, 0, a
-    for k in range(a, b):
-        c = masked[k]
-        if c in "([":
-            depth += 1
-        elif c in ")]":
-            depth -= 1
-        elif c == "<" and _ANGLE_OPEN.search(masked, max(a, k - 12), k):
-            angle += 1
-        elif c == ">" and angle:
-            angle -= 1
-        elif c == "," and depth == 0 and angle == 0:
-            parts.append((start, k))
-            start = k + 1
-    parts.append((start, b))
-    return [(x + len(masked[x:y]) - len(masked[x:y].lstrip()), y) for x, y in parts if masked[x:y].strip()]
+def _pieces(masked: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The top-level comma-separated pieces of masked[a:b] (sqlsplit.comma_spans), each without its leading
+    blanks; blank pieces dropped."""
+    return [(x + len(masked[x:y]) - len(masked[x:y].lstrip()), y) for x, y in sqlsplit.comma_spans(masked, a, b)
+            if masked[x:y].strip()]
 
 
 def depth_at(masked: str, pos: int) -> int:
@@ -143,7 +127,7 @@ class LintStatement:
         pos, elements = m.end(), []
         if pos < len(self.masked) and self.masked[pos] == "(":
             close = close_paren(self.masked, pos)
-            elements = _split_commas(self.masked, pos + 1, close)
+            elements = _pieces(self.masked, pos + 1, close)
             pos = close + 1
         end = len(self.masked)
         for q in re.finditer(r"\bAS\s*(?:SELECT|WITH|\()", self.masked[pos:], re.I):
@@ -160,7 +144,7 @@ class LintStatement:
         m = re.match(rf"\s*ALTER\s+TABLE\s+({NAME})\s*", self.masked, re.I)
         if not m:
             return None
-        return AlterTable(self.original(*m.span(1)), tuple(_split_commas(self.masked, m.end(), len(self.masked))))
+        return AlterTable(self.original(*m.span(1)), tuple(_pieces(self.masked, m.end(), len(self.masked))))
 
     @property
     def table_elements(self) -> tuple[tuple[int, int], ...]:
@@ -186,7 +170,7 @@ class LintStatement:
                 continue
             inner = a + m.end()
             if self.masked[inner:inner + 1] == "(":
-                found.extend(_split_commas(self.masked, inner + 1, close_paren(self.masked, inner)))
+                found.extend(_pieces(self.masked, inner + 1, close_paren(self.masked, inner)))
             else:
                 found.append((inner, b))
         return found

@@ -6,13 +6,19 @@ import re
 from typing import NamedTuple, Sequence
 
 from rockway.model import Statement
+from rockway.sqlsplit import BACKTICKED
 
-# the head of a CREATE statement, after any leading /* */ comments or hints: the one reading of it (clean.py too)
+# a name part: `back``ticked` (anything inside) or bare (word characters of any script and $, as MySQL/MariaDB allow)
+_NAME_PART = rf"(?:{BACKTICKED}|[\w$]+)"
+_OBJECT_NAME = rf"{_NAME_PART}(?:\s*\.\s*{_NAME_PART}){{0,2}}"  # [catalog.][db.]name
+# the head of a CREATE statement, after any leading /* */ comments or hints: the one reading of it (clean.py,
+# outcome.py and rockway/docs/catalog.py too)
 _CREATE = re.compile(
-    r"^\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?"
-    r"(?:SQL\s+SECURITY\s+\w+\s+)?(?:TEMPORARY\s+|EXTERNAL\s+)?"
-    r"(?P<kind>MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE|SCHEMA|ROLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    r"(?P<name>[`\w.$]+|'[^']+'|\"[^\"]+\")",
+    r"^\s*(?:/\*.*?\*/\s*)*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?"
+    r"(?P<modifiers>(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:SQL\s+SECURITY\s+\w+\s+)?"
+    r"(?:TEMPORARY\s+|EXTERNAL\s+)?)"
+    r"(?P<kind>MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE|SCHEMA|ROLE)\s+(?P<guard>IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?P<name>{_OBJECT_NAME}|'[^']+'|\"[^\"]+\")",
     re.IGNORECASE | re.DOTALL)
 _RELATIONS = frozenset({"TABLE", "VIEW", "MATERIALIZED VIEW"})
 _AS_QUERY = re.compile(r"\bAS\s*(\(?\s*(?:SELECT|WITH)\b.*)$", re.IGNORECASE | re.DOTALL)
@@ -26,12 +32,19 @@ class CreatedObject(NamedTuple):
     kind: str  # upper-case, one space between words: TABLE, VIEW, MATERIALIZED VIEW, DATABASE, SCHEMA or ROLE
     name: str  # as written
     end: int  # offset just after the name
+    or_replace: bool = False  # CREATE OR REPLACE …
+    if_not_exists: bool = False  # … IF NOT EXISTS name
+    modifiers: str = ""  # what stands before the kind: TEMPORARY, EXTERNAL, a view's ALGORITHM= / DEFINER= / SQL SECURITY
 
 
 def created_object(sql: str) -> CreatedObject | None:
     """The object a CREATE TABLE/VIEW/MATERIALIZED VIEW/DATABASE/SCHEMA/ROLE statement makes; None for others."""
     m = _CREATE.match(sql)
-    return CreatedObject(" ".join(m.group("kind").upper().split()), m.group("name"), m.end()) if m else None
+    if m is None:
+        return None
+    return CreatedObject(" ".join(m.group("kind").upper().split()), m.group("name"), m.end(),
+                         or_replace=bool(m.group("replace")), if_not_exists=bool(m.group("guard")),
+                         modifiers=" ".join(m.group("modifiers").split()))
 
 
 def _created_relation(sql: str) -> CreatedObject | None:
@@ -41,7 +54,9 @@ def _created_relation(sql: str) -> CreatedObject | None:
 
 def _norm(name: str) -> str:
     """Lower-case name without backticks or database prefix."""
-    return name.replace("`", "").split(".")[-1].lower()
+    parts = re.findall(_NAME_PART, name)
+    last = parts[-1] if parts else name
+    return (last[1:-1].replace("``", "`") if last.startswith("`") else last).lower()
 
 
 def created_objects(statements: Sequence[Statement]) -> set[str]:

@@ -98,6 +98,7 @@ class Executor:
         self.source = source
         self.context = context
         self.on_event = on_event or (lambda event: None)
+        self._notify = on_event is not None  # events are built only for a caller that reads them
         self.lock = lock
         self.dry_run = history.dry_run
         self._deferred: AppliedRow | None = None
@@ -126,43 +127,51 @@ class Executor:
         start_at = step.start_at
         if step.action is Action.CONTINUE and step.row is not None:
             self._check_prefix(step, statements, hashes)
-        row = self._initial_row(step, rank, statements, hashes)
         label = script.display
         with spans.migration_span(label, **{"rockway.script": script.name, "rockway.action": step.action.value,
                                                  "rockway.statements.total": len(statements),
                                                  "rockway.statements.start_at": start_at}):
-            self.on_event(Event("migration", script, start_at, len(statements),
-                                message="continuing at statement %d" % start_at if start_at > 1 else ""))
+            if self._notify:
+                self.on_event(Event("migration", script, start_at, len(statements),
+                                    message="continuing at statement %d" % start_at if start_at > 1 else ""))
             started = time.monotonic()
+            if start_at > len(statements):  # nothing left to run (e.g. marked done by repair)
+                row = self._initial_row(step, rank, statements, hashes, None)
+                row = self._finish(row, started, row.execution_time, list(row.async_jobs))
+                return Applied(script, step.action, 0, time.monotonic() - started, row.async_jobs)
+            row = self._initial_row(step, rank, statements, hashes, statements[start_at - 1])
             previous_ms = row.execution_time
             jobs = list(row.async_jobs)
-            if start_at > len(statements):  # nothing left to run (e.g. marked done by repair)
-                row = self._finish(row, started, previous_ms, jobs)
-                return Applied(script, step.action, 0, time.monotonic() - started, tuple(jobs))
-            row = evolve(row, pending_statement=start_at, statement_sql=describe_statement(statements[start_at - 1]),
-                         run_id=self.context.run_id, trace_id=spans.current_trace_id())
             self._write(row)
             for stmt in statements[start_at - 1:]:
                 row = self._run_statement(script, stmt, row, statements, hashes, jobs, started, previous_ms)
-            row = self._finish(row, started, previous_ms, jobs)
             seconds = time.monotonic() - started
-            self.on_event(Event("migration_done", script, len(statements), len(statements), seconds=seconds))
+            if self._notify:
+                self.on_event(Event("migration_done", script, len(statements), len(statements), seconds=seconds))
             return Applied(script, step.action, len(statements) - start_at + 1, seconds, tuple(jobs))
 
-    def _initial_row(self, step: Step, rank: int, statements: Sequence[Statement], hashes: Sequence[str]) -> AppliedRow:
+    def _initial_row(self, step: Step, rank: int, statements: Sequence[Statement], hashes: Sequence[str],
+                     pending: Statement | None) -> AppliedRow:
+        """The row as the run starts the script: running, `pending` (the statement it starts at) next."""
         script = step.script
+        pending_at = pending.index if pending is not None else None
+        statement_sql = describe_statement(pending) if pending is not None else None
         if step.row is not None:
             return evolve(step.row, checksum=script.checksum, statements_total=len(statements), status=RowStatus.RUNNING,
                           success=False, error=None, error_statement=None,
                           statement_hashes=tuple(hashes[: step.start_at - 1]), statements_applied=step.start_at - 1,
-                          host=self.context.host, git_sha=self.context.git_sha, tool_version=self.context.tool_version)
+                          host=self.context.host, git_sha=self.context.git_sha, tool_version=self.context.tool_version,
+                          **({} if pending is None else {"pending_statement": pending_at, "statement_sql": statement_sql,
+                                                         "run_id": self.context.run_id,
+                                                         "trace_id": spans.current_trace_id()}))
         row_type = RowType.UNDO_SQL if step.action is Action.UNDO else RowType.SQL
         return AppliedRow(
             installed_rank=rank, version=script.version, description=script.description, type=row_type,
             script=script.name, checksum=script.checksum, installed_by=self.context.installed_by, installed_on=utcnow(),
             execution_time=0, success=False, status=RowStatus.RUNNING, statements_total=len(statements),
-            statements_applied=0, run_id=self.context.run_id, trace_id=spans.current_trace_id(),
-            git_sha=self.context.git_sha, host=self.context.host, tool_version=self.context.tool_version)
+            statements_applied=0, pending_statement=pending_at, statement_sql=statement_sql, run_id=self.context.run_id,
+            trace_id=spans.current_trace_id(), git_sha=self.context.git_sha, host=self.context.host,
+            tool_version=self.context.tool_version)
 
     def _check_prefix(self, step: Step, statements: Sequence[Statement], hashes: Sequence[str]) -> None:
         row = step.row
@@ -185,7 +194,8 @@ class Executor:
     def _run_statement(self, script: Script, stmt: Statement, row: AppliedRow, statements: Sequence[Statement],
                        hashes: Sequence[str], jobs: list[str], started: float, previous_ms: int) -> AppliedRow:
         total = len(statements)
-        self.on_event(Event("statement", script, stmt.index, total, sql=stmt.sql))
+        if self._notify:
+            self.on_event(Event("statement", script, stmt.index, total, sql=stmt.sql))
         t0 = time.monotonic()
         wait = stmt.directive("wait", "true") != "false"
         if self.dry_run:
@@ -209,17 +219,22 @@ class Executor:
             except RockwayError as exc:
                 self._record_failure(script, stmt, row, exc, started, previous_ms, jobs)
         jobs.extend(result_jobs)
-        seconds = time.monotonic() - t0
-        self.on_event(Event("statement_done", script, stmt.index, total, seconds=seconds,
-                            message=", ".join(result_jobs)))
+        if self._notify:
+            self.on_event(Event("statement_done", script, stmt.index, total, seconds=time.monotonic() - t0,
+                                message=", ".join(result_jobs)))
         applied = stmt.index
-        more = applied < total
-        row = evolve(row, statements_applied=applied, statement_hashes=row.statement_hashes + (hashes[applied - 1],),
-                     pending_statement=applied + 1 if more else None, async_jobs=tuple(jobs),
-                     statement_sql=describe_statement(statements[applied]) if more else None,
-                     execution_time=previous_ms + int((time.monotonic() - started) * 1000))
-        if more:
+        done = row.statement_hashes + (hashes[applied - 1],)
+        elapsed_ms = previous_ms + int((time.monotonic() - started) * 1000)
+        if applied < total:
+            row = evolve(row, statements_applied=applied, statement_hashes=done, pending_statement=applied + 1,
+                         async_jobs=tuple(jobs), statement_sql=describe_statement(statements[applied]),
+                         execution_time=elapsed_ms)
             self._write(row)
+            return row
+        # the script's last statement: the row is finished, as _finish makes it, in one copy
+        row = evolve(row, statements_applied=applied, statement_hashes=done, status=RowStatus.SUCCESS, success=True,
+                     pending_statement=None, statement_sql=None, async_jobs=tuple(jobs), execution_time=elapsed_ms)
+        self._defer(row)
         return row
 
     def _run_extension(self, script: Script, stmt: Statement, progress: Callable[[str], None]) -> StatementResult:

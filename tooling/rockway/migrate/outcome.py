@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rockway.adapters.base import CatalogObject
+from rockway.migrate.dependencies import created_object
 from rockway.adapters.starrocks.sql import IDENT, TABLE_REF, Kind, classify, mask, parse_table_ref, split_top_level, \
     strip_leading_comments, unquote_ident
 
@@ -46,8 +47,8 @@ class Verdict:
 
 
 _F = re.IGNORECASE | re.DOTALL
-_CREATE = re.compile(rf"CREATE\s+(?P<kind>DATABASE|SCHEMA|TABLE|VIEW|MATERIALIZED\s+VIEW)\s+"
-                     rf"(?P<guard>IF\s+NOT\s+EXISTS\s+)?(?P<name>{TABLE_REF})(?P<rest>.*)", _F)
+# the kinds whose creation information_schema shows (migrate/dependencies.py created_object reads the statement)
+_CATALOGED = frozenset({"DATABASE", "SCHEMA", "TABLE", "VIEW", "MATERIALIZED VIEW"})
 _DROP = re.compile(rf"DROP\s+(?P<kind>DATABASE|SCHEMA|TABLE|VIEW)\s+(?P<guard>IF\s+EXISTS\s+)?(?P<name>{TABLE_REF})"
                    r"(?:\s+(?:FORCE|RESTRICT|CASCADE))?\s*", _F)
 _COLUMN = re.compile(rf"ALTER\s+TABLE\s+(?P<table>{TABLE_REF})\s+(?P<op>ADD|DROP)\s+COLUMN\s+"
@@ -76,15 +77,18 @@ def _obj(kind: str, ref_text: str, column: str | None = None) -> CatalogObject:
 def classify_statement(sql: str) -> Checkable | None:
     """The catalog trace of one statement, or None when the catalog cannot tell whether it ran."""
     text = strip_leading_comments(sql).rstrip().rstrip(";").rstrip()
-    m = _CREATE.fullmatch(text)
-    if m:
-        kind = _kind(m.group("kind"))
-        rest = mask(m.group("rest"))
-        if m.group("guard") or (kind == "table" and _FILLS.search(rest)):
+    created = created_object(text)
+    if created is not None and created.kind in _CATALOGED:
+        kind = _kind(created.kind)
+        # OR REPLACE / IF NOT EXISTS: the object exists either way; TEMPORARY or EXTERNAL ones, views with
+        # ALGORITHM / DEFINER / SQL SECURITY and quoted-string names are left to the operator
+        if created.or_replace or created.if_not_exists or created.modifiers or created.name[0] in "'\"":
+            return None
+        if kind == "table" and _FILLS.search(mask(text[created.end:])):
             return None
         if kind == "materialized view" and classify(text).kind is not Kind.CREATE_ASYNC_MV:
             return None  # a synchronous MV is a rollup index, not listed among materialized views
-        return Checkable(f"CREATE {kind.upper()}", (Expectation(_obj(kind, m.group("name")), True),))
+        return Checkable(f"CREATE {kind.upper()}", (Expectation(_obj(kind, created.name), True),))
     m = _DROP.fullmatch(text)
     if m:
         if m.group("guard"):

@@ -3,7 +3,7 @@
 On StarRocks, redefining a view or changing a base table makes the MVs on top of it inactive: they stop
 refreshing and stop serving query rewrites, and the statement that caused it succeeds. Even
 `CREATE OR REPLACE VIEW` with the same text does it ("base-view changed: view1", recorded in
-tests/test_mv_health.py). So `migrate up` reads the MV catalog before and after it runs (the reader of
+tests/unit/test_mv_health.py). So `migrate up` reads the MV catalog before and after it runs (the reader of
 adapters/starrocks/mv.py, columns probed once) and reports every MV that
 
   - was active (or did not exist) before and is inactive after, with its INACTIVE_REASON, or
@@ -45,7 +45,7 @@ __all__ = ["MvFinding", "MvHealthReport", "MvHealthCheck", "compare", "defining_
 Key = tuple[str, str]
 
 # INACTIVE_REASON texts after which ALTER … ACTIVE re-checks the old definition against a base that no longer
-# fits it (recorded in tests/test_mv_health.py and tests/test_mv_status.py): "base table schema changed for
+# fits it (recorded in tests/unit/test_mv_health.py and tests/support/mv_catalog.py): "base table schema changed for
 # columns: k1", "column schema not compatible: …" (the reason left after a failed ACTIVE), "… cannot be
 # resolved." (the ACTIVE error when a base column is gone).
 _RECREATE = re.compile(r"schema changed for columns|column schema not compatible|mv schema changed|cannot be resolved",

@@ -1,6 +1,6 @@
 """OpenTelemetry set-up for the CLI: the SDK's providers and OTLP exporters, bounded shutdown, JSON logs.
 
-The only module that touches the SDK. Rules:
+With observability/exporters.py (which OTLP exporter each signal gets), the only module that touches the SDK. Rules:
 - OTLP exporters exist only for signals that have an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
   OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT); without one there is no network traffic and the
   SDK is not imported. OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none turns a signal off.
@@ -14,6 +14,8 @@ The only module that touches the SDK. Rules:
 - OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL picks `http/protobuf` (default) or `grpc`. A plain-HTTP endpoint
   without proxy, .netrc or credential-provider settings is sent to with the exporter's urllib3 transport:
   importing requests (its default) costs more than the rest of the exporter (bench/RESULTS.md).
+- The OTLP exporters are built when their processor first exports, in its thread (exporters.py): set-up imports
+  the SDK's providers and processors, not the exporters, their protobuf encoders or their HTTP/gRPC clients.
 - Exporters time out after 3 s unless OTEL_EXPORTER_OTLP[_<SIGNAL>]_TIMEOUT says otherwise.
 - `TelemetryHandle.shutdown(deadline_s)` force-flushes and shuts the providers down, each in a daemon
   thread, and returns by the deadline (ROCKWAY_OTEL_SHUTDOWN_TIMEOUT seconds, default 5): an
@@ -30,15 +32,14 @@ The only module that touches the SDK. Rules:
   written in; an attached exception is exported only as type and redacted message. They reach the
   SDK's logger provider through `OtlpLogHandler`, not the instrumentation package's handler, whose
   imports (packaging, wrapt) cost a tenth of the set-up.
-- Any failure during setup disables telemetry; it never fails the run.
+- Any failure during setup disables telemetry; an exporter that cannot be built drops its signal with a
+  warning (exporters.py). Neither fails the run.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
-import os
 import random
 import threading
 import time
@@ -54,7 +55,6 @@ from rockway.observability.redaction import error_type, redact_exception, redact
 from rockway.observability.spans import LOGGER_NAME, current_run_id
 
 DEFAULT_SERVICE_NAME = "rockway"
-DEFAULT_EXPORT_TIMEOUT_S = 3.0
 DEFAULT_SHUTDOWN_DEADLINE_S = 5.0
 DEFAULT_SPAN_EXPORT_DELAY_MS = 1000  # SDK default 5000; see the module docstring
 SHUTDOWN_TIMEOUT_ENV = "ROCKWAY_OTEL_SHUTDOWN_TIMEOUT"
@@ -97,23 +97,6 @@ def signal_protocol(signal: str) -> str | None:
     return protocol
 
 
-def _timeout(signal: str) -> float | None:
-    """3 s unless the environment sets an OTLP timeout (then the exporter reads it itself)."""
-    if env_setting(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or env_setting("OTEL_EXPORTER_OTLP_TIMEOUT"):
-        return None
-    return DEFAULT_EXPORT_TIMEOUT_S
-
-
-def _delta_temporality() -> dict[type, Any] | None:
-    """Delta for counters and histograms, unless the environment states a temporality preference."""
-    if env_setting("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
-        return None
-    from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter
-    from opentelemetry.sdk.metrics.export import AggregationTemporality
-
-    return {kind: AggregationTemporality.DELTA for kind in (Counter, Histogram, ObservableCounter)}
-
-
 def _exemplar_filter() -> Any:
     """No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them.
 
@@ -125,53 +108,6 @@ def _exemplar_filter() -> Any:
     from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
 
     return AlwaysOffExemplarFilter()
-
-
-_EXPORTERS = {  # (protocol, signal) -> (module, class); a module is imported only when its exporter is used
-    ("grpc", "traces"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
-    ("grpc", "metrics"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
-    ("grpc", "logs"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
-    ("http/protobuf", "traces"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
-    ("http/protobuf", "metrics"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
-    ("http/protobuf", "logs"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
-}
-# What requests would read from the environment for a plain-HTTP request (proxies, netrc) or the exporter for
-# its requests session (credential providers); with any of them set, the exporter keeps its requests transport.
-_REQUESTS_SETTINGS = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "NETRC",
-                      "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER")
-
-
-def _exporter(signal: str, protocol: str) -> Any:
-    """An OTLP exporter for signal; exporter modules are imported only when used."""
-    module, name = _EXPORTERS[protocol, signal]
-    cls = getattr(importlib.import_module(module), name)
-    kwargs: dict[str, Any] = {"timeout": _timeout(signal)}
-    if signal == "metrics":
-        kwargs["preferred_temporality"] = _delta_temporality()
-    transport = _urllib3_transport(signal) if protocol == "http/protobuf" else None
-    if transport is not None:
-        try:
-            return cls(**kwargs, _transport=transport)
-        except TypeError:  # an exporter without that parameter: its default transport
-            pass
-    return cls(**kwargs)
-
-
-def _urllib3_transport(signal: str) -> Any:
-    """The HTTP exporters' own urllib3 transport when it sends exactly what their default (requests) would:
-    a plain-HTTP endpoint, no proxy, .netrc or credential-provider settings; else None."""
-    upper = signal.upper()
-    endpoint = env_setting(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT") or env_setting("OTEL_EXPORTER_OTLP_ENDPOINT") or ""
-    if not endpoint.lower().startswith("http://"):
-        return None
-    if any(env_setting(name) for name in (*_REQUESTS_SETTINGS, f"OTEL_PYTHON_EXPORTER_OTLP_HTTP_{upper}_CREDENTIAL_PROVIDER")) \
-            or any(os.path.exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc")):
-        return None
-    try:
-        from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
-    except ImportError:
-        return None
-    return Urllib3HTTPTransport(verify=True)
 
 
 def build_resource(service_version: str, environment: str | None) -> Any:
@@ -318,6 +254,8 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
     when traces are not exported) first, then publish them, so a failure leaves no global state behind. The OTLP
     log handler is built (`handle.log_handler`), not attached."""
     resource = build_resource(service_version, environment) if protocols else None
+    if protocols:
+        from rockway.observability.exporters import deferred_exporter
 
     if "traces" in protocols:
         from opentelemetry.sdk.trace import TracerProvider
@@ -326,7 +264,7 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
         handle.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         delay = None if env_setting("OTEL_BSP_SCHEDULE_DELAY") else DEFAULT_SPAN_EXPORT_DELAY_MS  # None: the SDK reads it
         handle.tracer_provider.add_span_processor(
-            BatchSpanProcessor(_exporter("traces", protocols["traces"]), schedule_delay_millis=delay))
+            BatchSpanProcessor(deferred_exporter("traces", protocols["traces"]), schedule_delay_millis=delay))
     else:
         handle.tracer_provider = IdsOnlyTracerProvider()
 
@@ -334,7 +272,7 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        reader = PeriodicExportingMetricReader(_exporter("metrics", protocols["metrics"]))
+        reader = PeriodicExportingMetricReader(deferred_exporter("metrics", protocols["metrics"]))
         handle.meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False,
                                               exemplar_filter=_exemplar_filter())
 
@@ -343,7 +281,8 @@ def install_providers(handle: TelemetryHandle, service_version: str, environment
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
         handle.logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-        handle.logger_provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", protocols["logs"])))
+        handle.logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(deferred_exporter("logs", protocols["logs"])))
         handle.log_handler = OtlpLogHandler(log_level, handle.logger_provider)
 
     trace.set_tracer_provider(handle.tracer_provider)

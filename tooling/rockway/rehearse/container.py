@@ -2,9 +2,9 @@
 
 The image is the release line the project runs (docker-compose.yml: 3.5), pinned to the tag the
 `starrocks`-marked test suite uses (tests/starrocks/conftest.py starts it through this module). Readiness
-(shared docs, StarRocks facts §11): the allin1 image logs READY_LINE once the BE is registered, and even then
-the BE can report Alive=true with AvailCapacity `1.000 B` until its first heartbeat (loads then fail with
-"backends without enough disk space"), so SHOW BACKENDS is polled until a backend is alive with capacity.
+(README, StarRocks specifics: "A throwaway StarRocks"): the allin1 image logs READY_LINE once the BE is registered,
+and even then the BE can report Alive=true with AvailCapacity `1.000 B` until it has reported its disks (loads then
+fail with "backends without enough disk space"), so SHOW BACKENDS is polled until a backend is alive with capacity.
 testcontainers is an optional extra (`pip install 'rockway[rehearse]'`), imported only here and only when used.
 """
 

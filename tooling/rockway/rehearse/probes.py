@@ -25,7 +25,7 @@ from rockway.mv.status import collect_status
 from rockway.observability.redaction import redact_secrets
 from rockway.rehearse import model
 from rockway.rehearse.model import Case
-from rockway.verify import CheckEngine, load_verify_settings
+from rockway.verify import CheckRunner, load_verify_settings
 
 # The zero-row window of the checks and the jobs: a day long before any data (the tables are empty anyway
 # when rehearsing from empty; jobs/validate.py `sample_window` renders job templates with the same day).
@@ -117,16 +117,16 @@ def mv_cases(adapter: Adapter, databases: list[str]) -> list[Case]:
 
 def check_cases(settings: Settings, adapter: Adapter) -> list[Case]:
     """Per check file: compile (`verify --explain`) and run each compiled statement once on the rehearsed tables."""
-    engine = CheckEngine.from_settings(settings, load_verify_settings(settings.project_dir, settings.env))
-    paths = engine.catalog.paths()
+    runner = CheckRunner.from_settings(settings, load_verify_settings(settings.project_dir, settings.env))
+    paths = runner.catalog.paths()
     if not paths:
-        return [Case(model.CHECKS, "checks", skipped="no check files in " + ", ".join(engine.settings.checks_dirs))]
+        return [Case(model.CHECKS, "checks", skipped="no check files in " + ", ".join(runner.settings.checks_dirs))]
     cases = []
     for path in paths:
         name = path.relative_to(settings.project_dir).as_posix() if path.is_relative_to(settings.project_dir) else str(path)
 
         def body(case: Case, path: Any = path) -> None:
-            plan = engine.compile(engine.entries([str(path)]), CHECK_SCOPE, engine=adapter.engine,
+            plan = runner.compile(runner.entries([str(path)]), CHECK_SCOPE, engine=adapter.engine,
                                   database=adapter.database)
             failed = []
             for query in plan.queries:

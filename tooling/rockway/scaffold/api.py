@@ -116,7 +116,7 @@ def plan(options: Options, *, reference_deployment: bool = False) -> dict[str, b
     """Every file `create` writes for these options: relative path -> content.
 
     `reference_deployment` renders the deployment files as this repository's own warehouse has them (its
-    deploy/ also holds gcp/ and signoz/, and its tests check the files); tests/test_scaffold.py holds the
+    deploy/ also holds gcp/ and signoz/, and its tests check the files); tests/project/test_scaffold.py holds the
     files at the repository's root to that rendering, so the templates here are their one source.
     """
     _check(options)

@@ -9,7 +9,7 @@ or dropped since, i.e. outside the migrations (an ALTER run by hand).
 Each row also holds the object's catalog fingerprint (the engine's `Introspection.fingerprints`: a hash of its
 information_schema rows, read for all objects in a few queries). Recording reads the DDL (one SHOW CREATE each) only
 of the objects whose fingerprint differs from the recorded one, or that have none, so a release that changes two
-tables costs a few catalog queries and two SHOW CREATE whatever the size of the schema (tests/test_schema_fingerprint.py).
+tables costs a few catalog queries and two SHOW CREATE whatever the size of the schema (tests/mariadb/test_schema_fingerprint.py).
 `detect_drift` reads every DDL: it never relies on the fingerprint.
 """
 

@@ -17,7 +17,7 @@ from rockway.observability import spans
 from rockway.verify.compiler import Plan
 from rockway.verify.notify import ChannelOutcome, RockwayNotifier
 from rockway.verify.report import VerifyRun
-from rockway.verify.runner import CheckEngine, exit_code
+from rockway.verify.runner import CheckRunner, exit_code
 from rockway.verify.settings import load_verify_settings
 from rockway.verify.suite import Entry
 
@@ -36,21 +36,21 @@ class Verification:
 
 
 def checks_runner(settings: Settings, config_file: Path | str | None = None, *,
-                  reports_dir: str | None = None) -> CheckEngine:
+                  reports_dir: str | None = None) -> CheckRunner:
     """The project's check runner with its [verify] settings (`reports_dir` overrides theirs)."""
     verify_settings = load_verify_settings(settings.project_dir, settings.env, config_file)
     if reports_dir:
         verify_settings = replace(verify_settings, reports_dir=reports_dir)
-    return CheckEngine.from_settings(settings, verify_settings)
+    return CheckRunner.from_settings(settings, verify_settings)
 
 
-def select(runner: CheckEngine, refs: Sequence[str], *, pipeline: str | None = None) -> list[Entry]:
+def select(runner: CheckRunner, refs: Sequence[str], *, pipeline: str | None = None) -> list[Entry]:
     """Checks by reference (each may be a comma-separated list), by pipeline, or every check file's."""
     names = tuple(part.strip() for ref in refs for part in ref.split(",") if part.strip())
     return runner.entries(names, pipeline=pipeline)
 
 
-def explain(runner: CheckEngine, entries: Sequence[Entry], scope: Mapping[str, Any], *,
+def explain(runner: CheckRunner, entries: Sequence[Entry], scope: Mapping[str, Any], *,
             tables: Sequence[str] = ()) -> Plan:
     """The statements a run would send; no database connection."""
     plan = runner.compile(entries, scope, tables=tables)
@@ -59,7 +59,7 @@ def explain(runner: CheckEngine, entries: Sequence[Entry], scope: Mapping[str, A
     return plan
 
 
-def verify(settings: Settings, runner: CheckEngine, entries: Sequence[Entry], scope: Mapping[str, Any], *,
+def verify(settings: Settings, runner: CheckRunner, entries: Sequence[Entry], scope: Mapping[str, Any], *,
            tables: Sequence[str] = (), run_id: str | None = None, pipeline: str | None = None,
            record: bool | None = None, fail_on: Severity | None = None, notify: bool = False) -> Verification:
     """Run the checks in a run span, judge the exit code (by `fail_on`, default [verify] fail_on), notify."""
@@ -77,7 +77,7 @@ def verify(settings: Settings, runner: CheckEngine, entries: Sequence[Entry], sc
     return Verification(run=run, exit_code=code, notifications=sent)
 
 
-def _notify(runner: CheckEngine, run: VerifyRun, code: int) -> tuple[ChannelOutcome, ...]:
+def _notify(runner: CheckRunner, run: VerifyRun, code: int) -> tuple[ChannelOutcome, ...]:
     summary = run_summary(run.pipeline or "verify", "failed" if code else "success", run.run_id, run.trace_id,
                           checks=run.outcome)
     return RockwayNotifier(runner.settings.notify).send(summary)

@@ -37,7 +37,7 @@ def _db_value(value: float | None) -> float | None:
     return None if value is None or math.isinf(value) or math.isnan(value) else value
 
 
-class CheckEngine:
+class CheckRunner:
     """interfaces.Verifier: checks referenced by file, `file#name` or name, run as one scan per table and scope."""
 
     def __init__(self, project_dir: Path | str = ".", variables: Mapping[str, Any] | None = None, *,
@@ -50,7 +50,7 @@ class CheckEngine:
         self.catalog = Catalog(self.project_dir, self.settings.checks_dirs, self.settings.history)
 
     @classmethod
-    def from_settings(cls, settings: Any, verify_settings: VerifySettings | None = None) -> "CheckEngine":
+    def from_settings(cls, settings: Any, verify_settings: VerifySettings | None = None) -> "CheckRunner":
         """Build from rockway.config.Settings (project folder, variables, environment, DSN scheme)."""
         vs = verify_settings or load_verify_settings(settings.project_dir, settings.env)
         engine = engine_for_dsn(settings.dsn)

@@ -12,7 +12,7 @@ information_schema rows that describe a table or view (tables, columns, statisti
 referential_constraints, the CHECK constraints, partitions, views) except counters, sizes and times that move
 without a schema change. Every column is kept rather than a chosen few, so a column a newer server adds can only
 make a fingerprint change when the DDL did not (an extra SHOW CREATE), never the other way round.
-tests/test_schema_fingerprint.py runs each kind of ALTER on MariaDB and checks the fingerprint follows the DDL.
+tests/mariadb/test_schema_fingerprint.py runs each kind of ALTER on MariaDB and checks the fingerprint follows the DDL.
 """
 
 from __future__ import annotations

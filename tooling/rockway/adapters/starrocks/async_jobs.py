@@ -24,7 +24,7 @@ _RUN_BUSY = {"PENDING", "RUNNING"}
 
 def _job_progress(jobs: Sequence["_Job"]) -> Progress | None:
     """The Progress (`done/total`) of unfinished ALTER jobs added up; None unless every one shows it (it is printed
-    only while a job is RUNNING, as the rows recorded in tests/starrocks_replay.py show)."""
+    only while a job is RUNNING, as the rows recorded in tests/support/starrocks_replay.py show)."""
     parsed = [parse_progress(j.progress) for j in jobs]
     if not parsed or any(p is None for p in parsed):
         return None
@@ -314,9 +314,10 @@ class AsyncJobsAdapter(PyMySQLAdapter):
                                       "WITH SYNC MODE to retry.")
         return state
 
-    def _wait_task(self, task: str, where: str, what: str, report: ProgressCallback, deadline: float) -> str:
-        """Wait until the newest run of `task` is final; return its QUERY_ID."""
-        plan = self._poll_plan()
+    def _wait_task(self, task: str, where: str, what: str, report: ProgressCallback, deadline: float,
+                   plan: PollPlan) -> str:
+        """Wait until the newest run of `task` is final; return its QUERY_ID. `plan` is the wait's schedule so far (a
+        refresh's later runs are the same wait: their polls keep growing with the time waited since it began)."""
         while True:
             run = self._latest_run(task)
             if run is not None:
@@ -345,7 +346,7 @@ class AsyncJobsAdapter(PyMySQLAdapter):
                 raise self._mv_timeout(where, "first refresh", None)
             self._sleep(plan.next_wait(self._clock(), deadline=deadline))
             task = self._task_name(database, stmt.table.name, where)
-        query_id = self._wait_task(task, where, "first refresh", report, deadline)
+        query_id = self._wait_task(task, where, "first refresh", report, deadline, plan)
         return (f"task_run:{query_id}",) if query_id else (f"task:{task}",)
 
     def _follow_refresh(self, stmt: Classified, result: StatementResult, wait: bool,
@@ -379,5 +380,5 @@ class AsyncJobsAdapter(PyMySQLAdapter):
         task = task or self._task_name(database, stmt.table.name, where)
         if task:
             # A refresh of many partitions continues in further task runs (partition_refresh_number).
-            self._wait_task(task, where, "refresh", report, deadline)
+            self._wait_task(task, where, "refresh", report, deadline, plan)
         return jobs

@@ -80,7 +80,7 @@ class StarRocksAdapter(AsyncJobsAdapter):
         return f"DROP DATABASE IF EXISTS {self.quote_ident(name)} FORCE"
 
     def alive_backends(self) -> int | None:
-        """Rows of SHOW BACKENDS whose `Alive` is true (tests/starrocks_replay.py); read by name, since the column
+        """Rows of SHOW BACKENDS whose `Alive` is true (tests/support/starrocks_replay.py); read by name, since the column
         list differs between releases. A shared-data cluster without backends keeps its compute nodes in SHOW
         COMPUTE NODES. None when the answer has no `Alive` column or the user may not look (SHOW BACKENDS needs
         the OPERATE privilege)."""
@@ -158,7 +158,7 @@ class StarRocksAdapter(AsyncJobsAdapter):
 
         A column is judged only once no schema-change job of its table is still unfinished: ADD/DROP COLUMN
         is an asynchronous job whose State stays PENDING / WAITING_TXN / RUNNING (FINISHED_REWRITING in
-        shared-data) until FINISHED or CANCELLED (rows recorded in tests/starrocks_replay.py).
+        shared-data) until FINISHED or CANCELLED (rows recorded in tests/support/starrocks_replay.py).
         Asynchronous materialized views are listed in information_schema.materialized_views.
         """
         db = obj.database or self.database

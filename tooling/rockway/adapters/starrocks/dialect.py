@@ -57,7 +57,7 @@ class StarRocks(EngineDialect):
     def principal_conditions(self, roles: Sequence[str]) -> list[str]:
         """The querying user and the listed roles active in the session.
 
-        `current_user()` returns the identity quoted, `'alice'@'%'` (tests/test_warehouse_macros.py), so the user
+        `current_user()` returns the identity quoted, `'alice'@'%'` (tests/project/test_warehouse_macros.py), so the user
         name is `split_part(current_user(), '\\'', 2)`. A view is expanded in the querying session, so this is the
         querying user. Roles: `is_role_in_session('r')` (3.1.4+, counts nested roles) takes a string literal only
         (the analyzer rejects a column: "IS_ROLE_IN_SESSION currently only supports constant parameters"), so a

@@ -3,10 +3,10 @@
 Objects: information_schema.tables lists tables and views; asynchronous materialized views are taken from
 information_schema.materialized_views as well (the same columns the adapter's MV waits read), so an MV is
 named an MV whichever TABLE_TYPE the release reports for it. DDL: SHOW CREATE TABLE / VIEW / MATERIALIZED
-VIEW; the answer is read by its `Create …` column label (tests/test_schema_starrocks_normalize.py replays the
+VIEW; the answer is read by its `Create …` column label (tests/unit/test_schema_starrocks_normalize.py replays the
 recorded answers).
 
-Normalisations (the recorded outputs are in tests/test_schema_starrocks_normalize.py), each removing a
+Normalisations (the recorded outputs are in tests/unit/test_schema_starrocks_normalize.py), each removing a
 difference that is not a schema change:
 - blanks at line ends (`) ENGINE=OLAP `, `BUCKETS 10 ` carry one) and the final ';';
 - PROPERTIES sorted by key (tables print them sorted, materialized views do not) and the ones the server fills

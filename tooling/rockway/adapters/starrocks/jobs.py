@@ -1,6 +1,6 @@
 """StarRocks job operations: labelled loads with a label ledger, partition overwrites, backups.
 
-tests/test_jobs_starrocks.py replays the server's answers for each rule below.
+tests/unit/test_jobs_starrocks.py replays the server's answers for each rule below.
 - Labels: a non-idempotent append keeps ONE label derived from (job, window). Before it
   runs, and after "Label [l] has already been used", the label's state is read from
   `information_schema.loads`: FINISHED → the rows are there, skip; LOADING/PENDING/… → wait; CANCELLED or

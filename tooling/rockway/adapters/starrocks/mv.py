@@ -20,7 +20,7 @@ and grants are bound to objects, so grant MVs per database (ON ALL MATERIALIZED 
 Catalog. `information_schema.materialized_views` has grown release by release: 22 columns up to 3.2
 (… TABLE_ROWS, MATERIALIZED_VIEW_DEFINITION), EXTRA_MESSAGE and QUERY_REWRITE_STATUS from 3.3, CREATOR from 3.4,
 LAST_REFRESH_PROCESS_TIME and LAST_REFRESH_JOB_ID from 4.0 (when ids, times and durations also changed from
-VARCHAR to BIGINT/DATETIME/DOUBLE), LAST_REFRESH_TIME after 4.1 (tests/test_mv_status.py replays each). So the
+VARCHAR to BIGINT/DATETIME/DOUBLE), LAST_REFRESH_TIME after 4.1 (tests/unit/test_mv_status.py replays each). So the
 columns are probed first and only those that exist are selected; rows are read by column name, never by position.
 Cells are normalized: SQL NULL, the literal string 'NULL' and '' become None; bytes are decoded.
 

@@ -56,7 +56,7 @@ def show_text(value: Any) -> str:
     """A SHOW cell as text: SQL NULL and the text NULL become ''.
 
     SHOW ALTER prints an unset FinishTime and a Progress outside RUNNING as the text `NULL` (recorded rows in
-    tests/starrocks_replay.py, from StarRocks issues #46534 and #40750).
+    tests/support/starrocks_replay.py, from StarRocks issues #46534 and #40750).
     """
     if value is None:
         return ""
@@ -68,7 +68,7 @@ def show_text(value: Any) -> str:
 
 # "This table is busy" answers: the statement was rejected, so sending it again later is safe.
 # Texts from fe/.../common/InvalidOlapTableStateException.java (3.1+ and 4.x wordings), the ≤3.0
-# AlterJobMgr wording, and SchemaChangeHandler's insert-overwrite guard (recorded in tests/starrocks_replay.py).
+# AlterJobMgr wording, and SchemaChangeHandler's insert-overwrite guard (recorded in tests/support/starrocks_replay.py).
 # They arrive as errno 1064, so only the text is matched.
 _BUSY_PATTERNS = (
     re.compile(r"a schema change operation is in progress on the table", re.I),

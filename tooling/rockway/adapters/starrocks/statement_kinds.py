@@ -19,7 +19,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from rockway.sqlsplit import masked
+from rockway.sqlsplit import comma_spans, masked
 
 # An identifier: `back``ticked` or bare (StarRocks allows letters, digits, _ and $ in bare names).
 IDENT = r"(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
@@ -116,15 +116,11 @@ def parse_table_ref(text: str) -> TableRef:
 
 
 def split_top_level(text: str, masked: str | None = None) -> list[str]:
-    """Split on commas that are outside strings, comments and parentheses."""
+    """The pieces of `text` between commas outside strings, comments and brackets (sqlsplit.comma_spans), stripped;
+    empty pieces dropped. `masked`: mask(text), when already at hand."""
     masked = mask(text) if masked is None else masked
-    pieces, start = [], 0
-    for pos, ch in enumerate(masked):
-        if ch == ",":
-            pieces.append(text[start:pos])
-            start = pos + 1
-    pieces.append(text[start:])
-    return [p.strip() for p in pieces if p.strip()]
+    pieces = (text[a:b].strip() for a, b in comma_spans(masked))
+    return [p for p in pieces if p]
 
 
 # --- classification --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ The client here sends the headers, waits up to `expect_wait` seconds for an inte
 send the body; a redirect or an error → follow or report it without sending the body; silence → send
 the body anyway, as RFC 9110 allows), so no body is sent twice. stdlib only (http.client, sockets).
 
-Outcomes (StarRocks' STREAM_LOAD.md "Return result"; the recorded bodies are in tests/test_refdata.py):
+Outcomes (StarRocks' STREAM_LOAD.md "Return result"; the recorded bodies are in tests/unit/test_refdata.py):
 - `Success` → loaded; `NumberFilteredRows` must be 0 (strict_mode=true, max_filter_ratio=0) and the caller
   checks `NumberLoadedRows` against the CSV's rows, then COUNT(*)s the staging table (key models merge rows);
 - `Publish Timeout` → committed, visible a little later: loaded, do not retry;

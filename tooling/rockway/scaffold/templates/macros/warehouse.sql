@@ -15,7 +15,7 @@
                    DATETIME(6) run by MariaDB only, plain DATETIME to StarRocks' rules in `rockway lint`.
                    StarRocks' DATETIME keeps microseconds (3.3.5 on), MariaDB's plain one whole seconds, so a
                    re-read change time `10:00:00.3` would never equal the staged `10:00:00` and be appended again
-                   (tests/test_sim_jobs.py). The key is written as MySQL
+                   (tests/project/test_sim_jobs.py). The key is written as MySQL
                    executable-comment code (`/*! … */`, run by MySQL and MariaDB only): `rockway lint` checks
                    every rendering with StarRocks' rules, and StarRocks — like the linter — reads comments as
                    comments, so the dev rendering stays free of SR003 (inline key) while MariaDB still enforces
