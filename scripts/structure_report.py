@@ -15,7 +15,7 @@ from pathlib import Path
 
 import grimp
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tooling" / "rockway"
+PACKAGE = Path(__import__("rockway").__file__).resolve().parent  # the package imported: run with PYTHONPATH=<checkout>/tooling to measure another checkout
 
 
 def _wing(module: str, packages: set[str]) -> str:

@@ -21,12 +21,12 @@ from rockway.errors import InputError, UsageError
 from rockway.jobs.pipeline import PipelineResult, job_lock, run_pipeline
 from rockway.jobs.pipeline_spec import PipelineSpec, load_pipelines
 from rockway.jobs.pool import Pool
-from rockway.jobs.runner import JobEnv, JobFailed, JobResult, run_job
+from rockway.jobs.runner import BACKFILL, JobEnv, JobFailed, JobResult, chunk_done, run_job
 from rockway.jobs.schedule import load_cron
 from rockway.jobs.settings import JobsSettings, load_jobs_settings
 from rockway.jobs.spec import JobSpec, load_specs
 from rockway.jobs.sqlgen import JobSql
-from rockway.jobs.store import JobRun, Store, WatermarkRow, window_key
+from rockway.jobs.store import JobRun, Store, WatermarkRow
 from rockway.jobs.validate import live_problems, pipeline_problems, render_problems
 from rockway.jobs.window import Window, chunks, format_value, parse_value
 from rockway.yamlsrc import Problem, SpecError
@@ -257,9 +257,9 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
     with shared_logging(), spans.run_span(f"job backfill {name}", run_id), open_session(project) as s:
         with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
             done = s.store().done_windows(name)
-            env = s.env(verifier, "backfill", None, on_event)
+            env = s.env(verifier, BACKFILL, None, on_event)
             for i, window in enumerate(windows, start=1):
-                if window_key(window.lo, window.hi) in done:
+                if chunk_done(spec, window, done):
                     out.chunks.append((window, "done before", None))
                     if on_chunk:
                         on_chunk(i, len(windows), window, "done before")

@@ -10,14 +10,16 @@ Order of a run (each attempt is idempotent, so a retry after an ambiguous failur
   3. the job's checks through the injected Verifier; a CRITICAL failure ends the run `failed` and the
      watermark stays where it was;
   4. the watermark advances to the window's end (never backwards), only when window_done: the load committed
-     and no CRITICAL check failed (the same rule makes the run `success`);
+     and no CRITICAL check failed (the same rule makes the run `success`); a backfill chunk that moves it has
+     also re-read the job's lookback before it, as the incremental run it stands in for would (backfill_read);
   5. etl_job_run row `success` (or `failed` with the error), and a JSON log line at start and end.
 
 Telemetry: the run is one `job <name>` span (spans.job_span; a child of the `pipeline <name>` span when a
 pipeline runs it, in whichever worker thread) with rockway.run_id, rockway.pipeline, db.collection.name (the
-target as `db.table`), the window (rockway.window.start/end), the batch label, rows read/written, attempts and
-rockway.status (spans.set_outcome). Its statements are CLIENT spans below it (pool.trace_statements), the
-copy from a `dsn` source a `copy <job>` span, the load a `load <job>` span, the checks a `verify <job>` span.
+target as `db.table`), the window (rockway.window.start/end; rockway.window.read_start when a backfill chunk
+also re-reads its lookback), the batch label, rows read/written, attempts and rockway.status (spans.set_outcome).
+Its statements are CLIENT spans below it (pool.trace_statements), the copy from a `dsn` source a `copy <job>`
+span, the load a `load <job>` span, the checks a `verify <job>` span.
 Metrics at the end: rockway.rows.loaded (rows written into the target) and rockway.load.duration by status.
 Log lines are written inside the span, so they carry its trace and span ids and the job's run_id.
 """
@@ -45,12 +47,13 @@ from rockway.jobs.retry import RetryPolicy, retrying
 from rockway.jobs.settings import JobsSettings
 from rockway.jobs.spec import JobSpec
 from rockway.jobs.sqlgen import JobSql
-from rockway.jobs.store import JobRun, Store
+from rockway.jobs.store import JobRun, Store, window_key
 from rockway.jobs.upstream import describe as describe_gaps
 from rockway.jobs.upstream import upstream_gaps
 from rockway.jobs.window import Window, as_datetime, format_value, job_label, shift
 
 log = logging.getLogger("rockway.jobs")
+BACKFILL = "backfill"  # etl_job_run.pipeline of a backfill chunk's run (api.backfill)
 
 
 class JobFailed(RockwayError):
@@ -71,6 +74,7 @@ class JobResult:
     watermark: tuple[Any, Any] | None = None  # (old, new)
     skipped_labels: list[str] = field(default_factory=list)
     loaded: bool = False  # the window's load committed (in the latest attempt)
+    read_window: Window | None = None  # what the load read, when more than `window` (backfill_read)
 
 
 def window_done(result: JobResult) -> bool:
@@ -137,6 +141,36 @@ def next_window(spec: JobSpec, current: Any, hi: Any) -> Window:
     return Window(wm.type, lo, hi)
 
 
+def backfill_read(spec: JobSpec, chunk: Window, stored: Any) -> Window:
+    """What a backfill chunk reads: the chunk, and when it will move the watermark (it starts at or before the
+    stored watermark and ends after it: _advance, mode `contiguous`) also the job's lookback before that
+    watermark. Rows committed late inside the lookback are read by the next run (jobs/stg_billing_item.yaml:
+    "late commits within 2 hours are picked up by the next run"); once the chunk has moved the watermark, the
+    next incremental run re-reads only the lookback before the chunk's end, so the chunk is that next run.
+    A successful chunk records what it read in etl_job_run (what the upstream rule of jobs/upstream.py counts
+    as completed); a failed one records the chunk: re-reading loaded rows leaves no hole before it."""
+    wm = spec.watermark
+    if wm is None or stored is None or chunk.lo is None or chunk.hi is None or not chunk.lo <= stored < chunk.hi:
+        return chunk
+    start = shift(wm.type, stored, wm.lookback)
+    return Window(chunk.kind, start, chunk.hi) if start < chunk.lo else chunk
+
+
+def chunk_done(spec: JobSpec, chunk: Window, done: list[tuple[Any, Any, Any]]) -> bool:
+    """Whether a backfill skips chunk as done: a successful run recorded it, or a backfill run recorded it with
+    the lookback before it (backfill_read reads from the stored watermark − lookback, which lies at most one
+    lookback before the chunk). done: (window_start, window_end, pipeline) of the job's successful runs."""
+    lo, hi = window_key(chunk.lo, chunk.hi)
+    if (lo, hi) in {(start, end) for start, end, _ in done}:
+        return True
+    wm = spec.watermark
+    earliest = window_key(shift(wm.type, chunk.lo, wm.lookback), None)[0] if wm and chunk.lo is not None else None
+    if lo is None or earliest is None:
+        return False
+    return any(pipeline == BACKFILL and end == hi and start is not None and earliest <= start < lo
+               for start, end, pipeline in done)
+
+
 def _source_adapter(sql: JobSql, env: JobEnv) -> Adapter:
     from rockway.adapters import Timeouts
 
@@ -160,7 +194,8 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
     """Run spec once. window None: the next incremental window (or everything for a full job).
 
     advance: `window` moves the watermark to the window's end; `contiguous` (backfill) only when the
-    window starts at or before the stored watermark; `never` leaves it alone.
+    window starts at or before the stored watermark, and then the load also re-reads the lookback before that
+    watermark (backfill_read); `never` leaves it alone.
     A window whose upstream jobs (depends_on) have not completed it is not loaded: the run fails, naming them.
     """
     explicit = window is not None  # a backfill chunk: recorded done for good, so its upstream days must be whole
@@ -209,11 +244,21 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
                     row = s.watermark(spec.name, spec.source)
                     return next_window(spec, row.value() if row else None, upper_bound(spec, env, a, o, sql))
                 window = retrying(with_conn(compute), policy, transient, on_retry=on_retry, sleep=env.sleep)
-            result.window = window
+            result.window = reading = window
+            if explicit and advance == "contiguous" and spec.watermark is not None:
+                def stored(a: Adapter, o: JobOps, s: Store) -> Any:
+                    row = s.watermark(spec.name, spec.source)
+                    return row.value() if row else None
+                reading = backfill_read(spec, window, retrying(with_conn(stored), policy, transient,
+                                                               on_retry=on_retry, sleep=env.sleep))
+                if reading != window:
+                    result.read_window = reading
+                    span.set_attribute("rockway.window.read_start", format_value(reading.lo))
             run.window_start, run.window_end = as_datetime(window.lo), as_datetime(window.hi)
             _window_attributes(span, spec, window)
             _log(logging.INFO, "job_start", job=spec.name, pipeline=env.pipeline, window=window.describe(),
-                 window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger)
+                 window_start=_text(window.lo), window_end=_text(window.hi), trigger=trigger,
+                 **({"read_window": reading.describe()} if reading != window else {}))
             retrying(with_conn(lambda a, o, s: s.record(run)), policy, transient, on_retry=on_retry, sleep=env.sleep)
             gaps = []
             if spec.depends_on and not window.empty:
@@ -235,14 +280,15 @@ def run_job(spec: JobSpec, env: JobEnv, *, window: Window | None = None, advance
                     a = holder["adapter"]
                     o = job_ops(a)
                     job_sql = JobSql(spec, env.settings, env.jobs, o, run_id=run_id, loaded_at=started)
-                    _load(job_sql, o, a, env, window, n, result)
-                    result.checks = _verify(spec, env, a, window, run_id)
+                    _load(job_sql, o, a, env, reading, n, result)
+                    result.checks = _verify(spec, env, a, reading, run_id)
                     if window_done(result):
-                        _advance(spec, Store(a, o, env.etl_db), window, result, run_id, advance)
+                        _advance(spec, Store(a, o, env.etl_db), window, reading, result, run_id, advance)
 
                 retrying(attempt, policy, transient, on_retry=on_retry, sleep=env.sleep)
                 if window_done(result):
                     result.status = "success"
+                    run.window_start = as_datetime(reading.lo)  # what it read (backfill_read)
                 else:
                     names = ", ".join(c.name for c in result.checks.failed if c.severity.value == "CRITICAL")
                     result.status, result.error = "failed", f"CRITICAL check(s) failed: {names}; watermark not moved"
@@ -357,7 +403,8 @@ def _verify(spec: JobSpec, env: JobEnv, adapter: Adapter, window: Window, run_id
         return env.verifier.verify(adapter, checks=list(spec.checks), scope=scope, run_id=run_id, pipeline=env.pipeline)
 
 
-def _advance(spec: JobSpec, store: Store, window: Window, result: JobResult, run_id: str, mode: str) -> None:
+def _advance(spec: JobSpec, store: Store, window: Window, reading: Window, result: JobResult, run_id: str,
+             mode: str) -> None:
     if spec.watermark is None or window.hi is None or mode == "never":
         return
     current = store.watermark(spec.name, spec.source)
@@ -365,7 +412,7 @@ def _advance(spec: JobSpec, store: Store, window: Window, result: JobResult, run
     if mode == "contiguous" and old is not None and (window.lo is None or window.lo > old):
         result.watermark = (old, old)  # a gap before this chunk: moving the watermark would skip it
         return
-    result.watermark = store.advance(spec.name, spec.source, spec.watermark.type, window.hi, lo=window.lo,
+    result.watermark = store.advance(spec.name, spec.source, spec.watermark.type, window.hi, lo=reading.lo,
                                      hi=window.hi, rows=result.rows_written, run_id=run_id, current=current)
 
 

@@ -135,11 +135,12 @@ class Store:
                                   f"ORDER BY started_at DESC, run_id LIMIT {int(limit)}", params)
         return [JobRun(**dict(zip(_RUN_ORDER, r))) for r in rows]
 
-    def done_windows(self, job: str) -> set[tuple[datetime | None, datetime | None]]:
-        """(window_start, window_end) of every successful run of job (backfill resumes past them)."""
-        rows = self.adapter.query(f"SELECT window_start, window_end FROM {self._table(JOB_RUN_TABLE)} "
+    def done_windows(self, job: str) -> list[tuple[datetime | None, datetime | None, str | None]]:
+        """(window_start, window_end, pipeline) of every successful run of job (backfill resumes past them:
+        runner.chunk_done)."""
+        rows = self.adapter.query(f"SELECT window_start, window_end, pipeline FROM {self._table(JOB_RUN_TABLE)} "
                                   "WHERE job_name = %s AND status = 'success'", (job,))
-        return {(_seconds(r[0]), _seconds(r[1])) for r in rows}
+        return [(_seconds(r[0]), _seconds(r[1]), r[2]) for r in rows]
 
     def finished_runs(self, job: str) -> list[tuple[str, datetime | None, datetime | None]]:
         """(status, window_start, window_end) of every `success` or `failed` run of job, newest first (what the
