@@ -174,8 +174,8 @@ def migration_part(args: argparse.Namespace, server: Server, sleep_ms: float | N
              for name, runs in startup.items()}
     fixed_wall = fixed["exported"][0] - fixed["disabled"][0]
     fixed_cpu = fixed["exported"][1] - fixed["disabled"][1]
-    print(f"start-up alone (`migrate info`: no statements; SDK and exporters imported and started, the run's spans "
-          f"exported at exit), exported vs disabled: wall {fixed_wall:+.3f}s, cpu {fixed_cpu:+.3f}s")
+    print(f"start-up alone (`migrate info`: no statements; the SDK set up, the exporters built at exit to send the "
+          f"run's spans), exported vs disabled: wall {fixed_wall:+.3f}s, cpu {fixed_cpu:+.3f}s")
     per_statement = (med["exported"][2] - med["disabled"][2] - fixed_cpu) / args.n
     print(f"per statement, exported: {per_statement * 1e6:+.0f} us cpu beyond that (span, metric, encoding and "
           f"export; {per_statement * args.n / med['disabled'][2]:+.1%} of the disabled run's cpu)")

@@ -4,8 +4,8 @@ Imported by observability/sdk.py only when a signal has an endpoint. The SDK's p
 BatchLogRecordProcessor, PeriodicExportingMetricReader) are given a `DeferredExporter`, which builds the SDK's own
 OTLP exporter (`build_exporter`) the first time the processor exports, in the processor's thread: about a second
 into the run for spans and log records, at exit for metrics (and for everything when the run is shorter). Until
-then neither the exporters nor what they import (the protobuf encoders, urllib3 or gRPC) are loaded; that import
-was more than half of what exporting added to start-up, and a run spends its first second mostly waiting on the
+then neither the exporters nor what they import (the protobuf encoders, urllib3 or gRPC) are loaded: that import
+was 60% of the instructions exporting added to set-up, and by then the run's thread is mostly waiting on the
 database (bench/RESULTS.md, "Tracing overhead").
 
 An exporter that cannot be built (a bad OTEL_EXPORTER_OTLP_* setting) drops its signal's data with one warning;

@@ -22,8 +22,8 @@ With observability/exporters.py (which OTLP exporter each signal gets), the only
   unreachable or hung collector delays exit by at most that long (the SDK's force_flush does not honour
   its own timeout, so the deadline is kept here).
 - Spans are exported every second (OTEL_BSP_SCHEDULE_DELAY overrides; the SDK default is 5 s), so a
-  long run's spans leave while it waits on the database and the flush at exit is short; every 0.1 s
-  cost ~0.1 ms more CPU per statement, every 5 s a longer flush at exit (bench/RESULTS.md).
+  long run's spans leave while it waits on the database and a run killed outright loses at most its last
+  second; every 0.1 s, 1 s or 5 s cost the same CPU and exit flush within noise (bench/RESULTS.md).
 - Metrics carry no exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them (they cost time per
   statement; the statement spans hold the same durations with trace ids).
 - Counters and histograms are exported with delta temporality (each short-lived run reports what it
