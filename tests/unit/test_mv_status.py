@@ -1,15 +1,5 @@
-"""`rockway mv status` / `mv activate` against recorded StarRocks answers (tests/support/mv_catalog.py).
-
-The catalog rows are the recorded `SELECT * FROM information_schema.materialized_views` row of
-`user_tags_mv1` (R test_materialized_view/R/test_show_materialized_view L150-163, 4.x, 27 columns) and the same
-values in the 22-column shape of ≤3.2 (before EXTRA_MESSAGE, QUERY_REWRITE_STATUS, CREATOR,
-LAST_REFRESH_PROCESS_TIME, LAST_REFRESH_JOB_ID; all VARCHAR then, so every cell is a string; the 3.x
-definition text is the normalized form of the same StarRocks file before PR #64318). Inactive reasons are recorded ones: "base table schema
-changed for columns: k1" (R test_mv_with_schema_change_column_rename), "base-table dropped: ss"
-(R test_mv/basic), "base-table swapped: mv1" and "base-mv inactive: mv_on_mv_1" (StarRocks
-test/sql/test_materialized_view/R/test_mv_swap). [INFERRED] 4.x cell types follow #60054 (ids BIGINT,
-times DATETIME, duration DOUBLE), i.e. what pymysql returns for them.
-"""
+"""`rockway mv status` / `mv activate` against recorded StarRocks answers: the rows, their shapes per version and
+their StarRocks sources are described in tests/support/mv_catalog.py."""
 
 from __future__ import annotations
 

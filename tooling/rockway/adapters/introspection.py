@@ -61,14 +61,19 @@ class Introspection(abc.ABC):
         Objects left out (here: all) have none; their DDL is read every time."""
         return {}
 
-    def _catalog_rows(self, queries: Iterable[tuple[str, str, Sequence[Any]]], volatile: Callable[[str], bool]
-                      ) -> dict[str, list[str]] | None:
-        """Rows of catalog queries by object: each query (its name, SQL, parameters) answers the object's database
-        and name first, then any columns; the columns `volatile` names (counters, sizes, times that move without a
-        schema change; labels in upper case) are left out. None when a query fails (a release without that catalog
-        table)."""
+    def _catalog_rows(self, objects: Sequence[SchemaObject], queries: Iterable[tuple[str, str]],
+                      volatile: Callable[[str], bool]) -> dict[str, list[str]] | None:
+        """Rows of catalog queries over the objects' databases, by object: each query (its name, SQL with `{where}`
+        standing for the database filter) answers the object's database and name first, then any columns; the
+        columns `volatile` names (counters, sizes, times that move without a schema change; labels in upper case)
+        are left out. None when a query fails (a release without that catalog table)."""
         by_object: dict[str, list[str]] = {}
-        for source, sql, params in queries:
+        databases = tuple(sorted({obj.database for obj in objects}))
+        if not databases:
+            return by_object
+        where = f"IN ({', '.join(['%s'] * len(databases))})"
+        for source, template in queries:
+            sql, params = template.format(where=where), databases
             try:
                 result = self.adapter.execute(sql, params)
             except OutcomeUnknown:

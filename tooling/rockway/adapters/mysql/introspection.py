@@ -72,12 +72,7 @@ class MySQLIntrospection(Introspection):
         return normalize_mysql_ddl(obj.kind, ddl)
 
     def fingerprints(self, objects: Sequence[SchemaObject]) -> dict[str, str]:
-        databases = sorted({obj.database for obj in objects})
-        if not databases:
-            return {}
-        where = f"IN ({', '.join(['%s'] * len(databases))})"
-        params = tuple(databases)
-        queries = [(name, sql.format(where=where), params) for name, sql in (
+        queries = (
             ("tables", "SELECT TABLE_SCHEMA, TABLE_NAME, t.* FROM information_schema.tables t WHERE TABLE_SCHEMA {where}"),
             ("columns", "SELECT TABLE_SCHEMA, TABLE_NAME, c.* FROM information_schema.columns c"
                         " WHERE TABLE_SCHEMA {where}"),
@@ -99,8 +94,8 @@ class MySQLIntrospection(Introspection):
             ("partitions", "SELECT TABLE_SCHEMA, TABLE_NAME, p.* FROM information_schema.partitions p"
                            " WHERE TABLE_SCHEMA {where}"),
             ("views", "SELECT TABLE_SCHEMA, TABLE_NAME, v.* FROM information_schema.views v WHERE TABLE_SCHEMA {where}"),
-        )]
-        rows = self._catalog_rows(queries, VOLATILE.__contains__)
+        )
+        rows = self._catalog_rows(objects, queries, VOLATILE.__contains__)
         if rows is None:
             return {}
         return {obj.qualified: digest(rows.get(obj.qualified, [])) for obj in objects}

@@ -156,12 +156,7 @@ class StarRocksIntrospection(Introspection):
         return normalize_starrocks_ddl(obj.kind, ddl)
 
     def fingerprints(self, objects: Sequence[SchemaObject]) -> dict[str, str]:
-        databases = sorted({obj.database for obj in objects})
-        if not databases:
-            return {}
-        where = f"IN ({', '.join(['%s'] * len(databases))})"
-        params = tuple(databases)
-        queries = [(name, sql.format(where=where), params) for name, sql in (
+        queries = (
             ("tables", "SELECT TABLE_SCHEMA, TABLE_NAME, t.* FROM information_schema.tables t WHERE TABLE_SCHEMA {where}"),
             ("columns", "SELECT TABLE_SCHEMA, TABLE_NAME, c.* FROM information_schema.columns c"
                         " WHERE TABLE_SCHEMA {where}"),
@@ -172,11 +167,12 @@ class StarRocksIntrospection(Introspection):
                                    " WHERE TABLE_SCHEMA {where}"),
             ("partitions_meta", "SELECT DB_NAME, TABLE_NAME, p.* FROM information_schema.partitions_meta p"
                                 " WHERE DB_NAME {where}"),
-        )]
-        rows = self._catalog_rows(queries, _volatile)
+        )
+        rows = self._catalog_rows(objects, queries, _volatile)
         if rows is None:
             return {}
-        for database in databases:  # schema-change jobs, index changes among them (see the module docstring)
+        # schema-change jobs, index changes among them (see the module docstring)
+        for database in sorted({obj.database for obj in objects}):
             try:
                 jobs = self.adapter.query_dicts(f"SHOW ALTER TABLE COLUMN FROM {self.adapter.quote_ident(database)}")
             except OutcomeUnknown:
