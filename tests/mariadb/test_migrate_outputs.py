@@ -287,3 +287,29 @@ def test_render_named_scripts_keeps_their_order(project, cli, sql):  # type: ign
     r = cli("migrate", "render", "U2", "R__a_top.sql", "V10")
     assert r.code == 0, r.err
     assert _rendered_scripts(r.out) == ["migrations/U2__two.sql", "repeatable/R__a_top.sql", "migrations/V10__ten.sql"]
+
+
+ENGINE_DEPENDENT = ("CREATE TABLE t (id INT NOT NULL){% if engine == 'starrocks' %} DISTRIBUTED BY HASH(id){% endif %};\n"
+                    "ALTER TABLE t ADD COLUMN c INT{% if engine == 'starrocks' %} AFTER id{% endif %};\n"
+                    "CREATE TABLE after_t (id INT);\n")
+
+
+def test_dry_run_and_repair_render_for_the_connected_engine(project, cli, sql):  # type: ignore[no-untyped-def]
+    """`up --dry-run` shows, and `repair --statement-done` records, the statements as this server runs them (they
+    once rendered for StarRocks whatever the server: a MariaDB dry run printed DISTRIBUTED BY, a repair recorded
+    the hash of a statement that never ran)."""
+    project.migration("V1__t.sql", ENGINE_DEPENDENT)
+    for flags in ((), ("--json",)):
+        r = cli("migrate", "up", "--dry-run", *flags)
+        assert r.code == 0, r.err
+        assert "CREATE TABLE t (id INT NOT NULL)" in r.out and "DISTRIBUTED" not in r.out and "AFTER id" not in r.out
+    assert cli("migrate", "up").code == 0
+    (clean,) = sql("SELECT statement_hashes FROM rockway_schema_history")[0]
+    sql("DROP TABLE after_t")  # interrupted after statement 2 took effect
+    sql("UPDATE rockway_schema_history SET status = 'running', success = 0, statements_applied = 1,"
+        " statement_hashes = %s, pending_statement = 2", (json.dumps(json.loads(clean)[:1]),))
+    assert cli("migrate", "repair", "--statement-done", "1").code == 0
+    r = cli("migrate", "up")
+    assert r.code == 0, r.err
+    assert sql("SELECT statement_hashes FROM rockway_schema_history") == [(clean,)]
+    assert cli("migrate", "validate").code == 0

@@ -126,14 +126,14 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
         click.echo(f"warning: {result.snapshot_problem}", err=True)
     if as_json:
         echo_json(run_json(result, dry_run=dry_run,
-                           preview=dry_run_preview(settings, result.plan.steps) if dry_run else None))
+                           preview=dry_run_preview(result) if dry_run else None))
         if result.mv_health is not None and result.mv_health.fails_run:
             ctx.exit(1)
         return
     for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
-        print_dry_run(ctx, result, dry_run_preview(settings, result.plan.steps))
+        print_dry_run(ctx, result, dry_run_preview(result))
         return
     n = len(report.applied) if report else 0
     verb = "rolled back" if rollback else "applied"

@@ -61,6 +61,7 @@ class UpResult:
     dry_run_sql: list[str] = field(default_factory=list)
     snapshot_problem: str | None = None  # the schema snapshot (schema/drift.py) could not be recorded
     mv_health: MvHealthReport | None = None  # MVs the run made inactive (mv/health.py); None when not checked
+    project: Project | None = None  # the scripts as rendered for the connected engine (what the run executed)
 
 
 def migrate(settings: Settings, *, target: str | None = None, resume: bool = False, auto_resolve: bool = False,
@@ -86,12 +87,14 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             # the schema the migrations left, for `rockway drift`
             problem = None if dry_run else schema_api.record_after_migrate(session.adapter, settings, session.project,
                                                                             run_id)
-            return UpResult(plan, report, collected, problem, mv_health=mv_health)
+            return UpResult(plan, report, collected, problem, mv_health=mv_health, project=session.project)
 
 
-def dry_run_preview(settings: Settings, steps: Sequence[Step]) -> Iterator[StepPreview]:
-    """`migrate up --dry-run`: each step's statements from where it starts, and the table rewrites they start."""
-    return release.preview(Project(settings), steps)
+def dry_run_preview(result: UpResult) -> Iterator[StepPreview]:
+    """`migrate up --dry-run`: each step's statements from where it starts, and the table rewrites they start,
+    rendered for the connected engine (the run's own rendering, reused)."""
+    assert result.project is not None, "a result of migrate() carries its project"
+    return release.preview(result.project, result.plan.steps)
 
 
 def info(settings: Settings, *, target: str | None = None, project: Project | None = None) -> list[MigrationInfo]:
@@ -123,7 +126,8 @@ def repair(settings: Settings, *, statement_done: str | None = None, dry_run: bo
     collected: list[str] = []
     with spans.run_span("migrate repair", run_id), \
             open_session(settings, sink=collected.append if dry_run else None) as session:
-        return bookkeeping.repair(session, project, run_id, statement_done_ref=statement_done)
+        session.project.use_scripts(project.scripts)  # rendered for the connected engine, as `migrate up` renders
+        return bookkeeping.repair(session, session.project, run_id, statement_done_ref=statement_done)
 
 
 def baseline(settings: Settings, *, version: str, description: str = "<< baseline >>") -> AppliedRow:
