@@ -291,11 +291,10 @@ def test_alter_job_waits_are_guided_by_its_progress(harness: Callable[..., Harne
 
 
 def test_busy_refusals_are_retried_on_the_blind_backoff(harness: Callable[..., Harness]) -> None:
-    # The table is held by a job whose Progress is NULL (WAITING_TXN): 25 refusals (the 4.x and 3.x texts).
-    steps: list[Step] = []
-    for attempt in range(25):
-        steps += [show_column(COLUMN_WAITING_TXN),
-                  q(ALTER, error=BUSY_SCHEMA_CHANGE_4X if attempt % 2 else BUSY_SCHEMA_CHANGE_3X)]
+    # The table is held by a job whose Progress is NULL (WAITING_TXN): one refusal, then 24 looks at that job
+    # (the ALTER is not sent again while it is unfinished), then the ALTER once it has FINISHED.
+    steps: list[Step] = [show_column(COLUMN_WAITING_TXN), q(ALTER, error=BUSY_SCHEMA_CHANGE_3X)]
+    steps += [show_column(COLUMN_WAITING_TXN)] * 24
     steps += [show_column(COLUMN_FINISHED), q(ALTER), show_column(COLUMN_FINISHED)]
     h = harness(steps)
     assert h.run(ALTER).async_jobs == ()
@@ -303,15 +302,18 @@ def test_busy_refusals_are_retried_on_the_blind_backoff(harness: Callable[..., H
     assert h.clock.sleeps[20:] == pytest.approx([1.0, 1.05, 1.1025, 1.157625, 1.21550625])
     assert h.clock.sleeps == expected_waits([None] * 25)
     retries = [p for p in h.progress if "is busy, retry" in p]
-    assert retries[21].startswith("`db`.`ta_event_119` is busy, retry 22 in 1.05s: (1064) A schema change operation is in progress")
+    assert len(retries) == 1 and retries[0].startswith("`db`.`ta_event_119` is busy, retry 1 in 1s: (1064) ")
+    looks = [p for p in h.progress if "next look" in p]
+    assert len(looks) == 24 and looks[20] == "`db`.`ta_event_119` is busy (waiting_txn job 262013), next look in 1.05s"
 
 
 def test_busy_refusals_follow_the_holding_jobs_progress_like_a_job_wait(harness: Callable[..., Harness]) -> None:
     # The holder (job 262013) moves as HOLDER between refusals: the retries wait exactly as a wait for that job
     # would (previous test), not a fixed interval.
-    steps: list[Step] = []
-    for state, progress in HOLDER:
-        steps += [show_column(column_job("262013", state, progress)), q(ALTER, error=BUSY_SCHEMA_CHANGE_4X)]
+    # After the first refusal only the SHOW goes while 262013 is unfinished (async_jobs.py _send).
+    (state, progress), *later = HOLDER
+    steps: list[Step] = [show_column(column_job("262013", state, progress)), q(ALTER, error=BUSY_SCHEMA_CHANGE_4X)]
+    steps += [show_column(column_job("262013", state, progress)) for state, progress in later]
     steps += [show_column(column_job("262013", "FINISHED")), q(ALTER), show_column(column_job("262013", "FINISHED"))]
     h = harness(steps)
     h.run(ALTER)
@@ -320,9 +322,9 @@ def test_busy_refusals_follow_the_holding_jobs_progress_like_a_job_wait(harness:
 
 
 def test_busy_retries_stop_at_async_timeout_without_overshooting(harness: Callable[..., Harness]) -> None:
-    steps: list[Step] = []
-    for _ in range(26):  # 20 waits of 1 s, then 1.0, 1.05, 1.1025, 1.1576 and the last cut to end at 25.5 s
-        steps += [show_column(COLUMN_WAITING_TXN), q(ALTER, error=BUSY_SCHEMA_CHANGE_4X)]
+    # 20 waits of 1 s, then 1.0, 1.05, 1.1025, 1.1576 and the last cut to end at 25.5 s; one refusal, then looks
+    steps: list[Step] = [show_column(COLUMN_WAITING_TXN), q(ALTER, error=BUSY_SCHEMA_CHANGE_4X)]
+    steps += [show_column(COLUMN_WAITING_TXN)] * 25
     h = harness(steps, async_timeout=25.5)
     with pytest.raises(Exception, match="stayed busy for 25.5s"):
         h.run(ALTER)

@@ -9,6 +9,8 @@ tests/mariadb/test_rewrites.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rockway.adapters import Timeouts
@@ -20,6 +22,7 @@ from rockway.lint.rewrites import (column_change, merge_column_changes, repeated
                               statement_rewrite)
 from rockway.sqlsplit import split
 from rockway.adapters.starrocks.statement_kinds import JobType
+from tests.support.cli import run_cli
 from tests.support.starrocks_replay import (COLUMN_CANCELLED, COLUMN_FINISHED, COLUMN_JOB_COLUMNS, FakeClock, ReplayConnection,
                               column_job, q)
 
@@ -203,3 +206,17 @@ def test_a_script_whose_template_text_does_not_split_is_left_alone_with_the_reas
     assert result.text == script and not result.changed
     assert [(k.statement, k.line) for k in result.kept] == [(0, 1)]
     assert "cannot be split" in result.kept[0].reason
+
+
+def test_fix_names_a_script_that_does_not_exist_before_the_applied_script_rule(tmp_path: Path) -> None:
+    """`lint --fix nothere.sql` without --pending: the missing script first (it once led with the rule that
+    --fix needs --pending or --assume-pending, as if the file were there), exit 2, nothing written."""
+    v1 = "ALTER TABLE t ADD COLUMN a INT;\nALTER TABLE t ADD COLUMN b INT;\n"
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations/V1__t.sql").write_text(v1, encoding="utf-8")
+    for flag in ("--fix", "--check"):
+        r = run_cli(tmp_path, "lint", flag, "nothere.sql", env={"ROCKWAY_DSN": "mysql://u@127.0.0.1:1/x"})
+        assert r.code == 2, r
+        assert "no script matches 'nothere.sql'" in r.err and "Use a file name" in r.err
+        assert "--assume-pending" not in r.err
+    assert (tmp_path / "migrations/V1__t.sql").read_text(encoding="utf-8") == v1

@@ -709,3 +709,26 @@ def test_process_exits_within_the_deadline_when_the_collector_hangs(protocol):
     assert proc.returncode == 0, proc.stderr
     before_shutdown = float(proc.stdout.split()[0])
     assert exited - before_shutdown <= 2.0, f"exit took {exited - before_shutdown:.2f}s after the spans ended"
+
+
+@pytest.mark.parametrize("exported", [True, False])
+def test_the_cli_freezes_the_heap_once_the_sdk_is_set_up(monkeypatch, receiver, exported):
+    """The SDK's providers live until exit: the CLI freezes them out of the collector's scans (cli/state.py).
+    Without an exporter nothing is set up and nothing is frozen (an embedding process keeps its collector)."""
+    import gc
+
+    from rockway.cli.state import CliState
+
+    if exported:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+    else:
+        monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    gc.unfreeze()
+    state = CliState()
+    try:
+        state.start_telemetry("dev")
+        assert bool(state.telemetry.exporting) is exported
+        assert (gc.get_freeze_count() > 0) is exported
+    finally:
+        state.shutdown()
+        gc.unfreeze()

@@ -29,7 +29,7 @@ from rockway.migrate.discovery import next_version, slug, write_script_pair
 from rockway.migrate.executor import EventCallback, RunReport
 from rockway.migrate.lock import WaitCallback, migration_lock_primitive
 from rockway.migrate.planner import Options, describe, release_order
-from rockway.migrate.project import Project, offline_project, open_session
+from rockway.migrate.project import Project, Session, offline_project, open_session
 from rockway.migrate.release import ReleaseRewrites, StepPreview
 from rockway.migrate.unchanged_repeatables import note_unchanged
 from rockway.migrate.validation import Problem, problems, require_valid
@@ -101,10 +101,15 @@ def info(settings: Settings, *, target: str | None = None, project: Project | No
     """States of every script and history row."""
     scripts = (project or Project(settings)).scripts
     with open_session(settings) as session:
-        rows = session.history.rows()
-        session.project.use_scripts(scripts)  # rendered for the connected engine, as `migrate up` renders them
-        infos = describe(scripts, rows, Options(target=parse_version(target), out_of_order=settings.out_of_order))
-        return note_unchanged(infos, session.project.statements)
+        return _describe(session, scripts, target)
+
+
+def _describe(session: Session, scripts: list[Script], target: str | None) -> list[MigrationInfo]:
+    """`info` within an open session; leaves the scripts on session.project."""
+    rows = session.history.rows()
+    session.project.use_scripts(scripts)  # rendered for the connected engine, as `migrate up` renders them
+    infos = describe(scripts, rows, Options(target=parse_version(target), out_of_order=session.settings.out_of_order))
+    return note_unchanged(infos, session.project.statements)
 
 
 def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict[str, list[Rewrite]]:
@@ -114,8 +119,10 @@ def pending_rewrites(settings: Settings, infos: Sequence[MigrationInfo]) -> dict
 
 def validate(settings: Settings) -> list[Problem]:
     """Checksum drift, missing files, failed rows, ignored versions, and scripts that do not render."""
-    project = Project(settings)
-    return problems(project, info(settings, project=project))
+    scripts = Project(settings).scripts  # naming errors before connecting
+    with open_session(settings) as session:
+        # rendered for the connected engine, as `migrate up` renders them
+        return problems(session.project, _describe(session, scripts, None))
 
 
 def repair(settings: Settings, *, statement_done: str | None = None, dry_run: bool = False) -> RepairResult:

@@ -54,11 +54,11 @@ def release_rewrites(project: Project, refs: Sequence[str] = (), *,
     With `fix`, merge adjacent column changes in the release's versioned scripts that are certainly not applied:
     pending in the history, or vouched for by the caller (`assume_pending`); with `write`, save them.
     """
+    named = project.select(refs) if refs else None  # a script that does not exist is named first (exit 2)
     if fix and not (pending_infos is not None or assume_pending):
         raise UsageError("--fix/--check edit versioned scripts, and an applied script must never change (its checksum "
                          "is history)", hint="Add --pending (reads the environment's history) or --assume-pending "
                                              "(you vouch that the scripts linted were never applied anywhere).")
-    named = project.select(refs) if refs else None
     if pending_infos is not None:
         chosen = [i.script for i in pending_infos()
                   if i.script is not None and i.state in (State.PENDING, State.OUTDATED) and i.kind is not Kind.UNDO]

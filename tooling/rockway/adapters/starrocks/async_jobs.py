@@ -148,13 +148,26 @@ class AsyncJobsAdapter(PyMySQLAdapter):
         """Execute sql, re-sending it while the server says the table is busy; return (result, baseline).
 
         `snapshot` lists the table's jobs before each attempt: the newest JobId is the baseline, and the Progress of
-        the newest unfinished one (the job holding the table) guides the wait before the next attempt."""
+        the newest unfinished one (the job holding the table) guides the wait before the next attempt. After a rejection
+        the statement is sent again only once that job has left the list of unfinished ones: until then each look
+        is the SHOW alone (a table held by a job of another kind, or by a backup, is retried on every look)."""
         deadline = self._clock() + self.async_timeout
         plan = self._poll_plan()
         attempt = 0
+        rejected: DatabaseError | None = None  # the last rejection: its first line and errno go into a timeout
         while True:
             jobs = snapshot() if snapshot else []
             baseline = max((j.job_id for j in jobs), default=0)
+            holder = max((j for j in jobs if j.state not in ("FINISHED", "CANCELLED")), default=None,
+                         key=lambda j: j.job_id)
+            if attempt and holder is not None:
+                # rejected before and the job holding the table still runs: re-sending could only be rejected again
+                if self._clock() >= deadline:
+                    raise self._busy_timeout(where, rejected)
+                wait = plan.next_wait(self._clock(), _job_progress([holder]), job=holder.job_id, deadline=deadline)
+                report(f"{where} is busy ({holder.state.lower()} job {holder.job_id}), next look in {wait:g}s")
+                self._sleep(wait)
+                continue
             try:
                 return self.execute(sql), baseline
             except OutcomeUnknown:
@@ -163,20 +176,23 @@ class AsyncJobsAdapter(PyMySQLAdapter):
                 if not is_table_busy(exc.message):
                     raise
                 attempt += 1
+                rejected = exc
                 first_line = exc.message.splitlines()[0] if exc.message else ""
                 if self._clock() >= deadline:
-                    raise AsyncJobFailed(
-                        f"{where} stayed busy for {self.async_timeout:g}s; the statement was not applied: {first_line}",
-                        errno=exc.errno,
-                        hint="Another job holds the table. See it with SHOW ALTER TABLE COLUMN / ROLLUP / OPTIMIZE "
-                             "(and SHOW BACKUP / SHOW RESTORE); run the migration again when it has finished, or raise "
-                             "async_timeout (ROCKWAY_ASYNC_TIMEOUT).") from exc
-                holder = max((j for j in jobs if j.state not in ("FINISHED", "CANCELLED")), default=None,
-                             key=lambda j: j.job_id)
+                    raise self._busy_timeout(where, exc) from exc
                 wait = plan.next_wait(self._clock(), _job_progress([holder] if holder else []),
                                       job=holder.job_id if holder else None, deadline=deadline)
                 report(f"{where} is busy, retry {attempt} in {wait:g}s: {first_line}")
                 self._sleep(wait)
+
+    def _busy_timeout(self, where: str, rejected: DatabaseError | None) -> AsyncJobFailed:
+        first_line = rejected.message.splitlines()[0] if rejected is not None and rejected.message else ""
+        return AsyncJobFailed(
+            f"{where} stayed busy for {self.async_timeout:g}s; the statement was not applied: {first_line}",
+            errno=rejected.errno if rejected is not None else None,
+            hint="Another job holds the table. See it with SHOW ALTER TABLE COLUMN / ROLLUP / OPTIMIZE "
+                 "(and SHOW BACKUP / SHOW RESTORE); run the migration again when it has finished, or raise "
+                 "async_timeout (ROCKWAY_ASYNC_TIMEOUT).")
 
     # ALTER-style jobs (SHOW ALTER TABLE … / SHOW ALTER MATERIALIZED VIEW) -------------------
     def _alter_source(self, job_type: JobType, database: str | None, table: str) -> _JobSource:
