@@ -1,7 +1,8 @@
 """`rockway rehearse --schema-dir DIR` on the real MariaDB: the warehouse's schema files, dumped after a normal
 `migrate up`, match the rehearsed (prefixed) schema; one edited file fails the rehearsal naming its object, with the
 JUnit case `schema files` and the unified diff in the Markdown summary; a missing DIR is bad input (exit 2) and
-creates nothing. The rehearsal's lint of the MariaDB rendering lists no StarRocks replica warnings (SR017).
+creates nothing (the API refuses it before connecting: tests/unit/test_rehearse.py). The rehearsal's lint of
+the MariaDB rendering lists no StarRocks replica warnings (SR017).
 """
 
 from __future__ import annotations
@@ -90,17 +91,6 @@ def test_a_missing_schema_dir_is_bad_input_and_creates_nothing(mariadb_server: s
     assert "rehearse:" not in result.err  # no progress line: no prefix chosen, nothing created
     assert leftovers(mariadb_server, wh.prefix) == []
     assert not any(wh.prefix in item for item in leftovers(mariadb_server, "rh_"))
-
-
-def test_the_api_refuses_a_missing_schema_dir_before_connecting(tmp_path: Path) -> None:
-    from rockway.config import Settings
-    from rockway.errors import ConfigError
-    from rockway.rehearse.api import Options, rehearse as run
-
-    root = copy_project(tmp_path / "project")
-    settings = Settings(dsn="mysql://nobody@127.0.0.1:1/warehouse", project_dir=root)
-    with pytest.raises(ConfigError, match="no-such-folder"):
-        run(settings, Options(schema_dir=tmp_path / "no-such-folder"))
 
 
 def test_pending_compares_the_released_schema_with_the_files(mariadb_server: str, tmp_path: Path, db_dsn: str) -> None:

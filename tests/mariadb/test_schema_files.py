@@ -1,5 +1,6 @@
 """`rockway schema dump` / `schema diff` on the real MariaDB: the migrated sales warehouse dumped to one file per
-object, compared with itself (exit 0) and with edited files (exit 1 and a unified diff); bad input exits 2."""
+object, compared with itself (exit 0) and with edited files (exit 1 and a unified diff); bad input exits 2. The
+MySQL normalisation on its own: tests/unit/test_schema_mysql_normalize.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import pytest
 from tests.support.jobs import JobsWarehouse
 from tests.support.cli import Project
 from tests.support.warehouse import TABLES, VIEWS
-
-from rockway.adapters.mysql.introspection import normalize_mysql_ddl
 
 pytestmark = pytest.mark.mariadb
 
@@ -143,18 +142,6 @@ def test_a_small_project_round_trips_with_history_and_readers(project: Project, 
     assert "AUTO_INCREMENT=" not in things  # the counter moved with the inserts; the file does not
     assert _files(out) == {f"{database}/things.sql", f"{database}/v_things.sql"}  # no rockway_* table
     _ok(cli("schema", "diff", str(out)), "diff")
-
-
-def test_mysql_normaliser_drops_counters_definer_and_default_algorithm() -> None:
-    table = ("CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`id`)\n"
-             ") ENGINE=InnoDB AUTO_INCREMENT=43 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin   ")
-    assert normalize_mysql_ddl("table", table) == (
-        "CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`id`)\n"
-        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
-    view = ("CREATE ALGORITHM=UNDEFINED DEFINER=`deployer`@`%` SQL SECURITY INVOKER VIEW `v` AS select 1 AS `x`;")
-    assert normalize_mysql_ddl("view", view) == "CREATE SQL SECURITY INVOKER VIEW `v` AS select 1 AS `x`"
-    merge = "CREATE ALGORITHM=MERGE DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1 AS `x`"
-    assert normalize_mysql_ddl("view", merge) == "CREATE ALGORITHM=MERGE SQL SECURITY DEFINER VIEW `v` AS select 1 AS `x`"
 
 
 def test_secrets_in_ddl_are_masked_in_files_and_the_snapshot(project: Project, cli, sql, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

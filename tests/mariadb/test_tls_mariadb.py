@@ -2,7 +2,8 @@
 
 A second, throwaway MariaDB is started for this module with TLS on (a CA and a server certificate made with
 openssl; the certificate names `localhost` only), next to the usual test server, which has TLS off. The
-session's cipher (`SHOW SESSION STATUS LIKE 'Ssl_cipher'`) tells whether a connection really is encrypted.
+session's cipher (`SHOW SESSION STATUS LIKE 'Ssl_cipher'`) tells whether a connection really is encrypted. The DSN's
+TLS options parsed without a server: tests/unit/test_tls.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from rockway.adapters.connection import Timeouts, open_connection
 from rockway.config import parse_dsn
-from rockway.errors import ConfigError, DatabaseUnavailable
+from rockway.errors import DatabaseUnavailable
 from tests.support.cli import Project, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -176,14 +177,3 @@ def test_bad_tls_settings_exit_2_before_connecting(project: Project, sql, env: d
     assert r.code == 2, r.err
     assert message in r.err
     assert sql("SHOW TABLES") == []  # nothing written
-
-
-def test_dsn_options_parse_and_settings_override_them() -> None:
-    dsn = parse_dsn("starrocks://u@fe:9030/db?ssl_mode=VERIFY_CA&ssl_ca=%2Fetc%2Fsr%2Fca.pem&http_port=8030")
-    assert (dsn.ssl_mode, dsn.ssl_ca, dsn.http_port) == ("verify_ca", "/etc/sr/ca.pem", 8030)
-    assert parse_dsn("mysql://u@h/db").ssl_mode == "preferred"
-    assert dsn.with_tls("required", None).ssl_mode == "required"
-    assert dsn.with_tls(None, "/other.pem").ssl_ca == "/other.pem"
-    assert "ca.pem" not in str(dsn)
-    with pytest.raises(ConfigError, match="not supported"):
-        parse_dsn("mysql://u@h/db?sslmode=require")

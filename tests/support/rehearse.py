@@ -1,11 +1,13 @@
 """Running `rockway rehearse` in a test and reading what it leaves: its prefix, leftover databases and roles, and
-the JUnit report (validated against tests/data/junit-10.xsd); the warehouse and a two-script shop to rehearse."""
+the JUnit report (validated against tests/data/junit-10.xsd); the warehouse and a two-script shop to rehearse;
+the prefixed names the clean-up drops."""
 
 from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from rockway.config import parse_dsn
 from tests.support.cli import Result, run_cli
@@ -13,6 +15,7 @@ from tests.support.paths import DATA_DIR, REPO_ROOT
 from tests.support.warehouse import admin_connection, copy_project
 
 PASSWORD = "Rehearse-secret-9"
+CLEANUP_PREFIX = "rh_0c1ea4ed_"  # the prefix of the rehearsal whose databases the clean-up tests drop
 
 
 def server_dsn(mariadb_server: str, database: str, *, user: str | None = None, password: str | None = None) -> str:
@@ -20,6 +23,14 @@ def server_dsn(mariadb_server: str, database: str, *, user: str | None = None, p
     name = user or p.user
     secret = password if user else p.password
     return f"mysql://{name}{':' + secret if secret else ''}@{p.host}:{p.port}/{database}"
+
+
+def cleanup_names(dsn: str) -> Any:
+    """(settings, names) of a rehearsal named CLEANUP_PREFIX on dsn, with the warehouse's dw_db and etl_db."""
+    from rockway.config import Settings
+    from rockway.rehearse.naming import prefixed_settings
+
+    return prefixed_settings(Settings(dsn=dsn, vars={"dw_db": "sales_dw", "etl_db": "sales_etl"}), CLEANUP_PREFIX)
 
 
 def rehearse(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Result:

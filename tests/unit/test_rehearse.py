@@ -1,6 +1,7 @@
-"""`rockway rehearse` without a server: bad options and an unreachable server, the prefix rule, the reports'
-masking and XML validity (tests/data/junit-10.xsd), the readiness logic of the StarRocks container and MV cases
-on recorded StarRocks answers (the rehearsal on MariaDB: tests/mariadb/test_rehearse.py).
+"""`rockway rehearse` without a server: bad options, a missing --schema-dir and an unreachable server, the prefix
+rule, the reports' masking and XML validity (tests/data/junit-10.xsd), the readiness logic of the StarRocks container,
+MV cases and the clean-up's `DROP DATABASE … FORCE` on recorded StarRocks answers (the rehearsal on MariaDB:
+tests/mariadb/test_rehearse.py, test_rehearse_schema_dir.py, test_rehearse_cleanup.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.support.paths import DATA_DIR
-from tests.support.rehearse import rehearse, shop
+from tests.support.rehearse import CLEANUP_PREFIX, cleanup_names, rehearse, shop
+from tests.support.warehouse import copy_project
 
 
 # --- bad input and an unreachable server ------------------------------------------------------------------
@@ -53,6 +55,17 @@ def test_an_unreachable_server_exits_3(tmp_path: Path) -> None:
     result = rehearse(root, "--junit", str(tmp_path / "r.xml"), env={"ROCKWAY_CONNECT_TIMEOUT": "3"})
     assert result.code == 3, result.out + result.err
     assert not (tmp_path / "r.xml").exists()
+
+
+def test_the_api_refuses_a_missing_schema_dir_before_connecting(tmp_path: Path) -> None:
+    from rockway.config import Settings
+    from rockway.errors import ConfigError
+    from rockway.rehearse.api import Options, rehearse as run
+
+    root = copy_project(tmp_path / "project")
+    settings = Settings(dsn="mysql://nobody@127.0.0.1:1/warehouse", project_dir=root)
+    with pytest.raises(ConfigError, match="no-such-folder"):
+        run(settings, Options(schema_dir=tmp_path / "no-such-folder"))
 
 
 # --- the prefix rule, the reports, the container's readiness ----------------------------------------------
@@ -154,3 +167,40 @@ def test_an_empty_role_prefix_becomes_the_rehearsal_prefix() -> None:
 
     rehearsed, names = prefixed_settings(Settings(dsn="mysql://root@h/w", vars={"role_prefix": ""}), "rh_0123abcd_")
     assert rehearsed.vars["role_prefix"] == "rh_0123abcd_" and names.role_prefix == "rh_0123abcd_"
+
+
+# --- the clean-up: each engine's DROP DATABASE ----------------------------------------------------------
+# StarRocks keeps a plain `DROP DATABASE` in its recycle bin (recoverable, still holding storage), so there the
+# statement carries FORCE; MySQL/MariaDB have no FORCE and drop at once (tests/mariadb/test_rehearse_cleanup.py).
+
+
+def test_starrocks_drops_the_rehearsal_databases_with_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rockway.rehearse.api
+    from rockway.rehearse.api import drop_prefixed
+    from tests.support.starrocks_replay import q
+    from tests.support.mv_catalog import adapter_for
+
+    rehearsed, names = cleanup_names("starrocks://root@fe:9030/warehouse")
+    adapter, conn = adapter_for([q(f"DROP DATABASE IF EXISTS `{CLEANUP_PREFIX}warehouse` FORCE"),
+                                 q(f"DROP DATABASE IF EXISTS `{CLEANUP_PREFIX}sales_dw` FORCE"),
+                                 q(f"DROP DATABASE IF EXISTS `{CLEANUP_PREFIX}sales_etl` FORCE")])
+    seen: list[Any] = []
+    monkeypatch.setattr(rockway.rehearse.api, "connect", lambda settings: seen.append(settings) or adapter)
+    dropped, problem = drop_prefixed(rehearsed, names)
+    conn.assert_done()
+    assert problem is None
+    assert dropped == [f"database {CLEANUP_PREFIX}warehouse", f"database {CLEANUP_PREFIX}sales_dw",
+                       f"database {CLEANUP_PREFIX}sales_etl"]
+    assert seen[0].dsn == "starrocks://root@fe:9030"  # connected to no database: the history one is dropped too
+    assert conn.closed
+
+
+def test_the_adapters_say_how_a_throwaway_database_is_dropped() -> None:
+    from rockway.adapters.mysql.base import MySQLAdapter
+    from rockway.adapters.starrocks.base import StarRocksAdapter
+
+    # the method reads no connection state: called unbound on a bare instance of each class
+    mysql = MySQLAdapter.__new__(MySQLAdapter)
+    starrocks = StarRocksAdapter.__new__(StarRocksAdapter)
+    assert mysql.drop_throwaway_database_sql("rh_x_a`b") == "DROP DATABASE IF EXISTS `rh_x_a``b`"
+    assert starrocks.drop_throwaway_database_sql("rh_x_db") == "DROP DATABASE IF EXISTS `rh_x_db` FORCE"
