@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from rockway.migrate.discovery import checksum_bytes, discover, next_version, parse_name
 from rockway.errors import EXIT_USAGE, InputError
@@ -283,3 +284,36 @@ def test_two_thousand_files_in_nested_folders(tmp_path: Path) -> None:
     versions = [s.version for s in scripts if s.kind is Kind.VERSIONED]
     assert versions == sorted(versions) and len(versions) == 1900  # numeric order across 20 folders
     assert str(versions[8]) == "9" and str(versions[9]) == "10"
+
+
+_PART = st.sampled_from(["a", "b", "..", ".", "p q", "ü", "V1__x.sql", ""])
+
+
+@given(base=st.lists(_PART, max_size=3), rel=st.lists(_PART, min_size=1, max_size=3),
+       root=st.sampled_from(["", "/", "//"]), under=st.booleans())
+def test_display_names_are_what_relative_to_gives(base: list[str], rel: list[str], root: str, under: bool) -> None:
+    """discovery._display_name reads a path under the project folder from its text; it must name it as
+    `relative_to(...).as_posix()` does, and any other path as before."""
+    from rockway.migrate.discovery import _display_name
+
+    project = Path(root + "/".join(base) if root or base else ".")
+    path = project.joinpath(*rel) if under else Path(root + "/".join(rel))
+    try:
+        expected = path.relative_to(project).as_posix()
+    except ValueError:
+        expected = None
+    if expected is not None:
+        assert _display_name(path, project) == expected
+
+
+@example(a=[1], b=[1, 0])
+@example(a=[1, 0, 1], b=[1, 1])
+@given(a=st.lists(st.integers(0, 3), min_size=1, max_size=4), b=st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_versions_compare_as_if_padded_with_zeros(a: list[int], b: list[int]) -> None:
+    """1.2 = 1.2.0 < 1.10; `<` also for Version objects made without Version.parse (trailing zeros kept)."""
+    width = max(len(a), len(b))
+    padded_a, padded_b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
+    assert (Version(tuple(a)) < Version(tuple(b))) == (padded_a < padded_b)
+    x, y = Version.parse(".".join(map(str, a))), Version.parse(".".join(map(str, b)))
+    assert (x < y, x > y, x <= y, x == y) == (padded_a < padded_b, padded_a > padded_b, padded_a <= padded_b,
+                                             padded_a == padded_b)

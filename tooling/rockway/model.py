@@ -33,9 +33,10 @@ class Version:
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        width = max(len(self.parts), len(other.parts))
-        mine = self.parts + (0,) * (width - len(self.parts))
-        theirs = other.parts + (0,) * (width - len(other.parts))
+        mine, theirs = self.parts, other.parts
+        if len(mine) != len(theirs):  # compared as if padded with zeros; planning sorts every version twice
+            width = max(len(mine), len(theirs))
+            mine, theirs = mine + (0,) * (width - len(mine)), theirs + (0,) * (width - len(theirs))
         return mine < theirs
 
     def __str__(self) -> str:

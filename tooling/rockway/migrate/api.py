@@ -77,9 +77,9 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
     with spans.run_span(request.command, run_id, **{"rockway.dry_run": dry_run}) as run_span, \
             open_session(settings, sink=collected.append if dry_run else None) as session:
         session.project.use_scripts(scripts)
-        run.check_inputs(session, request)
+        checked = run.check_inputs(session, request)
         with run.locked(session, request, run_id, on_lock_wait) as lock:
-            plan, rows = run.final_plan(session, request)
+            plan, rows = run.final_plan(session, request, checked)
             executor = run.executor_for(session, plan, run_id, lock=lock, on_event=on_event)
             health = MvHealthCheck(session.adapter, settings.mv_health) if plan.steps and not dry_run else None
             report = executor.run(plan.steps, rows)

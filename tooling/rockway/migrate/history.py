@@ -55,15 +55,21 @@ def history_spec(table: str) -> TableSpec:
     return TableSpec(table, COLUMNS, KEY, comment="rockway schema history: one row per applied, undone or baselined script")
 
 
+def _json_list(items: tuple[str, ...]) -> str:
+    """items as a JSON array, as `json.dumps(list(items))` writes it; an empty one (most rows' async_jobs, a new
+    row's statement_hashes) without the encoder, two thirds of the calls per one-statement migration."""
+    return json.dumps(list(items)) if items else "[]"
+
+
 def _row_values(row: AppliedRow) -> list[Any]:
     on = row.installed_on or utcnow()
     return [
         row.installed_rank, str(row.version) if row.version is not None else None, row.description[:200], row.type.value,
         row.script[-1000:], row.checksum, row.installed_by[:100], on.replace(microsecond=0), int(row.execution_time),
         bool(row.success), row.status.value, row.statements_total, row.statements_applied,
-        json.dumps(list(row.statement_hashes)), row.pending_statement, row.error, row.error_statement,
+        _json_list(row.statement_hashes), row.pending_statement, row.error, row.error_statement,
         (row.statement_sql or None) and row.statement_sql[:1000],
-        json.dumps(list(row.async_jobs)), row.run_id, row.trace_id, row.git_sha, row.host, row.tool_version,
+        _json_list(row.async_jobs), row.run_id, row.trace_id, row.git_sha, row.host, row.tool_version,
     ]
 
 
@@ -189,7 +195,6 @@ _ROW_FIELDS = frozenset(f.name for f in fields(AppliedRow))
 
 def evolve(row: AppliedRow, **changes: Any) -> AppliedRow:
     """A copy of row with changes (validated field names)."""
-    bad = changes.keys() - _ROW_FIELDS
-    if bad:
-        raise TypeError(f"unknown AppliedRow fields: {bad}")
+    if not _ROW_FIELDS.issuperset(changes):
+        raise TypeError(f"unknown AppliedRow fields: {changes.keys() - _ROW_FIELDS}")
     return replace(row, **changes)

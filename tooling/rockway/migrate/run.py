@@ -47,19 +47,31 @@ class RunRequest:
         return plan_up(scripts, rows, Options(target=self.target, out_of_order=settings.out_of_order, resume=self.resume))
 
 
-def check_inputs(session: Session, request: RunRequest) -> None:
+@dataclass(frozen=True)
+class Checked:
+    """The plan `check_inputs` judged (its steps in running order, every script rendered) and the history rows it
+    was made from."""
+
+    plan: Plan
+    rows: tuple[AppliedRow, ...]
+
+
+def check_inputs(session: Session, request: RunRequest) -> Checked:
     """Everything that can be wrong with the inputs fails here, before anything is written."""
     settings, project = session.settings, session.project
-    first = request.plan(settings, project.scripts, session.history.rows())
+    rows = session.history.rows()
+    first = request.plan(settings, project.scripts, rows)
     if first.missing_files:  # an input problem (exit 2), not history needing a person
         raise UsageError("\n\n".join(first.blockers))
     if settings.validate_on_migrate:
         refuse_changed_scripts(first.infos, request.command)
     if not request.rollback:
         first = add_dependent_repeatables(project, skip_unchanged(first, project.statements))
-    prerender(project, order_steps(project, first.steps))
+    steps = order_steps(project, first.steps)
+    prerender(project, steps)
     if not request.rollback and first.steps and session.adapter.capabilities.replicas:
         refuse_more_replicas_than_backends(settings, session.adapter.alive_backends())
+    return Checked(Plan(tuple(steps), first.infos, first.blockers, first.notes), tuple(rows))
 
 
 @contextmanager
@@ -72,12 +84,15 @@ def locked(session: Session, request: RunRequest, run_id: str, on_wait: WaitCall
         yield lock
 
 
-def final_plan(session: Session, request: RunRequest) -> tuple[Plan, list[AppliedRow]]:
+def final_plan(session: Session, request: RunRequest, checked: Checked | None = None) -> tuple[Plan, list[AppliedRow]]:
     """The plan under the run lock and the history rows it starts from, read again: another run may have finished
-    while this one waited."""
+    while this one waited. While the rows are those `checked` was made from, its plan stands: planning is a function
+    of the scripts and the rows (made again, ~100k instructions per script: bench/bench_migrate_instructions.py)."""
     project = session.project
     session.history.ensure()
     rows = session.history.rows()
+    if checked is not None and not checked.plan.blockers and tuple(rows) == checked.rows:
+        return checked.plan, list(rows)
     make_plan = partial(request.plan, session.settings, project.scripts)
     plan = make_plan(rows)
     if plan.blockers and not request.rollback:  # the catalog may tell whether a pending statement took effect
