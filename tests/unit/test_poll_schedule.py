@@ -37,13 +37,13 @@ SHOW_COLUMN = "SHOW ALTER TABLE COLUMN FROM `db` WHERE TableName = 'ta_event_119
 HOUR = 3600.0
 
 
-def blind_polls_bound(duration: float, floor: float, cap: float = DEFAULT_CAP) -> float:
-    """Polls the blind backoff needs at most for a job of `duration`: one per floor until floor/LATENESS, then a
-    5% growth per poll until the cap, then one per cap."""
-    knee, top = floor / LATENESS, cap / LATENESS
+def blind_polls_bound(duration: float, floor: float, cap: float = DEFAULT_CAP, lateness: float = LATENESS) -> float:
+    """Polls the blind backoff needs at most for a job of `duration`: one per floor until floor/lateness, then a
+    growth by the lateness per poll until the cap, then one per cap."""
+    knee, top = floor / lateness, cap / lateness
     if duration <= knee:
         return math.ceil(duration / floor) + 1
-    growth = math.log(min(duration, top) / knee) / math.log1p(LATENESS)
+    growth = math.log(min(duration, top) / knee) / math.log1p(lateness)
     return math.ceil(knee / floor) + math.ceil(growth) + math.ceil(max(0.0, duration - top) / cap) + 1
 
 
@@ -350,9 +350,10 @@ def test_task_run_progress_guides_the_refresh_wait(harness: Callable[..., Harnes
     assert h.clock.sleeps[-1] == 1.0 < LATENESS * sum(h.clock.sleeps[:-1])  # 99%: aimed at the finish
 
 
-def simulated_adapter(fe: SimulatedFE, clock: FakeClock, async_timeout: float) -> StarRocksAdapter:
+def simulated_adapter(fe: SimulatedFE, clock: FakeClock, async_timeout: float,
+                      lateness: float = LATENESS) -> StarRocksAdapter:
     adapter = StarRocksAdapter(fe, parse_dsn("starrocks://root@h:9030/db"), Timeouts(), "3.3.5-abc1234")
-    adapter.configure(Settings(async_timeout=async_timeout))
+    adapter.configure(Settings(async_timeout=async_timeout, poll_lateness=lateness))
     adapter._clock, adapter._sleep = clock.monotonic, clock.sleep
     return adapter
 
@@ -392,8 +393,12 @@ def test_the_adapter_notices_any_job_within_max_1s_or_5_percent_with_the_fewest_
     assert noticed is not None and noticed - duration <= max(1.0, LATENESS * duration) + 1e-9
     if shape == "refresh":  # polls of task_runs; one more when the wait moves from the first run to the task's newest
         polls, jobs = sum("task_runs" in sql for sql in fe.sent) - 1, runs
-    else:  # SHOW ALTER TABLE after the ALTER; or, while busy, the ALTER attempts (each after a SHOW)
-        polls, jobs = (len(fe.sent) - 2, 1) if shape == "column job" else (sum(sql == ALTER for sql in fe.sent), 1)
+    elif shape == "column job":  # SHOW ALTER TABLE after the ALTER
+        polls, jobs = len(fe.sent) - 2, 1
+    else:  # busy: the refused ALTER, then the holder's SHOW alone until it has finished, then the ALTER again
+        sent_alter = [i for i, sql in enumerate(fe.sent) if sql == ALTER]
+        assert len(sent_alter) == 2
+        polls, jobs = sent_alter[1] - sent_alter[0] - 1, 1
     assert polls <= blind_polls_bound(duration, 1.0) + AIMS * jobs
 
 
@@ -406,3 +411,34 @@ def test_a_refresh_in_several_task_runs_is_one_wait() -> None:
     assert clock.now - 1200.0 <= LATENESS * 1200.0
     assert sum("task_runs" in sql for sql in fe.sent) <= blind_polls_bound(1200.0, 1.0) + 1
     assert clock.sleeps == sorted(clock.sleeps)  # never back to the floor
+
+
+@given(lateness=st.floats(0.02, 0.5), duration=st.floats(0.5, 6 * HOUR), tablets=st.integers(1, 5000), curve=curves)
+def test_poll_lateness_trades_polls_for_a_later_notice(lateness: float, duration: float, tablets: int,
+                                                        curve: tuple[str, Curve]) -> None:
+    """ROCKWAY_POLL_LATENESS through the adapter: a job is noticed within max(1 s, lateness x its duration) with the
+    polls that bound allows (config.py poll_lateness; adapters/poll_schedule.py)."""
+    clock = FakeClock()
+    fe = SimulatedFE(clock, job=SimulatedJob(262020, duration, tablets, curve[1], waiting=min(2.0, 0.1 * duration)))
+    simulated_adapter(fe, clock, 2 * duration + 600, lateness).run_statement(ALTER)
+    assert clock.now - duration <= max(1.0, lateness * duration) + 1e-9
+    assert len(fe.sent) - 2 <= blind_polls_bound(duration, 1.0, lateness=lateness) + AIMS
+
+
+def test_an_hour_long_job_takes_about_60_polls_at_a_lateness_of_13_percent() -> None:
+    clock = FakeClock()
+    fe = SimulatedFE(clock, job=SimulatedJob(262020, HOUR, 48, None, waiting=2.0))  # no progress: the backoff alone
+    simulated_adapter(fe, clock, 2 * HOUR, 0.13).run_statement(ALTER)
+    assert len(fe.sent) - 2 <= 60 and clock.now - HOUR <= 0.13 * HOUR
+    with pytest.raises(ValueError, match="lateness"):
+        PollSchedule(lateness=0.0)
+
+
+@pytest.mark.parametrize("value", ["0", "0.6", "-0.1", "x"])
+def test_poll_lateness_outside_its_range_is_refused_naming_the_setting(value: str, tmp_path: Any) -> None:
+    from rockway.config import load_settings
+    from rockway.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="poll_lateness|ROCKWAY_POLL_LATENESS"):
+        load_settings(tmp_path, environ={"ROCKWAY_POLL_LATENESS": value})
+    assert load_settings(tmp_path, environ={"ROCKWAY_POLL_LATENESS": "0.13"}).poll_lateness == 0.13

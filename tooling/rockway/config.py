@@ -28,6 +28,7 @@ EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz", "schema")
 VAR_PREFIX = "ROCKWAY_VAR_"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 MV_HEALTH_MODES = ("warn", "fail", "activate")  # mv/health.py
+MAX_POLL_LATENESS = 0.5  # adapters/poll_schedule.py: beyond it a wait could double the time waited
 
 
 def _setting(default: Any, env: str | None, doc: str, *, secret: bool = False, kind: type = str) -> Any:
@@ -56,6 +57,9 @@ class Settings:
     async_timeout: float = _setting(3600.0, "ROCKWAY_ASYNC_TIMEOUT", "Seconds to wait for a StarRocks ALTER/MV job", kind=float)
     poll_interval: float = _setting(1.0, "ROCKWAY_POLL_INTERVAL", "Shortest wait in seconds between two polls of an async"
                                     " job (later waits grow with the time waited)", kind=float)
+    poll_lateness: float = _setting(0.05, "ROCKWAY_POLL_LATENESS", "How late rockway may notice that an async job has"
+                                    " finished, as a share of its duration (0 < x <= 0.5): an hour-long job takes ~127"
+                                    " polls at 0.05, ~60 at 0.13", kind=float)
     replication_num: int | None = _setting(None, "ROCKWAY_REPLICATION_NUM", "replication_num for rockway's own StarRocks tables", kind=int)
     backends: int | None = _setting(None, "ROCKWAY_BACKENDS", "StarRocks backends the environment runs; `rockway lint` flags a"
                                     " replication_num above it (`migrate up` asks the live cluster)", kind=int)
@@ -127,6 +131,9 @@ def _coerce(name: str, kind: type, value: Any, source: str) -> Any:
                 raise ConfigError(f"{source}: {name} = {value!r} must be a number, zero or positive")
             if kind is int and not number.is_integer():
                 raise ConfigError(f"{source}: {name} = {value!r} must be a whole number")
+            if name == "poll_lateness" and not 0 < number <= MAX_POLL_LATENESS:
+                raise ConfigError(f"{source}: poll_lateness = {value!r} must be above 0 and at most {MAX_POLL_LATENESS:g}"
+                                  " (a share of the job's duration: 0.05 is 5%)")
             return kind(number)
         if kind is dict:
             if not isinstance(value, Mapping):

@@ -84,12 +84,15 @@ class PollSchedule:
             raise ValueError(f"poll floor must be above 0 seconds, got {self.floor!r}")
         if self.cap < self.floor:
             raise ValueError(f"poll cap ({self.cap!r}s) is below the floor ({self.floor!r}s)")
+        if not 0 < self.lateness <= 0.5:
+            raise ValueError(f"poll lateness must be above 0 and at most 0.5, got {self.lateness!r}")
 
     @classmethod
-    def for_interval(cls, poll_interval: float) -> "PollSchedule":
-        """The schedule of the `poll_interval` setting: it is the floor (the shortest wait, and the first one)."""
+    def for_interval(cls, poll_interval: float, lateness: float = LATENESS) -> "PollSchedule":
+        """The schedule of the `poll_interval` setting (the floor: the shortest wait, and the first one) and the
+        `poll_lateness` setting (fewer polls for a later notice: ~60 for an hour-long job at 0.13)."""
         floor = max(float(poll_interval), 0.001)
-        return cls(floor=floor, cap=max(DEFAULT_CAP, floor))
+        return cls(floor=floor, cap=max(DEFAULT_CAP, floor), lateness=float(lateness))
 
     def start(self, now: float) -> "PollPlan":
         return PollPlan(self, now)

@@ -71,6 +71,7 @@ class AsyncJobsAdapter(PyMySQLAdapter):
     # Set by StarRocksAdapter (its settings and the clocks tests replace).
     async_timeout: float
     poll_interval: float
+    poll_lateness: float
     wait_for_mv: bool
     _clock: Callable[[], float]
     _sleep: Callable[[float], None]
@@ -82,8 +83,9 @@ class AsyncJobsAdapter(PyMySQLAdapter):
         return [dict(zip(names, row)) for row in result.rows]
 
     def _poll_plan(self) -> PollPlan:
-        """The waits of one wait loop (poll_schedule.py): poll_interval is the shortest wait and the first one."""
-        return PollSchedule.for_interval(self.poll_interval).start(self._clock())
+        """The waits of one wait loop (poll_schedule.py): poll_interval is the shortest wait and the first one,
+        poll_lateness how late a finish may be noticed."""
+        return PollSchedule.for_interval(self.poll_interval, self.poll_lateness).start(self._clock())
 
     def _db_clause(self, database: str | None) -> str:
         return f" FROM {quote_ident(database)}" if database else ""

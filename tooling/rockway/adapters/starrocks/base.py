@@ -37,6 +37,7 @@ class StarRocksAdapter(AsyncJobsAdapter):
         super().__init__(conn, dsn, timeouts, server_version)
         self.async_timeout: float = _DEFAULTS.async_timeout
         self.poll_interval: float = _DEFAULTS.poll_interval
+        self.poll_lateness: float = _DEFAULTS.poll_lateness
         self.replication_num: int | None = _DEFAULTS.replication_num
         self.wait_for_mv: bool = _DEFAULTS.wait_for_mv
         self.lock_lease: float = _DEFAULTS.lock_lease
@@ -50,6 +51,7 @@ class StarRocksAdapter(AsyncJobsAdapter):
         """Take the StarRocks-specific settings (waiting, polling, replication, MV waits, lock lease)."""
         self.async_timeout = float(settings.async_timeout)
         self.poll_interval = float(settings.poll_interval)
+        self.poll_lateness = float(settings.poll_lateness)
         self.replication_num = settings.replication_num
         self.wait_for_mv = bool(settings.wait_for_mv)
         self.lock_lease = float(settings.lock_lease)
@@ -57,7 +59,7 @@ class StarRocksAdapter(AsyncJobsAdapter):
     def clone(self) -> "StarRocksAdapter":
         twin = super().clone()
         assert isinstance(twin, StarRocksAdapter)
-        for attr in ("async_timeout", "poll_interval", "replication_num", "wait_for_mv", "lock_lease",
+        for attr in ("async_timeout", "poll_interval", "poll_lateness", "replication_num", "wait_for_mv", "lock_lease",
                      "_clock", "_sleep", "_utcnow"):
             setattr(twin, attr, getattr(self, attr))
         return twin

@@ -206,7 +206,8 @@ class StarRocksJobOps(JobOps):
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
         deadline = clock() + float(adapter.async_timeout)
-        plan = PollSchedule.for_interval(adapter.poll_interval).start(clock())  # blind: loads shows no usable progress
+        # blind: loads shows no usable progress
+        plan = PollSchedule.for_interval(adapter.poll_interval, adapter.poll_lateness).start(clock())
         while True:
             found = self.label_state(database, lbl)
             if found is None or found[0] not in RUNNING_STATES:
@@ -318,7 +319,7 @@ class StarRocksJobOps(JobOps):
         adapter: Any = self.a
         clock, sleep = adapter._clock, adapter._sleep
         deadline = clock() + req.timeout
-        plan = PollSchedule.for_interval(req.poll_interval).start(clock())
+        plan = PollSchedule.for_interval(req.poll_interval, adapter.poll_lateness).start(clock())
         name = req.name(database)
         while True:
             progress, state = None, ""
