@@ -212,25 +212,14 @@ def run_span(command: str, run_id: str, **attrs: Any) -> Iterator[Span]:
 
 @contextmanager
 def migration_span(script_label: str, **attrs: Any) -> Iterator[Span]:
-    """Span `migration <label>` around one script; records rockway.migration.duration and logs start/end.
-
-    `span` written out (one generator less per script)."""
+    """Span `migration <label>` around one script; records rockway.migration.duration and logs start/end."""
     start = time.perf_counter()
     status = "error"
     try:
-        current, token = _start(f"migration {script_label}", SpanKind.INTERNAL,
-                                _clean({MIGRATION: script_label, **attrs}))
-        try:
+        with span(f"migration {script_label}", **{MIGRATION: script_label, **attrs}) as current:
             with _lifecycle("migration", script_label, "migration", {MIGRATION: script_label}):
                 yield current
-        except GeneratorExit:
-            raise
-        except BaseException as exc:
-            record_error(current, exc)
-            raise
-        finally:
-            _finish(current, token)
-        status = "ok"
+            status = "ok"
     finally:
         metrics.record_migration(time.perf_counter() - start, status)
 
