@@ -28,7 +28,7 @@ EXTENSION_SECTIONS = ("verify", "jobs", "docs", "signoz", "schema")
 VAR_PREFIX = "ROCKWAY_VAR_"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 MV_HEALTH_MODES = ("warn", "fail", "activate")  # mv/health.py
-MAX_POLL_LATENESS = 0.5  # adapters/poll_schedule.py: beyond it a wait could double the time waited
+MAX_POLL_LATENESS = 0.5  # the poll_lateness setting's bound (adapters/poll_schedule.py): a wait at most half the time waited
 
 
 def _setting(default: Any, env: str | None, doc: str, *, secret: bool = False, kind: type = str) -> Any:

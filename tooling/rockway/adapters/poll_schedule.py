@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rockway.config import MAX_POLL_LATENESS
+
 # The target: notice a finished job within max(floor, LATENESS × its duration).
 LATENESS = 0.05
 # Longest wait between two polls: past cap / LATENESS (3 h 20 min) of waiting, polls come every cap seconds.
@@ -84,8 +86,8 @@ class PollSchedule:
             raise ValueError(f"poll floor must be above 0 seconds, got {self.floor!r}")
         if self.cap < self.floor:
             raise ValueError(f"poll cap ({self.cap!r}s) is below the floor ({self.floor!r}s)")
-        if not 0 < self.lateness <= 0.5:
-            raise ValueError(f"poll lateness must be above 0 and at most 0.5, got {self.lateness!r}")
+        if not 0 < self.lateness <= MAX_POLL_LATENESS:
+            raise ValueError(f"poll lateness must be above 0 and at most {MAX_POLL_LATENESS:g}, got {self.lateness!r}")
 
     @classmethod
     def for_interval(cls, poll_interval: float, lateness: float = LATENESS) -> "PollSchedule":
