@@ -164,6 +164,7 @@ class AsyncJobsAdapter(PyMySQLAdapter):
                          key=lambda j: j.job_id)
             if attempt and holder is not None:
                 # rejected before and the job holding the table still runs: re-sending could only be rejected again
+                # (FINISHED_REWRITING, shared-data, counts as running: at worst the statement waits for its last step)
                 if self._clock() >= deadline:
                     raise self._busy_timeout(where, rejected)
                 wait = plan.next_wait(self._clock(), _job_progress([holder]), job=holder.job_id, deadline=deadline)
