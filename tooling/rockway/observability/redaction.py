@@ -134,12 +134,14 @@ _SECRET_RULES = tuple(
 )
 # A key names a secret when its last word does: "password", "jdbc_password", "aws.s3.secret_key", "sas_token"
 # (but not "password_changed_at").
-_SECRET_KEY_ENDINGS = (r"pass|pwd|passwd|password|passphrase|secret|token|credentials?|keytab(?:_content)?"
-                       r"|(?:private|access|shared|api|account|secret)[._-]?key")
-_SECRET_KEY_RE = re.compile(rf"(?:^|[._-])(?:{_SECRET_KEY_ENDINGS})$", re.IGNORECASE)
+_SECRET_KEY_ENDINGS = ("pass", "pwd", "passwd", "password", "passphrase", "secret", "token", "credentials?",
+                       "keytab(?:_content)?",
+                       *(f"{word}[._-]?key" for word in ("private", "access", "shared", "api", "account", "secret")))
+_SECRET_KEY_RE = re.compile(rf"(?:^|[._-])(?:{'|'.join(_SECRET_KEY_ENDINGS)})$", re.IGNORECASE)
 # Text holding a key _SECRET_KEY_RE accepts holds one of its endings: the key = value rules' gate, searched in
 # lower-cased ASCII text (where that is what IGNORECASE matches); the same endings, so the two cannot drift apart.
-_SECRET_KEY_WORD_RE = re.compile(_SECRET_KEY_ENDINGS)
+# Flat branches that each start with a letter: the search skips ahead (a grouped form is ~3x slower).
+_SECRET_KEY_WORD_RE = re.compile("|".join(_SECRET_KEY_ENDINGS))
 # Words that make a statement secret-bearing even when no rule could place its value (malformed text).
 _SECRET_WORD_RE = re.compile(r"\bIDENTIFIED\b|passw|secret|token|credential|keytab|(?:private|access|shared)[._-]?key",
                              re.IGNORECASE)
