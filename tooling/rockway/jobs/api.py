@@ -205,7 +205,7 @@ def run_one(settings: Settings, name: str, *, verifier: Verifier | None, as_of: 
     spec = project.spec(name)
     run_id = spans.new_run_id()
     with shared_logging(), spans.run_span(f"job run {name}", run_id), open_session(project) as s:
-        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+        with job_lock(s.control, name, run_id, settings):
             return _raise_if_failed(run_job(spec, s.env(verifier, "manual", as_of, on_event), trigger="manual"))
 
 
@@ -255,7 +255,7 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
     out = BackfillResult(name)
     run_id = spans.new_run_id()
     with shared_logging(), spans.run_span(f"job backfill {name}", run_id), open_session(project) as s:
-        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+        with job_lock(s.control, name, run_id, settings):
             done = s.store().done_windows(name)
             env = s.env(verifier, BACKFILL, None, on_event)
             for i, window in enumerate(windows, start=1):
@@ -375,7 +375,7 @@ def reset_watermark(settings: Settings, name: str, value: str, *, who: str | Non
     who = who or getpass.getuser()
     run_id = spans.new_run_id()
     with shared_logging(), spans.run_span(f"job reset-watermark {name}", run_id), open_session(project) as s:
-        with job_lock(s.control, name, run_id, settings.lock_timeout, settings.lock_lease):
+        with job_lock(s.control, name, run_id, settings):
             store = s.store()
             current = store.watermark(spec.name, spec.source)
             old = current.watermark_value if current else None

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-from rockway.adapters.base import Adapter, LockOwner
+from rockway.adapters.base import Adapter
 from rockway.adapters.registry import job_ops
 from rockway.clock import utcnow
 from rockway.interfaces import Notifier, VerificationOutcome, run_summary
@@ -34,6 +34,7 @@ from rockway.jobs.pool import statement_numbering
 from rockway.jobs.runner import JobEnv, JobResult, run_job
 from rockway.jobs.spec import JobSpec
 from rockway.jobs.store import JobRun, Store
+from rockway.config import Settings
 from rockway.migrate.lock import RunLock, run_lock
 from rockway.observability import attributes, metrics, redaction, spans
 
@@ -62,11 +63,11 @@ class PipelineResult:
 
 
 @contextmanager
-def job_lock(control: Adapter, job: str, run_id: str, timeout: float, lease: float) -> Iterator[None]:
+def job_lock(control: Adapter, job: str, run_id: str, settings: Settings) -> Iterator[None]:
     """The per-job run lock, held on its own connection (StarRocks renews the lease on yet another)."""
     twin = control.clone()
     try:
-        with RunLock(twin, f"rockway_job_{job}", LockOwner.here(run_id), timeout=timeout, lease=lease):
+        with run_lock(twin, f"rockway_job_{job}", settings, run_id):
             yield
     finally:
         twin.close()
@@ -91,7 +92,7 @@ def run_jobs(names: list[str], specs: Mapping[str, JobSpec], env: JobEnv, contro
     settings = env.settings
 
     def one(name: str) -> JobResult:
-        with job_lock(control, name, run_id, settings.lock_timeout, settings.lock_lease):
+        with job_lock(control, name, run_id, settings):
             return run_job(specs[name], env, trigger=f"pipeline {env.pipeline}")
 
     def submit(name: str) -> Future[JobResult]:
