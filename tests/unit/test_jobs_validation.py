@@ -109,3 +109,28 @@ def test_verify_default_window_is_yesterday_in_the_business_time_zone(plain_proj
     (query,) = json.loads(result.out)
     assert any(f"billing_date >= '{day}'" in query["where"] for day in yesterdays("Europe/Berlin"))
     assert "yesterday in Europe/Berlin" in result.err
+
+
+def test_yesterday_is_the_business_day_before_as_of_in_the_business_time_zone(plain_project: Path) -> None:
+    from datetime import date, datetime
+
+    from rockway.config import load_settings
+    from rockway.jobs.api import yesterday
+
+    settings = load_settings(plain_project, environ={"ROCKWAY_DSN": "mysql://u@127.0.0.1:1/x"})
+    # 23:30 UTC on 1 March is already 2 March in Berlin: yesterday there is 1 March, not 28 February
+    assert yesterday(settings, datetime(2026, 3, 1, 23, 30)) == (date(2026, 3, 1), date(2026, 3, 2), "Europe/Berlin")
+    assert yesterday(settings, datetime(2026, 3, 1, 22, 30)) == (date(2026, 2, 28), date(2026, 3, 1), "Europe/Berlin")
+
+
+def test_verify_api_names_a_bad_fail_on_before_connecting(plain_project: Path) -> None:
+    from rockway.config import load_settings
+    from rockway.errors import UsageError
+    from rockway.verify import api
+
+    settings = load_settings(plain_project, environ={"ROCKWAY_DSN": "mysql://u@127.0.0.1:1/x"})
+    runner = api.checks_runner(settings)
+    entries = api.select(runner, ["jobs/checks/sales.yaml#fact_sales_rows"])
+    with pytest.raises(UsageError, match="fail_on must be critical, warning or info, not 'fatal'"):
+        api.verify(settings, runner, entries, {"window_start": "2026-03-01", "window_end": "2026-03-02"},
+                   fail_on="fatal")

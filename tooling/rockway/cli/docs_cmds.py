@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import click
 from rockway.cli.command_tree import root_tree
 from rockway.cli.output import echo_table
 from rockway.cli.state import common_options, state
-from rockway.cron import next_runs
 from rockway.errors import InputError, RockwayError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -36,20 +34,9 @@ def _docs_context(ctx: click.Context, project: Path, readme: str, live: Any = No
 
 def _live(ctx: click.Context, project: Path) -> Any:
     """Row counts of the catalog's tables in the CLI's environment, and the next cron runs from now."""
-    from rockway.adapters import connect
-    from rockway.docs import DocsContext, LiveData
-    from rockway.docs.catalog import row_counts
+    from rockway.docs.live import read_live
 
-    settings = state(ctx).settings()
-    live_ctx = DocsContext(project, settings)
-    now = datetime.now(timezone.utc)
-    runs = {(f.path, e.line): next_runs(e, 3, now) for f in live_ctx.cron_files for e in f.entries}
-    adapter = connect(settings)
-    try:
-        counts = row_counts(live_ctx.tables, adapter.query, adapter.quote_ident)
-    finally:
-        adapter.close()
-    return LiveData(env=settings.env, taken_at=now, row_counts=counts, next_runs=runs)
+    return read_live(project, state(ctx).settings())
 
 
 def _report_problems(found: list[str]) -> None:

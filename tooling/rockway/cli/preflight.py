@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from rockway.cli.cron_commands import cron_command_problems
-from rockway.cron import CRON_FILE
 from rockway.errors import RockwayError
 from rockway.yamlsrc import Problem, SpecError
 
@@ -22,7 +21,7 @@ def project_problems(st: Any, *, cron: bool, live: bool = False, engines: tuple[
     settings = st.settings()
     problems = validate(settings, live=False, cron=cron, **({"engines": engines} if engines else {}))
     if cron:
-        from rockway.jobs.schedule import load_cron
+        from rockway.jobs.schedule import CRON_FILE, load_cron
 
         if (settings.project_dir / CRON_FILE).is_file():
             problems += cron_command_problems(st, load_cron(settings.project_dir))

@@ -12,7 +12,6 @@ from rockway.cli.output import echo_json, echo_table
 from rockway.cli.params import Bounded
 from rockway.cli.preflight import require_valid_project
 from rockway.cli.state import common_options, state
-from rockway.cron import next_runs
 from rockway.yamlsrc import SpecError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -78,7 +77,7 @@ def schedule_command(ctx: click.Context, count: int, cron_file: str | None, as_j
     project_dir = Path(st.project_dir)
     cron = load_cron(project_dir, Path(cron_file) if cron_file else None)
     problems = list(cron.problems) + cron_command_problems(st, cron)
-    rows = [{**describe(e), "next_runs": [t.isoformat() for t in next_runs(e, count)]} for e in cron.entries
+    rows = [describe(e, count) for e in cron.entries
             if not any(p.line == e.line for p in problems)]
     if as_json:
         echo_json({"file": cron.path, "entries": rows, "problems": [str(p) for p in problems]})

@@ -8,10 +8,7 @@ import click
 
 from rockway.cli.output import echo_json, echo_table
 from rockway.cli.state import common_options, state
-from rockway.clock import utcnow
-from rockway.interfaces import Severity
-from rockway.jobs.settings import load_jobs_settings
-from rockway.jobs.window import previous_business_day
+from rockway.jobs.api import yesterday
 from rockway.verify import api
 from rockway.verify.compiler import Plan, inline_params
 from rockway.verify.notify import ChannelOutcome
@@ -34,8 +31,7 @@ def _scope(items: tuple[str, ...]) -> dict[str, str]:
 def _yesterday(settings: Any) -> dict[str, str]:
     """window_start/window_end of yesterday in [jobs] business_time_zone (jobs/jobs.toml), as the pipelines' verify
     step passes them (rockway.jobs.pipeline_steps.pipeline_scope); printed on stderr so the default is never silent."""
-    zone = load_jobs_settings(settings).business_time_zone
-    start, end = previous_business_day(utcnow(), zone)
+    start, end, zone = yesterday(settings)
     click.echo(f"scope: window_start={start} window_end={end} (yesterday in {zone}; override with --scope "
                "window_start=YYYY-MM-DD --scope window_end=YYYY-MM-DD)", err=True)
     return {"window_start": start.isoformat(), "window_end": end.isoformat()}
@@ -95,7 +91,7 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
             _explain(api.explain(runner, entries, scope, tables=tables), as_json)
             return
         done = api.verify(settings, runner, entries, scope, tables=tables, run_id=run_id, pipeline=pipeline,
-                          record=False if no_record else None, fail_on=Severity[fail_on.upper()] if fail_on else None,
+                          record=False if no_record else None, fail_on=fail_on,
                           notify=notify)
     except api.NothingSelected as exc:
         raise click.UsageError(exc.message) from None

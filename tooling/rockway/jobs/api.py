@@ -28,7 +28,7 @@ from rockway.jobs.spec import JobSpec, load_specs
 from rockway.jobs.sqlgen import JobSql
 from rockway.jobs.store import JobRun, Store, WatermarkRow
 from rockway.jobs.validate import live_problems, pipeline_problems, render_problems
-from rockway.jobs.window import Window, chunks, format_value, parse_value
+from rockway.jobs.window import Window, chunks, format_value, parse_value, previous_business_day
 from rockway.yamlsrc import Problem, SpecError
 
 LOGGER = "rockway.jobs"
@@ -270,6 +270,14 @@ def backfill(settings: Settings, name: str, first: date, last: date, *, chunk: s
                     on_chunk(i, len(windows), window, result.status)
                 _raise_if_failed(result)
     return out
+
+
+def yesterday(settings: Settings, as_of: datetime | None = None) -> tuple[date, date, str]:
+    """[start, end) of the day before `as_of` (default now) in [jobs] business_time_zone, and that zone: the window
+    the pipelines' verify step checks (pipeline_steps.pipeline_scope)."""
+    zone = load_jobs_settings(settings).business_time_zone
+    start, end = previous_business_day(as_of or utcnow(), zone)
+    return start, end, zone
 
 
 def dsn_engine(settings: Settings) -> str:

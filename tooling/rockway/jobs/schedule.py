@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rockway.cron import CRON_FILE, CronEntry, CronFile, parse_cron
+from rockway.cron import CRON_FILE, CronEntry, CronFile, next_runs, parse_cron
 from rockway.yamlsrc import Problem
 
 __all__ = ["CRON_FILE", "load_cron", "describe"]
@@ -51,7 +51,9 @@ def load_cron(project_dir: Path, path: Path | None = None) -> CronFile:
     return cron
 
 
-def describe(entry: CronEntry) -> dict[str, Any]:
-    # without CRON_TZ, `rockway schedule` computes the next runs in UTC (rockway.cron.next_runs from now, UTC)
+def describe(entry: CronEntry, runs: int = 0) -> dict[str, Any]:
+    """An entry as `rockway schedule` lists it, with its next `runs` start times from now (rockway.cron.next_runs:
+    in CRON_TZ, else UTC)."""
     return {"line": entry.line, "schedule": entry.schedule, "time_zone": entry.time_zone or "UTC",
-            "user": entry.user, "command": entry.command, "lock_file": entry.lock_file, "log_file": entry.log_file}
+            "user": entry.user, "command": entry.command, "lock_file": entry.lock_file, "log_file": entry.log_file,
+            **({"next_runs": [t.isoformat() for t in next_runs(entry, runs)]} if runs else {})}

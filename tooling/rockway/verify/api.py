@@ -61,8 +61,13 @@ def explain(runner: CheckRunner, entries: Sequence[Entry], scope: Mapping[str, A
 
 def verify(settings: Settings, runner: CheckRunner, entries: Sequence[Entry], scope: Mapping[str, Any], *,
            tables: Sequence[str] = (), run_id: str | None = None, pipeline: str | None = None,
-           record: bool | None = None, fail_on: Severity | None = None, notify: bool = False) -> Verification:
-    """Run the checks in a run span, judge the exit code (by `fail_on`, default [verify] fail_on), notify."""
+           record: bool | None = None, fail_on: Severity | str | None = None, notify: bool = False) -> Verification:
+    """Run the checks in a run span, judge the exit code (by `fail_on`, a Severity or its name in any case;
+    default [verify] fail_on), notify."""
+    if isinstance(fail_on, str):
+        if fail_on.upper() not in Severity.__members__:
+            raise UsageError(f"fail_on must be critical, warning or info, not {fail_on!r}")
+        fail_on = Severity[fail_on.upper()]
     if not runner.bind(entries, scope, tables=tables):
         raise NothingSelected("no checks selected" + (f" for table(s) {', '.join(tables)}" if tables else ""))
     run_id = run_id or spans.new_run_id()
