@@ -1,5 +1,9 @@
 """Print the shape of the rockway package: modules per wing, lines, import edges between files, import cycles.
 
+Edges are counted twice: between files (modules), and between parts, where a part is a wing (a subpackage, one node
+whatever its size) or a module at the root (a kernel module): the plan a newcomer reads, which a split inside a
+wing does not change.
+
 Usage: python3 scripts/structure_report.py [--json]
 Reads imports with grimp (installed with import-linter, a dev dependency); TYPE_CHECKING-only imports are left out,
 as the import contracts in pyproject.toml leave them out.
@@ -23,6 +27,12 @@ def _wing(module: str, packages: set[str]) -> str:
     if len(parts) == 1:
         return "(root package)"
     return parts[1] if "rockway." + parts[1] in packages else "(kernel)"
+
+
+def _part(module: str, packages: set[str]) -> str:
+    """The wing of a module, or the module itself when it sits at the root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and "rockway." + parts[1] in packages else module
 
 
 def _cycles(graph: grimp.ImportGraph, modules: list[str]) -> list[list[str]]:
@@ -83,10 +93,13 @@ def report() -> dict[str, object]:
         longest.append((n, str(path.relative_to(PACKAGE.parent.parent))))
     edges = sum(1 for m in modules for i in graph.find_modules_directly_imported_by(m) if i.startswith("rockway"))
     root = [m for m in modules if m.count(".") == 1 and m not in packages]
+    part_edges = {(_part(m, packages), _part(i, packages)) for m in modules
+                  for i in graph.find_modules_directly_imported_by(m) if i.startswith("rockway")}
     return {
         "modules": len(files),
         "root_modules": len(root),
         "edges": edges,
+        "part_edges": sum(1 for a, b in part_edges if a != b),
         "cycles": _cycles(graph, modules),
         "wings": {w: {"modules": count[w], "lines": lines[w]} for w in sorted(count)},
         "over_450_lines": [f"{p} ({n})" for n, p in sorted(longest, reverse=True) if n > 450],
@@ -102,7 +115,7 @@ def main() -> None:
         print(json.dumps(data, indent=2))
         return
     print(f"modules {data['modules']}  root modules {data['root_modules']}  import edges {data['edges']}  "
-          f"cycles {len(data['cycles'])}")  # type: ignore[arg-type]
+          f"between parts {data['part_edges']}  cycles {len(data['cycles'])}")  # type: ignore[arg-type]
     for wing, figures in data["wings"].items():  # type: ignore[attr-defined]
         print(f"  {wing:16} {figures['modules']:3} modules {figures['lines']:6} lines")
     for cycle in data["cycles"]:  # type: ignore[attr-defined]
