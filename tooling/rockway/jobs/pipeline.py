@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 from rockway.adapters.base import Adapter
 from rockway.adapters.registry import job_ops
 from rockway.clock import utcnow
+from rockway.config import Settings
 from rockway.interfaces import Notifier, VerificationOutcome, run_summary
 from rockway.jobs.pipeline_spec import PipelineSpec, PipelineStep
 from rockway.jobs.pipeline_steps import on_connection, run_step
@@ -34,7 +35,6 @@ from rockway.jobs.pool import statement_numbering
 from rockway.jobs.runner import JobEnv, JobResult, run_job
 from rockway.jobs.spec import JobSpec
 from rockway.jobs.store import JobRun, Store
-from rockway.config import Settings
 from rockway.migrate.lock import RunLock, run_lock
 from rockway.observability import attributes, metrics, redaction, spans
 
