@@ -145,7 +145,8 @@ def commands(lines: tuple[str, ...] | list[str]) -> Iterator[list[str]]:
 
 def check_cli(words: list[str], config: dict) -> list[str]:
     """Problems of one `rockway …`/`migrate …` command line, found by click's own parser (nothing runs)."""
-    from rockway.cli.main import cli, migrate_cli
+    from rockway.cli.main import cli
+    from rockway.cli.migrate_cmds import migrate_cli
 
     command: click.Command = cli if words[0] == "rockway" else migrate_cli
     args, path = words[1:], [words[0]]
@@ -159,7 +160,7 @@ def check_cli(words: list[str], config: dict) -> list[str]:
             args = click.Command.parse_args(command, ctx, list(args))
             if not args:
                 return [f"`{' '.join(words)}`: no subcommand of `{' '.join(path)}`"]
-            sub = command.commands.get(args[0])
+            sub = command.get_command(ctx, args[0])
             if sub is None:
                 return [f"`{' '.join(words)}`: `{' '.join(path)}` has no subcommand {args[0]!r}"]
             command, path, args = sub, [*path, args[0]], args[1:]

@@ -61,8 +61,10 @@ def command_tree(cmd: click.Command, name: str = "rockway", parent: click.Contex
         "options": options, "arguments": arguments, "commands": [],
     }
     if isinstance(cmd, click.Group):
-        for sub_name in sorted(cmd.commands):
-            node["commands"].append(command_tree(cmd.commands[sub_name], sub_name, ctx, path))
+        for sub_name in sorted(cmd.list_commands(ctx)):  # get_command: the root group imports its commands on demand
+            sub = cmd.get_command(ctx, sub_name)
+            if sub is not None:
+                node["commands"].append(command_tree(sub, sub_name, ctx, path))
     if parent is None:
         formatter = ctx.make_formatter()
         formatter.write_dl([r for p in cmd.get_params(ctx) if p.name in common for r in [p.get_help_record(ctx)] if r])

@@ -2,33 +2,60 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback as tb
+from typing import Any, Mapping
 
 import click
 
 from rockway import __version__
-from rockway.cli.dev_cmds import dev_group
-from rockway.cli.docs_cmds import docs_group
-from rockway.cli.init_cmd import init_command
-from rockway.cli.job_cmds import job_group
-from rockway.cli.lint_cmd import lint_command
-from rockway.cli.lock_cmds import lock_group
-from rockway.cli.migrate_cmds import migrate_group
-from rockway.cli.mv_cmds import mv_group
-from rockway.cli.rehearse_cmd import rehearse_command
-from rockway.cli.run_cmds import run_command, schedule_command
-from rockway.cli.schema_cmds import drift_command, schema_group
-from rockway.cli.signoz_cmds import signoz_group
 from rockway.cli.state import CliState, common_options
-from rockway.cli.verify_cmds import verify_command
 from rockway.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RockwayError
 from rockway.observability.redaction import redact_secrets
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
+# rockway's commands by name, each as "module:attribute". A command's module is imported when the command is run or
+# listed, so `rockway migrate up` does not import the jobs, verify or docs commands (`--help`, `docs update` and
+# `rockway init`, which list every command, import them all).
+COMMANDS: Mapping[str, str] = {
+    "migrate": "rockway.cli.migrate_cmds:migrate_group",
+    "lock": "rockway.cli.lock_cmds:lock_group",
+    "lint": "rockway.cli.lint_cmd:lint_command",
+    "mv": "rockway.cli.mv_cmds:mv_group",
+    "job": "rockway.cli.job_cmds:job_group",
+    "run": "rockway.cli.run_cmds:run_command",
+    "schedule": "rockway.cli.run_cmds:schedule_command",
+    "verify": "rockway.cli.verify_cmds:verify_command",
+    "signoz": "rockway.cli.signoz_cmds:signoz_group",
+    "docs": "rockway.cli.docs_cmds:docs_group",
+    "dev": "rockway.cli.dev_cmds:dev_group",
+    "init": "rockway.cli.init_cmd:init_command",
+    "schema": "rockway.cli.schema_cmds:schema_group",
+    "drift": "rockway.cli.schema_cmds:drift_command",
+    "rehearse": "rockway.cli.rehearse_cmd:rehearse_command",
+}
 
-@click.group(name="rockway", context_settings=CONTEXT)
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when first asked for (click's "Lazily Loading Subcommands")."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(name="rockway", cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT)
 @common_options
 @click.version_option(__version__, prog_name="rockway")
 @click.pass_context
@@ -42,42 +69,6 @@ def cli(ctx: click.Context) -> None:
       rockway lint --env prod
     """
     ctx.obj = ctx.obj or CliState()
-
-
-cli.add_command(migrate_group)
-cli.add_command(lock_group)
-cli.add_command(lint_command)
-cli.add_command(mv_group)
-cli.add_command(job_group)
-cli.add_command(run_command)
-cli.add_command(schedule_command)
-cli.add_command(verify_command)
-cli.add_command(signoz_group)
-cli.add_command(docs_group)
-cli.add_command(dev_group)
-cli.add_command(init_command)
-cli.add_command(schema_group)
-cli.add_command(drift_command)
-cli.add_command(rehearse_command)
-
-
-@click.group(context_settings=CONTEXT, name="migrate")
-@common_options
-@click.version_option(__version__, prog_name="migrate")
-@click.pass_context
-def migrate_cli(ctx: click.Context) -> None:
-    """Flyway-style migrations for StarRocks (same as `rockway migrate`).
-
-    \b
-    Examples:
-      migrate up
-      migrate rollback --steps 1
-    """
-    ctx.obj = ctx.obj or CliState()
-
-
-for _name, _cmd in migrate_group.commands.items():
-    migrate_cli.add_command(_cmd, _name)
 
 
 def _run(group: click.Group, argv: list[str] | None = None) -> int:
@@ -134,4 +125,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def migrate_main(argv: list[str] | None = None) -> None:
     """`migrate` console script."""
+    from rockway.cli.migrate_cmds import migrate_cli
+
     sys.exit(_run(migrate_cli, argv))

@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
+from rockway import __version__
 from rockway.cli.migrate_output import (SHOW_SECRETS, Progress, info_json, print_dry_run, print_mv_health,
                                         print_rewrites, run_json, shows_secrets)
 from rockway.cli.output import echo_csv, echo_json, echo_table, to_jsonable
 from rockway.cli.params import Bounded
-from rockway.cli.state import common_options, state
+from rockway.cli.state import CliState, common_options, state
 from rockway.observability.redaction import redact_secrets
 
 # Each command imports the migrate wing when it runs, as the other command groups do theirs: it loads sqlglot
@@ -357,3 +358,22 @@ def clean_cmd(ctx: click.Context, dry_run: bool, yes: bool) -> None:
 from rockway.cli.lint_cmd import lint_command  # noqa: E402
 
 migrate_group.add_command(lint_command, "lint")
+
+
+@click.group(context_settings=CONTEXT, name="migrate")
+@common_options
+@click.version_option(__version__, prog_name="migrate")
+@click.pass_context
+def migrate_cli(ctx: click.Context) -> None:
+    """Flyway-style migrations for StarRocks (same as `rockway migrate`).
+
+    \b
+    Examples:
+      migrate up
+      migrate rollback --steps 1
+    """
+    ctx.obj = ctx.obj or CliState()
+
+
+for _name, _cmd in migrate_group.commands.items():
+    migrate_cli.add_command(_cmd, _name)

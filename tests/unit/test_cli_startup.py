@@ -1,0 +1,51 @@
+"""The `rockway` command imports a command's module only when that command runs or is listed
+(tooling/rockway/cli/main.py COMMANDS): `rockway migrate up` does not pay for the jobs, verify or docs commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from rockway.cli.main import COMMANDS, cli
+
+_LOADED = """
+import json, sys
+from click.testing import CliRunner
+from rockway.cli.main import cli
+before = sorted(m for m in sys.modules if m.startswith("rockway.cli."))
+result = CliRunner().invoke(cli, sys.argv[1:])
+after = sorted(m for m in sys.modules if m.startswith("rockway.cli."))
+print(json.dumps({"code": result.exit_code, "before": before, "after": after}))
+"""
+
+
+def _loaded(*argv: str) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", _LOADED, *argv], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_importing_the_cli_imports_no_command_module() -> None:
+    loaded = _loaded("--version")
+    assert loaded["code"] == 0
+    commands = {spec.partition(":")[0] for spec in COMMANDS.values()}
+    assert not commands & set(loaded["before"]), loaded["before"]  # type: ignore[arg-type]
+
+
+def test_a_migrate_command_imports_the_migrate_commands_only() -> None:
+    loaded = _loaded("migrate", "up", "--help")
+    assert loaded["code"] == 0
+    others = {spec.partition(":")[0] for name, spec in COMMANDS.items() if name not in ("migrate", "lint")}
+    assert "rockway.cli.migrate_cmds" in loaded["after"]  # type: ignore[operator]
+    assert not others & set(loaded["after"]), sorted(others & set(loaded["after"]))  # type: ignore[arg-type]
+
+
+def test_help_lists_every_command_and_each_resolves() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert cli.get_command(cli.make_context("rockway", ["--help"], resilient_parsing=True), name) is not None
