@@ -8,7 +8,6 @@ import click
 
 from rockway.cli.output import echo_json, echo_table
 from rockway.cli.state import common_options, state
-from rockway.jobs.api import yesterday
 from rockway.verify import api
 from rockway.verify.compiler import Plan, inline_params
 from rockway.verify.notify import ChannelOutcome
@@ -31,6 +30,8 @@ def _scope(items: tuple[str, ...]) -> dict[str, str]:
 def _yesterday(settings: Any) -> dict[str, str]:
     """window_start/window_end of yesterday in [jobs] business_time_zone (jobs/jobs.toml), as the pipelines' verify
     step passes them (rockway.jobs.pipeline_steps.pipeline_scope); printed on stderr so the default is never silent."""
+    from rockway.jobs.api import yesterday  # the jobs wing, only when no window is given
+
     start, end, zone = yesterday(settings)
     click.echo(f"scope: window_start={start} window_end={end} (yesterday in {zone}; override with --scope "
                "window_start=YYYY-MM-DD --scope window_end=YYYY-MM-DD)", err=True)
