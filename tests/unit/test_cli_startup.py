@@ -49,3 +49,12 @@ def test_help_lists_every_command_and_each_resolves() -> None:
     assert listed == sorted(COMMANDS)
     for name in COMMANDS:
         assert cli.get_command(cli.make_context("rockway", ["--help"], resilient_parsing=True), name) is not None
+
+
+def test_help_imports_no_wing_a_command_only_needs_when_it_runs() -> None:
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom rockway.cli.main import cli\n"
+            "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
+            "print(sorted({m for m in sys.modules if m.startswith(('rockway.adapters', 'rockway.verify', 'pymysql',"
+            " 'jinja2', 'sqlglot', 'rich'))}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 
-from rockway.adapters.registry import engine_names
 from rockway.cli.job_setup import AS_OF, build_verifier, parse_as_of, progress_echo, setup_job_logging
 from rockway.cli.output import console, echo_json, echo_table
-from rockway.cli.params import Bounded
+from rockway.cli.params import Bounded, EngineChoice
 from rockway.cli.preflight import project_problems, require_valid_project
 from rockway.cli.state import common_options, state
 from rockway.yamlsrc import SpecError
@@ -160,7 +159,7 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
 @click.argument("name")
 @click.option("--from", "lo", metavar="VALUE", help="Window start (exclusive), a value of the watermark's type.")
 @click.option("--to", "hi", metavar="VALUE", help="Window end (inclusive).")
-@click.option("--engine", type=click.Choice(engine_names()), help="Render without connecting, for this engine.")
+@click.option("--engine", type=EngineChoice(), help="Render without connecting, for this engine.")
 @AS_OF
 @click.pass_context
 def render_cmd(ctx: click.Context, name: str, lo: str | None, hi: str | None, engine: str | None, as_of: str | None) -> None:

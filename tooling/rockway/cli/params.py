@@ -47,3 +47,21 @@ class Bounded(click.ParamType):
 
 
 SECONDS = Bounded(float, minimum=0, unit="seconds")
+
+
+class EngineChoice(click.Choice):
+    """One of the registered engines (adapters/registry.py), read when the option is shown or parsed: listing the
+    commands does not import the adapters."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from rockway.adapters.registry import engine_names
+
+        return engine_names()
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click.Choice.__init__ assigns it; the registry is the one source
+        pass

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rockway.cli.output import echo_json, echo_table
 from rockway.cli.state import common_options, state
-from rockway.verify import api
-from rockway.verify.compiler import Plan, inline_params
-from rockway.verify.notify import ChannelOutcome
-from rockway.verify.report import to_dict
-from rockway.verify.report import VerifyRun
+
+if TYPE_CHECKING:
+    from rockway.verify.compiler import Plan
+    from rockway.verify.notify import ChannelOutcome
+    from rockway.verify.report import VerifyRun
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -78,6 +78,9 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
       rockway verify fact_sales --checks jobs/checks/sales.yaml --fail-on warning --json
       rockway verify --checks jobs/checks/sales.yaml#fact_sales_rows --no-record
     """
+    from rockway.verify import api  # the verify wing, only when this command runs
+    from rockway.verify.report import to_dict
+
     if pipeline and refs:
         raise click.UsageError("use --pipeline or --checks, not both")
     st = state(ctx)
@@ -105,6 +108,8 @@ def verify_command(ctx: click.Context, tables: tuple[str, ...], pipeline: str | 
 
 
 def _explain(plan: Plan, as_json: bool) -> None:
+    from rockway.verify.compiler import inline_params
+
     names = {c.key: c.name for c in plan.checks}
     if as_json:
         echo_json([{"id": q.id, "kind": q.kind, "table": q.table, "scope": q.scope, "where": q.where,

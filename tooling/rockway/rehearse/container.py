@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from rockway.adapters import Timeouts, connect_dsn
 from rockway.config import parse_dsn
 from rockway.errors import DatabaseUnavailable, RockwayError, UsageError
 
@@ -61,6 +60,8 @@ def backends_ready(rows: list[dict[str, Any]]) -> tuple[bool, str]:
 
 
 def _probe(host: str, port: int) -> tuple[bool, str]:
+    from rockway.adapters import Timeouts, connect_dsn  # only once a server runs: `rockway --help` lists this command
+
     try:
         adapter = connect_dsn(parse_dsn(f"starrocks://root@{host}:{port}"), Timeouts(5.0, 30.0, 30.0))
     except RockwayError as exc:

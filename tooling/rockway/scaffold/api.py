@@ -17,12 +17,11 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Iterator
 
-import jinja2
-
 from rockway import __version__
 from rockway.errors import InputError, UsageError
 
 if TYPE_CHECKING:
+    import jinja2
     from importlib.abc import Traversable
 
 __all__ = ["Options", "create", "default_name", "plan", "CI_CHOICES", "MAX_BACKENDS"]
@@ -96,6 +95,8 @@ def _wanted(path: str, options: Options) -> bool:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2  # when a project is written: `rockway --help` lists `init` without it
+
     return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                               lstrip_blocks=True, autoescape=False)  # noqa: S701 - config and SQL, not HTML
 
