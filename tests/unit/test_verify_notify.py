@@ -311,3 +311,17 @@ def test_notify_configuration_refuses_secrets_and_unknown_names(tmp_path: Path) 
     assert dev.reports_dir == "audit" and dev.fail_on is Severity.CRITICAL
     assert dev.notify.routes[Severity.CRITICAL] == ("ops",) and dev.notify.channels["ops"].options["url_env"] == "OPS_HOOK_URL"
     assert load_verify_settings(tmp_path, "prod").fail_on is Severity.WARNING
+
+
+@pytest.mark.parametrize("value", ["fatal", 3])
+def test_a_job_failure_severity_that_is_none_is_named_with_the_three_allowed(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"job_failure must be CRITICAL, WARNING or INFO, not"):
+        NotifyConfig.from_mapping({"job_failure": value})
+
+
+@pytest.mark.parametrize("text, expected", [("warning", Severity.WARNING), (" Critical ", Severity.CRITICAL),
+                                            ("INFO", Severity.INFO), ("fatal", None), ("", None), (2, None)])
+def test_severity_named_reads_a_name_in_any_case(text: object, expected: Severity | None) -> None:
+    assert Severity.named(text) is expected
+    if expected is not None:
+        assert NotifyConfig.from_mapping({"job_failure": text}).job_failure is expected

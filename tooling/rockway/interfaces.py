@@ -25,6 +25,11 @@ class Severity(str, enum.Enum):
     def rank(self) -> int:
         return {"CRITICAL": 3, "WARNING": 2, "INFO": 1}[self.value]
 
+    @classmethod
+    def named(cls, text: object) -> "Severity | None":
+        """The severity a text names in any case, blanks around it ignored (`warning`); None for anything else."""
+        return cls.__members__.get(text.strip().upper()) if isinstance(text, str) else None
+
 
 @dataclass(frozen=True)
 class CheckSummary:

@@ -65,9 +65,10 @@ def verify(settings: Settings, runner: CheckRunner, entries: Sequence[Entry], sc
     """Run the checks in a run span, judge the exit code (by `fail_on`, a Severity or its name in any case;
     default [verify] fail_on), notify."""
     if isinstance(fail_on, str):
-        if fail_on.upper() not in Severity.__members__:
+        named = Severity.named(fail_on)
+        if named is None:
             raise UsageError(f"fail_on must be critical, warning or info, not {fail_on!r}")
-        fail_on = Severity[fail_on.upper()]
+        fail_on = named
     if not runner.bind(entries, scope, tables=tables):
         raise NothingSelected("no checks selected" + (f" for table(s) {', '.join(tables)}" if tables else ""))
     run_id = run_id or spans.new_run_id()

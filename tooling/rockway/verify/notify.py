@@ -91,7 +91,8 @@ class NotifyConfig:
         # a routes table replaces the default routing whole: a severity it leaves out goes nowhere
         routes: dict[Severity, tuple[str, ...]] = dict(DEFAULT_ROUTES) if "routes" not in data else {}
         for key, names in (data.get("routes") or {}).items():
-            if str(key).upper() not in Severity.__members__:
+            severity = Severity.named(key)
+            if severity is None:
                 raise ConfigError(f"{where}.routes: unknown severity {key!r}", hint="Use CRITICAL, WARNING or INFO.")
             if isinstance(names, str) or not isinstance(names, Sequence):
                 raise ConfigError(f"{where}.routes.{key} must be a list of channel names")
@@ -99,13 +100,15 @@ class NotifyConfig:
             if missing:
                 raise ConfigError(f"{where}.routes.{key}: unknown channel(s) {', '.join(missing)}",
                                   hint="Channels: " + ", ".join(sorted(channels)))
-            routes[Severity[str(key).upper()]] = tuple(names)
+            routes[severity] = tuple(names)
         try:
             values = dict(timeout=float(data.get("timeout", 10.0)), tries=int(data.get("tries", 3)),
                           backoff=float(data.get("backoff", 1.0)), max_checks=int(data.get("max_checks", 20)))
-            job_failure = Severity[str(data.get("job_failure", "CRITICAL")).upper()]
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: invalid value: {exc}") from None
+        job_failure = Severity.named(data.get("job_failure", "CRITICAL"))
+        if job_failure is None:
+            raise ConfigError(f"{where}: job_failure must be CRITICAL, WARNING or INFO, not {data['job_failure']!r}")
         if not (0 < values["timeout"] <= 120) or not (1 <= values["tries"] <= 10) or values["backoff"] < 0:
             raise ConfigError(f"{where}: timeout must be in (0, 120], tries in 1..10, backoff >= 0")
         return cls(routes=routes, channels=channels, job_failure=job_failure, **values)  # type: ignore[arg-type]

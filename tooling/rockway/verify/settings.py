@@ -60,10 +60,10 @@ def parse_section(data: Mapping[str, Any], where: str = "[verify]") -> VerifySet
             raise ConfigError(f"{where}: max_expressions must be a positive integer")
         values["max_expressions"] = n
     if "fail_on" in data:
-        text = str(data["fail_on"]).upper()
-        if text not in Severity.__members__:
+        fail_on = Severity.named(data["fail_on"])
+        if fail_on is None:
             raise ConfigError(f"{where}: fail_on must be CRITICAL, WARNING or INFO, not {data['fail_on']!r}")
-        values["fail_on"] = Severity[text]
+        values["fail_on"] = fail_on
     if "history" in data:
         hist = data["history"]
         if not isinstance(hist, Mapping) or set(hist) - {"window", "min_history"}:

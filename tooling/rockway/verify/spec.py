@@ -80,10 +80,10 @@ def parse_text(text: str, path: str, history: HistoryDefaults = HistoryDefaults(
 
 def _severity(reader: NodeReader, node: Node) -> Severity:
     value = reader.value(node)
-    text = str(value).strip().upper() if isinstance(value, str) else ""
-    if text not in Severity.__members__:
+    severity = Severity.named(value)
+    if severity is None:
         raise reader.fail(node, f"unknown severity {value!r}", hint="Use CRITICAL, WARNING or INFO.")
-    return Severity[text]
+    return severity
 
 
 def _history(reader: NodeReader, node: Node, base: HistoryDefaults) -> HistoryDefaults:
