@@ -2,7 +2,8 @@
 """Apply 500 one-statement migrations: rockway (in-process and CLI) vs raw pymysql vs yoyo-migrations.
 
 Every variant runs on its own freshly created database on the same MariaDB server, in one run of this
-script, interleaved (repeat 1 of every variant, then repeat 2, ...); the median of the repeats is reported.
+script, interleaved (repeat 1 of every variant, then repeat 2, ..., the order rotated by one each repeat), each run
+starting with InnoDB's dirty pages written out (benchlib.Server.settle); the median of the repeats is reported.
 
     python bench/bench_migrate.py [--server mysql://root@127.0.0.1:3306] [--n 500] [--repeats 3] [--profile]
                                   [--no-yoyo] [--record]
@@ -200,6 +201,7 @@ VARIANTS: dict[str, Callable[[Server, str, Path, int], None]] = {
 def timed(server: Server, project: Path, n: int, fn: Callable[[Server, str, Path, int], None]) -> float:
     db = server.create()
     try:
+        server.settle()
         t0 = time.perf_counter()
         fn(server, db, project, n)
         seconds = time.perf_counter() - t0
@@ -316,9 +318,13 @@ def main() -> int:
             timed(server, small, min(args.n, 20), yoyo_api)
 
         samples: dict[str, list[float]] = {name: [] for name in variants}
+        if not server.settle():
+            print("note: InnoDB's dirty pages could not be written out before each run (see benchlib.Server.settle)")
+        names = list(variants)
         for rep in range(args.repeats):
-            for name, fn in variants.items():
-                samples[name].append(timed(server, project, args.n, fn))
+            # every variant takes every place in the order in turn, so none always follows the same one
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                samples[name].append(timed(server, project, args.n, variants[name]))
             print(f"repeat {rep + 1}: " + ", ".join(f"{name.split(' (')[0]} {samples[name][-1]:.2f}s" for name in variants),
                   flush=True)
         med = {name: statistics.median(values) for name, values in samples.items()}
