@@ -207,6 +207,26 @@ def test_history_json_and_csv_print_version_text(project, cli, sql):  # type: ig
     assert [row["version"] for row in csv.DictReader(io.StringIO(r.out))] == ["1", "1.2"]
 
 
+def test_history_since_until_and_last_select_rows_for_an_audit(project, cli, sql):  # type: ignore[no-untyped-def]
+    two_versions(project, cli)
+    sql("UPDATE rockway_schema_history SET installed_on = '2026-01-05 10:00:00' WHERE installed_rank = 1")
+
+    def versions(*args: str) -> list[str]:
+        r = cli("migrate", "history", "--json", *args)
+        assert r.code == 0, r.err
+        return [row["version"] for row in json.loads(r.out)]
+
+    assert versions("--since", "2026-01-01", "--until", "2026-02-01") == ["1"]
+    assert versions("--since", "2026-01-05 10:00:00") == ["1", "1.2"]  # at the bound: included
+    assert versions("--until", "2026-01-05T10:00:00") == []  # before the bound: excluded
+    assert versions("--since", "2026-02-01") == ["1.2"]
+    assert versions("--last", "1") == ["1.2"]
+    assert versions("--until", "2026-02-01", "--last", "5") == ["1"]
+    backwards = cli("migrate", "history", "--since", "2026-02-01", "--until", "2026-01-01")
+    assert backwards.code == 2 and "--since" in backwards.err and "--until" in backwards.err
+    assert cli("migrate", "history", "--last", "0").code == 2
+
+
 def test_every_json_output_of_migrate_prints_versions_as_text(project, cli, sql):  # type: ignore[no-untyped-def]
     project.migration("V1__orders.sql", V1)
     project.migration("U1__orders.sql", U1)

@@ -252,26 +252,33 @@ def baseline_cmd(ctx: click.Context, version: str, description: str) -> None:
 HISTORY_COLUMNS = ("installed_rank", "version", "description", "type", "script", "checksum", "installed_by", "installed_on",
                    "host", "execution_time", "success", "status", "statements_applied", "statements_total", "git_sha",
                    "run_id", "trace_id", "error")
+HISTORY_TIMES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 @migrate_group.command("history", context_settings=CONTEXT)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print every column as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every column as CSV.")
+@click.option("--since", type=click.DateTime(HISTORY_TIMES), help="Only rows installed at or after this UTC time "
+              "(a date alone is its midnight).")
+@click.option("--until", type=click.DateTime(HISTORY_TIMES), help="Only rows installed before this UTC time.")
+@click.option("--last", type=int, metavar="N", help="Only the last N rows (after --since/--until).")
 @click.pass_context
-def history_cmd(ctx: click.Context, as_json: bool, as_csv: bool) -> None:
+def history_cmd(ctx: click.Context, as_json: bool, as_csv: bool, since: Any, until: Any, last: int | None) -> None:
     """Audit view of the history table: who, when, where, how long, checksum, git sha, trace id.
 
     \b
     Examples:
       rockway migrate history
       rockway migrate history --csv > audit.csv
+      rockway migrate history --since 2026-01-01 --until 2026-04-01 --csv > q1.csv
+      rockway migrate history --last 5
     """
     from rockway.migrate.api import history
 
     if as_json and as_csv:
         raise click.UsageError("use --json or --csv, not both")
-    rows = history(state(ctx).settings())
+    rows = history(state(ctx).settings(), since=since, until=until, last=last)
     if as_json:
         echo_json(rows)
         return

@@ -14,6 +14,7 @@ and the schema snapshot (schema/api.py) around a run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -146,10 +147,20 @@ def baseline(settings: Settings, *, version: str, description: str = "<< baselin
         return bookkeeping.baseline(session, run_id, parsed, description)
 
 
-def history(settings: Settings) -> list[AppliedRow]:
-    """All history rows for auditors."""
+def history(settings: Settings, *, since: datetime | None = None, until: datetime | None = None,
+            last: int | None = None) -> list[AppliedRow]:
+    """History rows for auditors, by installed_rank: those installed at or after `since` and before `until` (UTC, as
+    the table holds them), then the `last` N of them. Bad bounds are refused before connecting."""
+    if since is not None and until is not None and since >= until:
+        raise UsageError(f"--since ({since:%Y-%m-%d %H:%M:%S}) must be before --until ({until:%Y-%m-%d %H:%M:%S})")
+    if last is not None and last < 1:
+        raise UsageError(f"--last must be 1 or more, not {last}")
     with open_session(settings) as session:
-        return session.history.rows()
+        rows = session.history.rows()
+    if since is not None or until is not None:
+        rows = [r for r in rows if r.installed_on is not None
+                and (since is None or r.installed_on >= since) and (until is None or r.installed_on < until)]
+    return rows[-last:] if last is not None else rows
 
 
 def render(settings: Settings, refs: Sequence[str] = (), *, undo: bool = False) -> list[tuple[Script, list[Statement]]]:
