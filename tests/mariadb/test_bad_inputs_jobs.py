@@ -153,6 +153,10 @@ CASES = [
          "--from/--to", "date"),
     case("backfill-bad-date", [], ("job", "backfill", "fact_sales", "--from", "2026-02-30", "--to", "2026-03-01"),
          "--from", "2026-02-30"),
+    case("backfill-to-before-from", [], ("job", "backfill", "fact_sales", "--from", "2026-03-05", "--to", "2026-03-01"),
+         "--to is before --from"),
+    case("backfill-unknown-job", [], ("job", "backfill", "fact_salez", "--from", "2026-03-01", "--to", "2026-03-02"),
+         "no job named 'fact_salez'", "fact_sales"),
     case("reset-bad-to", [], ("job", "reset-watermark", "fact_sales", "--to", "yesterday", "--yes"), "--to",
          "'yesterday'"),
     case("run-bad-as-of", [], ("run", "morning", "--as-of", "tomorrow morning"), "--as-of"),
@@ -217,6 +221,7 @@ def test_bad_input_exits_2_and_writes_nothing(bad: Bad, warehouse: JobsWarehouse
     assert result.code == 2, f"exit {result.code}\nstdout: {result.out}\nstderr: {result.err}"
     for text in expect:
         assert text in result.err, f"{text!r} missing from stderr:\n{result.err}"
+    assert "━" not in result.err, f"a progress bar was drawn for input refused:\n{result.err}"
 
 
 def _line_of(path: Path, text: str) -> int:

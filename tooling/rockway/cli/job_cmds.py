@@ -137,14 +137,19 @@ def backfill_cmd(ctx: click.Context, name: str, first: str, last: str, chunk: st
     verifier = build_verifier(settings, load_project(settings).jobs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console(stderr=True), transient=False) as bar:
-        task = bar.add_task(f"backfill {name}", total=None)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console(stderr=True), transient=False)
+    task = bar.add_task(f"backfill {name}", total=None)
 
-        def on_chunk(i: int, total: int, window: Any, status: str) -> None:
-            bar.update(task, total=total, completed=i, description=f"backfill {name}: {window.describe()} {status}")
+    def on_chunk(i: int, total: int, window: Any, status: str) -> None:
+        bar.start()  # at the first chunk: input the API refuses (a bad name or range) shows no bar
+        bar.update(task, total=total, completed=i, description=f"backfill {name}: {window.describe()} {status}")
 
+    try:
         result = backfill(settings, name, start, end, chunk=chunk, verifier=verifier, on_chunk=on_chunk)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     loaded = sum(1 for _, status, _r in result.chunks if status == "success")
     skipped = sum(1 for _, status, _r in result.chunks if status == "done before")
     if as_json:
