@@ -58,3 +58,13 @@ def test_help_imports_no_wing_a_command_only_needs_when_it_runs() -> None:
             " 'jinja2', 'sqlglot', 'rich'))}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_read_only_migrate_api_imports_neither_the_schema_record_nor_the_mv_health_check() -> None:
+    """`migrate info`, `validate`, `history` and `render` start without what only a run needs (migrate/api.py
+    imports schema/api.py and mv/health.py inside `migrate`)."""
+    code = ("import sys\nimport rockway.migrate.api\n"
+            "print(sorted(m for m in sys.modules if m in ('rockway.schema.api', 'rockway.schema.dump', 'rockway.docs',"
+            " 'rockway.mv.health', 'rockway.mv.status')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

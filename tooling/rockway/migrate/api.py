@@ -16,13 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from rockway.adapters import engine_capabilities
 from rockway.adapters.base import LockOwner
 from rockway.config import Settings
 from rockway.errors import UsageError
-from rockway.lint import ScriptReport, lint_script
 from rockway.lint.rewrites import Rewrite
 from rockway.migrate import bookkeeping, clean as cleaning, release, run
 from rockway.migrate.bookkeeping import RepairResult
@@ -35,9 +34,11 @@ from rockway.migrate.release import ReleaseRewrites, StepPreview
 from rockway.migrate.unchanged_repeatables import note_unchanged
 from rockway.migrate.validation import Problem, problems, require_valid
 from rockway.model import AppliedRow, Kind, MigrationInfo, Plan, Script, Statement, Step, Version
-from rockway.mv.health import MvHealthCheck, MvHealthReport, finish_mv_health
 from rockway.observability import spans
-from rockway.schema import api as schema_api
+
+if TYPE_CHECKING:  # imported where used: `migrate info` and the other read-only commands start without them
+    from rockway.lint import ScriptReport
+    from rockway.mv.health import MvHealthReport
 
 __all__ = ["UpResult", "migrate", "dry_run_preview", "info", "pending_rewrites", "validate", "require_valid", "Problem",
            "repair", "RepairResult", "baseline", "history", "render", "new", "clean", "lock_status", "lock_release",
@@ -70,6 +71,9 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             rollback_steps: int | None = None, rollback_to: str | None = None, rollback: bool = False,
             on_event: EventCallback | None = None, on_lock_wait: WaitCallback | None = None) -> UpResult:
     """`migrate up` (default) or `migrate rollback`: validate inputs, lock, re-plan, execute."""
+    from rockway.mv.health import MvHealthCheck, finish_mv_health
+    from rockway.schema import api as schema_api
+
     run_id = spans.new_run_id()
     collected: list[str] = []
     scripts = Project(settings).scripts  # naming errors before connecting
@@ -188,10 +192,12 @@ def new(settings: Settings, description: str) -> list[Path]:
 
 def clean(settings: Settings, *, dry_run: bool = False) -> list[str]:
     """Drop every object the applied scripts created, then rockway's tables (only where enabled)."""
+    from rockway.schema.drift import SNAPSHOT_TABLE
+
     cleaning.refuse_unless_enabled(settings)
     run_id = spans.new_run_id()
     with spans.run_span("migrate clean", run_id), open_session(settings) as session:
-        return cleaning.clean(session, run_id, own_tables=(schema_api.SNAPSHOT_TABLE,), dry_run=dry_run)
+        return cleaning.clean(session, run_id, own_tables=(SNAPSHOT_TABLE,), dry_run=dry_run)
 
 
 def lock_status(settings: Settings) -> LockOwner | None:
@@ -210,6 +216,8 @@ def lint(settings: Settings, refs: Sequence[str] = (), *, engine: str | None = N
     """Lint the named scripts (all when none named) as rendered for the environment: for `engine` when given (the
     engine a connection found), else the one the DSN's scheme names. Rules about what that engine lacks are
     skipped (lint.Rule.requires: a MySQL/MariaDB rendering keeps no table replicas)."""
+    from rockway.lint import lint_script
+
     project = offline_project(settings, engine)
     capabilities = engine_capabilities(project.engine)
     scripts = project.select(refs) if refs else project.scripts
