@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
+import functools
 import io
 import json
 import sys
@@ -20,13 +21,17 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))  # exact types: an enum's members are written as their value
+
+
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, enums, paths and datetimes as plain JSON values; a version as its text, e.g. `1.2`."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Version):  # a dataclass too, but people and tools read "1.2", not {"parts": [1, 2]}
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.name not in ("source",)}
+        return {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (datetime, date)):
@@ -40,6 +45,11 @@ def to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("source",))
 
 
 def echo_json(data: Any) -> None:
