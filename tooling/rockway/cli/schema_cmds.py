@@ -94,20 +94,34 @@ def diff_cmd(ctx: click.Context, directory: Path, as_json: bool) -> None:
 @click.command(name="drift", context_settings=CONTEXT)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@click.option("--accept", is_flag=True, help="Record the live schema as it is (under the run lock), accepting the "
+              "drift shown; exit 0.")
 @click.pass_context
-def drift_command(ctx: click.Context, as_json: bool) -> None:
-    """Compare the live schema with the record of the last successful migration; exit 1 on drift.
+def drift_command(ctx: click.Context, as_json: bool, accept: bool) -> None:
+    """Compare the live schema with the record of the migrations; exit 1 on drift.
 
     Reports objects changed, added or dropped outside the migrations (an ALTER run by hand), each with a
-    unified diff of its normalised DDL. Exit 2 when no migration has recorded the schema yet.
+    unified diff of its normalised DDL. A migration re-records only the objects it changes, so drift stays
+    reported until it is reverted, made part of a migration, or accepted with --accept. Exit 2 when no
+    migration has recorded the schema yet.
 
     \b
     Examples:
       rockway drift
       rockway drift --env prod --json
+      rockway drift --env prod --accept
     """
-    from rockway.schema.api import drift
+    from rockway.schema.api import accept as accept_drift, drift
 
+    if accept:
+        accepted = accept_drift(state(ctx).settings())
+        if as_json:
+            echo_json({"accepted": [d.as_json() for d in accepted.objects]})
+            return
+        for item in accepted.objects:
+            click.echo(f"accepted {item.status}: {item.kind} {item.name}")
+        click.echo(f"the schema record now holds the live schema ({len(accepted.objects)} drifted object(s) accepted)")
+        return
     report = drift(state(ctx).settings())
     if as_json:
         echo_json({"drift": report.drifted, "recorded_run_id": report.recorded_run_id, "checked": report.checked,

@@ -87,11 +87,14 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             plan, rows = run.final_plan(session, request, checked)
             executor = run.executor_for(session, plan, run_id, lock=lock, on_event=on_event)
             health = MvHealthCheck(session.adapter, settings.mv_health) if plan.steps and not dry_run else None
+            # what the run changes is recorded for `rockway drift`; the rest keeps its record (schema/drift.py)
+            before = schema_api.before_migrate(session.adapter, settings, session.project) \
+                if plan.steps and not dry_run else None
             report = executor.run(plan.steps, rows)
             mv_health = finish_mv_health(health, session, run_span, run_id) if health is not None else None
-            # the schema the migrations left, for `rockway drift`
-            problem = None if dry_run else schema_api.record_after_migrate(session.adapter, settings, session.project,
-                                                                            run_id)
+            problem = None if dry_run else schema_api.record_after_migrate(
+                session.adapter, settings, session.project, run_id, before=before,
+                scripts=[step.script for step in plan.steps])
             return UpResult(plan, report, collected, problem, mv_health=mv_health, project=session.project)
 
 
@@ -192,12 +195,12 @@ def new(settings: Settings, description: str) -> list[Path]:
 
 def clean(settings: Settings, *, dry_run: bool = False) -> list[str]:
     """Drop every object the applied scripts created, then rockway's tables (only where enabled)."""
-    from rockway.schema.drift import SNAPSHOT_TABLE
+    from rockway.schema import api as schema_api
 
     cleaning.refuse_unless_enabled(settings)
     run_id = spans.new_run_id()
     with spans.run_span("migrate clean", run_id), open_session(settings) as session:
-        return cleaning.clean(session, run_id, own_tables=(SNAPSHOT_TABLE,), dry_run=dry_run)
+        return cleaning.clean(session, run_id, own_tables=(schema_api.SNAPSHOT_TABLE,), dry_run=dry_run)
 
 
 def lock_status(settings: Settings) -> LockOwner | None:

@@ -1,27 +1,31 @@
 """The schema commands as plain functions (the CLI in cli/schema_cmds.py only parses and prints).
 
-`rockway rehearse` and the pipelines call these too: `dump`, `diff`, `drift`, and `record_after_migrate`
-(the hook at the end of `migrate up`).
+`rockway rehearse` and the pipelines call these too: `dump`, `diff`, `drift`, and `before_migrate` /
+`record_after_migrate` (the hooks around a `migrate up` or `rollback` run).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from rockway.adapters.base import Adapter
 from rockway.config import Settings
 from rockway.errors import RockwayError
 from rockway.interfaces import CheckSummary, Severity
+from rockway.model import Script
+from rockway.observability import spans
 from rockway.migrate.history import table_properties
+from rockway.migrate.lock import migration_lock
 from rockway.migrate.project import Project, open_session
 from rockway.schema.diff import FileDiff, compare
-from rockway.schema.drift import SNAPSHOT_TABLE, DriftReport, detect_drift, record_snapshot
+from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, detect_drift, objects_before_run,
+                                  record_snapshot, recorded_yet)
 from rockway.schema.dump import DumpResult, schema_files, write_files
-from rockway.schema.scope import Scope, schema_scope
+from rockway.schema.scope import Scope, ddl_target, qualify, schema_scope
 
-__all__ = ["dump", "DiffResult", "diff", "drift", "drift_on", "record_after_migrate", "drift_check", "DRIFT_CHECK",
+__all__ = ["dump", "DiffResult", "diff", "drift", "drift_on", "accept", "BeforeRun", "before_migrate", "record_after_migrate", "drift_check", "DRIFT_CHECK",
            "DRIFT_SEVERITIES", "SNAPSHOT_TABLE"]
 
 
@@ -62,16 +66,69 @@ def drift_on(adapter: Adapter, settings: Settings, project: Project) -> DriftRep
     return detect_drift(adapter, schema_scope(settings, project, adapter.database))
 
 
-def record_after_migrate(adapter: Adapter, settings: Settings, project: Project, run_id: str) -> str | None:
-    """Record the schema after a successful migration; the problem as text when that failed (never raises:
-    the migration has succeeded whatever happens here)."""
+@dataclass(frozen=True)
+class BeforeRun:
+    """The managed objects and their fingerprints just before a run's first step (drift.RunChanges.before); None
+    when every object is to be recorded: no record exists yet, or `problem` (the catalog could not be read)."""
+
+    objects: Mapping[str, str | None] | None
+    problem: str | None = None
+
+
+def before_migrate(adapter: Adapter, settings: Settings, project: Project) -> BeforeRun:
+    """Read just before a run's first step what record_after_migrate compares with (never raises)."""
     try:
+        return BeforeRun(objects_before_run(adapter, schema_scope(settings, project, adapter.database)))
+    except Exception as exc:  # noqa: BLE001 - the run goes on; its record then takes every object
+        return BeforeRun(None, f"the whole schema was recorded, changes made by hand before this run among it: the"
+                               f" catalog could not be read before the run ({_first_line(exc)})")
+
+
+def record_after_migrate(adapter: Adapter, settings: Settings, project: Project, run_id: str, *,
+                         before: BeforeRun | None = None, scripts: Sequence[Script] = ()) -> str | None:
+    """Record the schema after a successful migration of `scripts` (drift.py's module docstring: only what the run
+    may have changed; `before` None: a run of nothing, which records only a database not recorded yet). The
+    problem as text when that failed (never raises: the migration has succeeded whatever happens here)."""
+    try:
+        if before is None and recorded_yet(adapter):
+            return None
+        run = None
+        if before is not None and before.objects is not None:
+            run = RunChanges(before.objects, frozenset(statement_targets(project, scripts, adapter.database)))
         scope: Scope = schema_scope(settings, project, adapter.database)
-        record_snapshot(adapter, scope, run_id, properties=table_properties(settings))
+        record_snapshot(adapter, scope, run_id, properties=table_properties(settings), run=run)
     except Exception as exc:  # noqa: BLE001 - reported by the caller, never fails the migration
-        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        return f"the schema snapshot was not recorded ({type(exc).__name__}: {text.splitlines()[0]})"
-    return None
+        return f"the schema snapshot was not recorded ({_first_line(exc)})"
+    return before.problem if before is not None else None
+
+
+def statement_targets(project: Project, scripts: Sequence[Script], database: str | None) -> set[str]:
+    """`db.name` of every object the scripts' statements create, alter or drop (scope.py ddl_target)."""
+    out: set[str] = set()
+    for script in scripts:
+        for statement in project.statements(script):
+            target = ddl_target(statement.sql)
+            name = qualify(target, database) if target is not None else None
+            if name:
+                out.add(name)
+    return out
+
+
+def accept(settings: Settings) -> DriftReport:
+    """`rockway drift --accept`: record the live schema as it is, under the run lock; the drift it accepted."""
+    run_id = spans.new_run_id()
+    with spans.run_span("drift accept", run_id), open_session(settings) as session:
+        adapter = session.adapter
+        with migration_lock(adapter, settings, run_id):
+            scope = schema_scope(settings, session.project, adapter.database)
+            accepted = detect_drift(adapter, scope) if recorded_yet(adapter) else DriftReport(run_id)
+            record_snapshot(adapter, scope, run_id, properties=table_properties(settings))
+    return accepted
+
+
+def _first_line(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text.splitlines()[0]}"
 
 
 DRIFT_CHECK = "schema_drift"

@@ -11,13 +11,19 @@ information_schema rows, read for all objects in a few queries). Recording reads
 of the objects whose fingerprint differs from the recorded one, or that have none, so a release that changes two
 tables costs a few catalog queries and two SHOW CREATE whatever the size of the schema (tests/mariadb/test_schema_fingerprint.py).
 `detect_drift` reads every DDL: it never relies on the fingerprint.
+
+A run re-records only what it changed (`RunChanges`): the objects its scripts' statements create, alter or drop
+(scope.py `ddl_target`), those it created or dropped, and those whose fingerprint moved between just before its first
+step and its end. An object changed by hand and left alone by the run keeps its record, so a deploy's `migrate up`
+does not hide drift; `rockway drift --accept` records the live schema as it is on purpose. A run of nothing, or the
+first record of a database, records every object.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from rockway.adapters.base import Adapter, Column, TableSpec
 from rockway.adapters.registry import introspection
@@ -92,19 +98,65 @@ class DriftReport:
         return f"schema drift since run {self.recorded_run_id}: " + "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class RunChanges:
+    """What a migration run may have changed (module docstring): the managed objects live just before its first
+    step, each with its catalog fingerprint (None: not known), and the objects its statements name (`db.name`)."""
+
+    before: Mapping[str, str | None]
+    targets: frozenset[str]
+
+    def touched(self, name: str, fingerprint: str | None) -> bool:
+        """Whether the run may have changed the live object `name`, whose fingerprint is now `fingerprint`."""
+        if name not in self.before or name in self.targets:
+            return True  # created by the run, or named by one of its statements
+        was = self.before[name]
+        return was is not None and fingerprint is not None and was != fingerprint
+
+    def dropped(self, name: str) -> bool:
+        """Whether the run may have dropped the recorded object `name`, no longer live."""
+        return name in self.before or name in self.targets
+
+
+def objects_before_run(adapter: Adapter, scope: Scope) -> dict[str, str | None] | None:
+    """The managed objects and their fingerprints just before a run's first step (RunChanges.before); None when no
+    record exists yet, since the run's record then takes every object anyway."""
+    if not recorded_yet(adapter):
+        return None
+    reader = introspection(adapter)
+    objects = managed_objects(reader, scope)
+    prints = reader.fingerprints(objects)
+    return {obj.qualified: prints.get(obj.qualified) for obj in objects}
+
+
+def recorded_yet(adapter: Adapter) -> bool:
+    """Whether a record exists (the snapshot table holds a row)."""
+    if not adapter.table_exists(SNAPSHOT_TABLE):
+        return False
+    return bool(adapter.execute(f"SELECT 1 FROM {adapter.qualified(SNAPSHOT_TABLE)} LIMIT 1").rows)
+
+
 def record_snapshot(adapter: Adapter, scope: Scope, run_id: str, *, properties: dict[str, str] | None = None,
-                    recorded_at: Any = None) -> int:
-    """Write the live schema of the scope as the record; return the number of objects recorded."""
+                    recorded_at: Any = None, run: RunChanges | None = None) -> int:
+    """Write the live schema of the scope as the record; return the number of objects recorded. With `run`, only
+    the objects that run may have changed are written (module docstring); the others keep their record."""
     adapter.execute(adapter.create_table_sql(snapshot_spec(), properties=properties))
     record, columns = _read_record(adapter)
     before = {r.name: r for r in record}
     fingerprinted = "catalog_hash" in columns or _add_catalog_column(adapter)
     reader = introspection(adapter)
     objects = managed_objects(reader, scope)
+    live = {obj.qualified for obj in objects}
     # Read before the DDL: a change in between leaves a fingerprint that differs next time, never a stale record.
     # With nothing recorded yet (a new database, as in every rehearsal) no DDL could be skipped: the catalog is not
     # read and the next run records the fingerprints.
-    prints = reader.fingerprints(objects) if fingerprinted and before else {}
+    prints = reader.fingerprints(objects) if (fingerprinted or run is not None) and before else {}
+    gone = [name for name in before if name not in live]
+    if run is not None and before:
+        objects = [obj for obj in objects if run.touched(obj.qualified, prints.get(obj.qualified))]
+        gone = [name for name in gone if run.dropped(name)]
+    if not fingerprinted:
+        prints = {}
     stale = [obj for obj in objects if obj.qualified not in prints
              or getattr(before.get(obj.qualified), "catalog_hash", None) != prints[obj.qualified]]
     at = recorded_at or utcnow().replace(microsecond=0)
@@ -120,8 +172,6 @@ def record_snapshot(adapter: Adapter, scope: Scope, run_id: str, *, properties: 
     for chunk in _insert_chunks(rows):
         values = [v for row in chunk for v in row[:len(names)]]
         adapter.execute(adapter.upsert_sql(SNAPSHOT_TABLE, names, KEY, rows=len(chunk)), values)
-    live = {obj.qualified for obj in objects}
-    gone = [name for name in before if name not in live]
     for start in range(0, len(gone), _BATCH):
         names_chunk = gone[start:start + _BATCH]
         adapter.execute(f"DELETE FROM {adapter.qualified(SNAPSHOT_TABLE)} WHERE object_name IN"
@@ -199,7 +249,8 @@ def detect_drift(adapter: Adapter, scope: Scope) -> DriftReport:
     record = recorded(adapter)
     if not record:
         raise UsageError(f"no schema record in {adapter.qualified(SNAPSHOT_TABLE)}: drift cannot be judged",
-                         hint="`rockway migrate up` records the schema at its end (also when nothing is pending).")
+                         hint="`rockway migrate up` records the schema at its end (also when nothing is pending), "
+                              "`rockway drift --accept` records it as it is.")
     live = read_live(adapter, scope)
     runs = sorted({r.run_id for r in record if r.run_id})
     return DriftReport(runs[-1] if len(runs) == 1 else ", ".join(runs), compare_with_record(live, record), len(live))
