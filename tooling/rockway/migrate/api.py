@@ -61,7 +61,7 @@ class UpResult:
     plan: Plan
     report: RunReport | None = None
     dry_run_sql: list[str] = field(default_factory=list)
-    snapshot_problem: str | None = None  # the schema snapshot (schema/drift.py) could not be recorded
+    snapshot_problem: str | None = None  # a warning about the schema record (schema/api.py record_after_migrate)
     mv_health: MvHealthReport | None = None  # MVs the run made inactive (mv/health.py); None when not checked
     project: Project | None = None  # the scripts as rendered for the connected engine (what the run executed)
 
@@ -88,13 +88,12 @@ def migrate(settings: Settings, *, target: str | None = None, resume: bool = Fal
             executor = run.executor_for(session, plan, run_id, lock=lock, on_event=on_event)
             health = MvHealthCheck(session.adapter, settings.mv_health) if plan.steps and not dry_run else None
             # what the run changes is recorded for `rockway drift`; the rest keeps its record (schema/drift.py)
-            before = schema_api.before_migrate(session.adapter, settings, session.project) \
-                if plan.steps and not dry_run else None
+            before = schema_api.before_migrate(session.adapter, settings, session.project,
+                                               [step.script for step in plan.steps]) if plan.steps and not dry_run else None
             report = executor.run(plan.steps, rows)
             mv_health = finish_mv_health(health, session, run_span, run_id) if health is not None else None
-            problem = None if dry_run else schema_api.record_after_migrate(
-                session.adapter, settings, session.project, run_id, before=before,
-                scripts=[step.script for step in plan.steps])
+            problem = None if dry_run else schema_api.record_after_migrate(session.adapter, settings, session.project,
+                                                                            run_id, before=before)
             return UpResult(plan, report, collected, problem, mv_health=mv_health, project=session.project)
 
 

@@ -20,8 +20,8 @@ from rockway.migrate.history import table_properties
 from rockway.migrate.lock import migration_lock
 from rockway.migrate.project import Project, open_session
 from rockway.schema.diff import FileDiff, compare
-from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, detect_drift, objects_before_run,
-                                  record_snapshot, recorded_yet)
+from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, detect_drift, drifted_among,
+                                  objects_before_run, record_snapshot, recorded_yet)
 from rockway.schema.dump import DumpResult, schema_files, write_files
 from rockway.schema.scope import Scope, ddl_target, qualify, schema_scope
 
@@ -73,32 +73,41 @@ class BeforeRun:
 
     objects: Mapping[str, str | None] | None
     problem: str | None = None
+    targets: frozenset[str] = frozenset()  # what the run's statements create, alter or drop
+    drifted: tuple[str, ...] = ()  # targets changed by hand since their record: the run's record will hold that too
 
 
-def before_migrate(adapter: Adapter, settings: Settings, project: Project) -> BeforeRun:
-    """Read just before a run's first step what record_after_migrate compares with (never raises)."""
+def before_migrate(adapter: Adapter, settings: Settings, project: Project, scripts: Sequence[Script]) -> BeforeRun:
+    """Read just before a run of `scripts` what record_after_migrate compares with (never raises)."""
     try:
-        return BeforeRun(objects_before_run(adapter, schema_scope(settings, project, adapter.database)))
+        scope = schema_scope(settings, project, adapter.database)
+        objects = objects_before_run(adapter, scope)
+        if objects is None:
+            return BeforeRun(None)
+        targets = frozenset(statement_targets(project, scripts, adapter.database))
+        return BeforeRun(objects, targets=targets, drifted=tuple(drifted_among(adapter, scope, targets)))
     except Exception as exc:  # noqa: BLE001 - the run goes on; its record then takes every object
         return BeforeRun(None, f"the whole schema was recorded, changes made by hand before this run among it: the"
                                f" catalog could not be read before the run ({_first_line(exc)})")
 
 
 def record_after_migrate(adapter: Adapter, settings: Settings, project: Project, run_id: str, *,
-                         before: BeforeRun | None = None, scripts: Sequence[Script] = ()) -> str | None:
-    """Record the schema after a successful migration of `scripts` (drift.py's module docstring: only what the run
-    may have changed; `before` None: a run of nothing, which records only a database not recorded yet). The
-    problem as text when that failed (never raises: the migration has succeeded whatever happens here)."""
+                         before: BeforeRun | None = None) -> str | None:
+    """Record the schema after a successful run (drift.py's module docstring: only what the run may have changed;
+    `before` None: a run of nothing, which records only a database not recorded yet). What the caller should warn
+    about as text: the record failed, was taken whole, or took in changes made by hand (never raises: the migration
+    has succeeded whatever happens here)."""
     try:
         if before is None and recorded_yet(adapter):
             return None
-        run = None
-        if before is not None and before.objects is not None:
-            run = RunChanges(before.objects, frozenset(statement_targets(project, scripts, adapter.database)))
+        run = RunChanges(before.objects, before.targets) if before is not None and before.objects is not None else None
         scope: Scope = schema_scope(settings, project, adapter.database)
         record_snapshot(adapter, scope, run_id, properties=table_properties(settings), run=run)
     except Exception as exc:  # noqa: BLE001 - reported by the caller, never fails the migration
         return f"the schema snapshot was not recorded ({_first_line(exc)})"
+    if before is not None and before.drifted:
+        return (f"{', '.join(before.drifted)} had changed outside the migrations before this run (`rockway drift`"
+                f" reported it); the schema record now holds it as this run left it, that change included")
     return before.problem if before is not None else None
 
 

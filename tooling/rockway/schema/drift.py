@@ -129,6 +129,15 @@ def objects_before_run(adapter: Adapter, scope: Scope) -> dict[str, str | None] 
     return {obj.qualified: prints.get(obj.qualified) for obj in objects}
 
 
+def drifted_among(adapter: Adapter, scope: Scope, names: frozenset[str]) -> list[str]:
+    """Those of `names` (`db.name`) whose live DDL differs from their record (one SHOW CREATE each), sorted."""
+    record = {r.name: r for r in recorded(adapter) if r.name in names}
+    reader = introspection(adapter)
+    objects = [obj for obj in managed_objects(reader, scope) if obj.qualified in record]
+    return sorted(item.qualified for item in read_ddl(reader, objects)
+                  if item.ddl_hash != record[item.qualified].ddl_hash)
+
+
 def recorded_yet(adapter: Adapter) -> bool:
     """Whether a record exists (the snapshot table holds a row)."""
     if not adapter.table_exists(SNAPSHOT_TABLE):
