@@ -142,6 +142,7 @@ def test_migrate_up_runs_when_the_backends_suffice(tmp_path: Path, monkeypatch: 
     wire(monkeypatch, model)
     # the model answers no catalog introspection; the schema record after `up` never fails a migration
     # (tooling/rockway/schema/api.py record_after_migrate), so it is left out here as in tests/unit/test_sim_migrate.py
+    monkeypatch.setattr("rockway.schema.api.before_migrate", lambda *args, **kwargs: None)
     monkeypatch.setattr("rockway.schema.api.record_after_migrate", lambda *args, **kwargs: None)
     result = commands.migrate(load_settings(sim_project(tmp_path, own=1, tables=1), env_name="prod"))
     assert result.report is not None and len(result.report.applied) == 1

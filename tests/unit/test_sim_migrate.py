@@ -29,9 +29,11 @@ class ModelWorld(World):
 
     dialect = "starrocks"
     dsn = SIM_DSN
-    # The schema snapshot after `migrate up` reads StarRocks introspection the model does not interpret; it never
-    # fails a migration (tooling/rockway/schema/api.py record_after_migrate), so the simulation leaves it out.
-    patches = {"rockway.schema.api.record_after_migrate": lambda *args, **kwargs: None}
+    # The schema snapshot around `migrate up` reads StarRocks introspection the model does not interpret; it never
+    # fails a migration (tooling/rockway/schema/api.py before_migrate, record_after_migrate), so the simulation
+    # leaves it out.
+    patches = {"rockway.schema.api.before_migrate": lambda *args, **kwargs: None,
+               "rockway.schema.api.record_after_migrate": lambda *args, **kwargs: None}
 
     def __init__(self) -> None:
         self.model = StarRocksModel()
