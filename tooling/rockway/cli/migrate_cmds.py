@@ -123,7 +123,7 @@ def _run_migrate(ctx: click.Context, *, rollback: bool, dry_run: bool, as_json: 
     result = migrate(settings, rollback=rollback, dry_run=dry_run, on_event=progress, on_lock_wait=progress.lock_wait,
                      **kwargs)
     report = result.report
-    if result.snapshot_problem:  # the migration succeeded; a word on its schema record (schema/api.py record_after_migrate)
+    if result.snapshot_problem:  # the run succeeded; see schema/api.py record_after_migrate
         click.echo(f"warning: {result.snapshot_problem}", err=True)
     if as_json:
         echo_json(run_json(result, dry_run=dry_run,
