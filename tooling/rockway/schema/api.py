@@ -25,8 +25,8 @@ from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, detec
 from rockway.schema.dump import DumpResult, schema_files, write_files
 from rockway.schema.scope import Scope, ddl_target, qualify, schema_scope
 
-__all__ = ["dump", "DiffResult", "diff", "drift", "drift_on", "accept", "BeforeRun", "before_migrate", "record_after_migrate", "drift_check", "DRIFT_CHECK",
-           "DRIFT_SEVERITIES", "SNAPSHOT_TABLE"]
+__all__ = ["dump", "DiffResult", "diff", "drift", "drift_on", "accept", "BeforeRun", "before_migrate",
+           "record_after_migrate", "statement_targets", "drift_check", "DRIFT_CHECK", "DRIFT_SEVERITIES", "SNAPSHOT_TABLE"]
 
 
 def dump(settings: Settings, out_dir: Path, *, live: bool = False, aliases: Mapping[str, str] | None = None) -> DumpResult:
