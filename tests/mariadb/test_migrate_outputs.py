@@ -222,6 +222,8 @@ def test_history_since_until_and_last_select_rows_for_an_audit(project, cli, sql
     assert versions("--since", "2026-02-01") == ["1.2"]
     assert versions("--last", "1") == ["1.2"]
     assert versions("--until", "2026-02-01", "--last", "5") == ["1"]
+    none = cli("migrate", "history", "--since", "2030-01-01")
+    assert none.code == 0 and none.out == "no history rows installed since 2030-01-01 00:00:00\n"
     backwards = cli("migrate", "history", "--since", "2026-02-01", "--until", "2026-01-01")
     assert backwards.code == 2 and "--since" in backwards.err and "--until" in backwards.err
     assert cli("migrate", "history", "--last", "0").code == 2

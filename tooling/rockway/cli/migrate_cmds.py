@@ -279,6 +279,11 @@ def history_cmd(ctx: click.Context, as_json: bool, as_csv: bool, since: Any, unt
     if as_json and as_csv:
         raise click.UsageError("use --json or --csv, not both")
     rows = history(state(ctx).settings(), since=since, until=until, last=last)
+    if not rows and not (as_json or as_csv):
+        bounds = " ".join(f"{flag} {value:%Y-%m-%d %H:%M:%S}" for flag, value in (("since", since), ("until", until))
+                          if value is not None)
+        click.echo(f"no history rows{' installed ' + bounds if bounds else ''}")
+        return
     if as_json:
         echo_json(rows)
         return
