@@ -20,8 +20,8 @@ from rockway.migrate.history import table_properties
 from rockway.migrate.lock import migration_lock
 from rockway.migrate.project import Project, open_session
 from rockway.schema.diff import FileDiff, compare
-from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, detect_drift, drifted_among,
-                                  objects_before_run, record_snapshot, recorded_yet)
+from rockway.schema.drift import (SNAPSHOT_TABLE, DriftReport, RunChanges, before_run, detect_drift, record_snapshot,
+                                  recorded_yet)
 from rockway.schema.dump import DumpResult, schema_files, write_files
 from rockway.schema.scope import Scope, ddl_target, qualify, schema_scope
 
@@ -68,27 +68,23 @@ def drift_on(adapter: Adapter, settings: Settings, project: Project) -> DriftRep
 
 @dataclass(frozen=True)
 class BeforeRun:
-    """The managed objects and their fingerprints just before a run's first step (drift.RunChanges.before); None
-    when every object is to be recorded: no record exists yet, or `problem` (the catalog could not be read)."""
+    """What record_after_migrate compares with, read just before a run's first step. `changes` None: every object
+    is recorded (no record exists yet, or the catalog could not be read: `problem`)."""
 
-    objects: Mapping[str, str | None] | None
+    changes: RunChanges | None
+    drifted: tuple[str, ...] = ()  # objects the run names that had changed by hand: their record will hold that too
     problem: str | None = None
-    targets: frozenset[str] = frozenset()  # what the run's statements create, alter or drop
-    drifted: tuple[str, ...] = ()  # targets changed by hand since their record: the run's record will hold that too
 
 
 def before_migrate(adapter: Adapter, settings: Settings, project: Project, scripts: Sequence[Script]) -> BeforeRun:
     """Read just before a run of `scripts` what record_after_migrate compares with (never raises)."""
     try:
         scope = schema_scope(settings, project, adapter.database)
-        objects = objects_before_run(adapter, scope)
-        if objects is None:
-            return BeforeRun(None)
-        targets = frozenset(statement_targets(project, scripts, adapter.database))
-        return BeforeRun(objects, targets=targets, drifted=tuple(drifted_among(adapter, scope, targets)))
+        read = before_run(adapter, scope, frozenset(statement_targets(project, scripts, adapter.database)))
     except Exception as exc:  # noqa: BLE001 - the run goes on; its record then takes every object
-        return BeforeRun(None, f"the whole schema was recorded, changes made by hand before this run among it: the"
-                               f" catalog could not be read before the run ({_first_line(exc)})")
+        return BeforeRun(None, problem=f"the whole schema was recorded, changes made by hand before this run among"
+                                       f" it: the catalog could not be read before the run ({_first_line(exc)})")
+    return BeforeRun(None) if read is None else BeforeRun(read[0], tuple(read[1]))
 
 
 def record_after_migrate(adapter: Adapter, settings: Settings, project: Project, run_id: str, *,
@@ -100,9 +96,9 @@ def record_after_migrate(adapter: Adapter, settings: Settings, project: Project,
     try:
         if before is None and recorded_yet(adapter):
             return None
-        run = RunChanges(before.objects, before.targets) if before is not None and before.objects is not None else None
         scope: Scope = schema_scope(settings, project, adapter.database)
-        record_snapshot(adapter, scope, run_id, properties=table_properties(settings), run=run)
+        record_snapshot(adapter, scope, run_id, properties=table_properties(settings),
+                        run=before.changes if before is not None else None)
     except Exception as exc:  # noqa: BLE001 - reported by the caller, never fails the migration
         return f"the schema snapshot was not recorded ({_first_line(exc)})"
     if before is not None and before.drifted:

@@ -118,24 +118,19 @@ class RunChanges:
         return name in self.before or name in self.targets
 
 
-def objects_before_run(adapter: Adapter, scope: Scope) -> dict[str, str | None] | None:
-    """The managed objects and their fingerprints just before a run's first step (RunChanges.before); None when no
-    record exists yet, since the run's record then takes every object anyway."""
+def before_run(adapter: Adapter, scope: Scope, targets: frozenset[str]) -> tuple[RunChanges, list[str]] | None:
+    """Read just before a run's first step: what it may change (RunChanges, its statements naming `targets`) and
+    those targets whose live DDL already differs from their record (changed by hand; one SHOW CREATE each). None
+    when no record exists yet: the run's record then takes every object anyway."""
     if not recorded_yet(adapter):
         return None
     reader = introspection(adapter)
     objects = managed_objects(reader, scope)
     prints = reader.fingerprints(objects)
-    return {obj.qualified: prints.get(obj.qualified) for obj in objects}
-
-
-def drifted_among(adapter: Adapter, scope: Scope, names: frozenset[str]) -> list[str]:
-    """Those of `names` (`db.name`) whose live DDL differs from their record (one SHOW CREATE each), sorted."""
-    record = {r.name: r for r in recorded(adapter) if r.name in names}
-    reader = introspection(adapter)
-    objects = [obj for obj in managed_objects(reader, scope) if obj.qualified in record]
-    return sorted(item.qualified for item in read_ddl(reader, objects)
-                  if item.ddl_hash != record[item.qualified].ddl_hash)
+    record = {r.name: r for r in recorded(adapter) if r.name in targets}
+    drifted = sorted(item.qualified for item in read_ddl(reader, [obj for obj in objects if obj.qualified in record])
+                     if item.ddl_hash != record[item.qualified].ddl_hash)
+    return RunChanges({obj.qualified: prints.get(obj.qualified) for obj in objects}, targets), drifted
 
 
 def recorded_yet(adapter: Adapter) -> bool:
