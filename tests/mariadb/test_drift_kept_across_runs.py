@@ -48,6 +48,8 @@ def test_runs_keep_drift_they_did_not_touch_and_accept_records_it(project: Proje
     _ok(release)
     assert "warning" not in release.err
     assert _drifted(cli) == {"t": "changed", "hand_made": "added"}
+    release_run = sql("SELECT run_id FROM rockway_schema_history ORDER BY installed_rank DESC LIMIT 1")[0][0]
+    assert f"schema drift since run {release_run} (the latest of 2 that wrote it)" in cli("drift").err
 
     sql("ALTER TABLE u ADD COLUMN also_by_hand INT")
     project.migration("V5__u_again.sql", "ALTER TABLE u ADD COLUMN w INT;\n")

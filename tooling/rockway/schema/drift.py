@@ -83,19 +83,21 @@ class ObjectDrift:
 
 @dataclass
 class DriftReport:
-    recorded_run_id: str
+    recorded_run_id: str  # the run that wrote the record last
     objects: list[ObjectDrift] = field(default_factory=list)
     checked: int = 0
+    runs: int = 1  # the runs whose rows the record holds (each object keeps the run that last changed it)
 
     @property
     def drifted(self) -> bool:
         return bool(self.objects)
 
     def summary(self) -> str:
+        of = f"run {self.recorded_run_id}" + (f" (the latest of {self.runs} that wrote it)" if self.runs > 1 else "")
         if not self.objects:
-            return f"no drift: {self.checked} object(s) match the record of run {self.recorded_run_id}"
+            return f"no drift: {self.checked} object(s) match the record of {of}"
         parts = [f"{d.status} {d.kind} {d.name}" for d in self.objects]
-        return f"schema drift since run {self.recorded_run_id}: " + "; ".join(parts)
+        return f"schema drift since {of}: " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -256,5 +258,6 @@ def detect_drift(adapter: Adapter, scope: Scope) -> DriftReport:
                          hint="`rockway migrate up` records the schema at its end (also when nothing is pending), "
                               "`rockway drift --accept` records it as it is.")
     live = read_live(adapter, scope)
-    runs = sorted({r.run_id for r in record if r.run_id})
-    return DriftReport(runs[-1] if len(runs) == 1 else ", ".join(runs), compare_with_record(live, record), len(live))
+    latest = max(record, key=lambda r: (str(r.recorded_at or ""), r.run_id))
+    runs = len({r.run_id for r in record if r.run_id}) or 1
+    return DriftReport(latest.run_id, compare_with_record(live, record), len(live), runs)
