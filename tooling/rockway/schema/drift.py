@@ -129,10 +129,21 @@ def before_run(adapter: Adapter, scope: Scope, targets: frozenset[str]) -> tuple
     reader = introspection(adapter)
     objects = managed_objects(reader, scope)
     prints = reader.fingerprints(objects)
-    record = {r.name: r for r in recorded(adapter) if r.name in targets}
-    drifted = sorted(item.qualified for item in read_ddl(reader, [obj for obj in objects if obj.qualified in record])
-                     if item.ddl_hash != record[item.qualified].ddl_hash)
+    hashes = _recorded_hashes(adapter, sorted(targets))
+    drifted = sorted(item.qualified for item in read_ddl(reader, [obj for obj in objects if obj.qualified in hashes])
+                     if item.ddl_hash != hashes[item.qualified])
     return RunChanges({obj.qualified: prints.get(obj.qualified) for obj in objects}, targets), drifted
+
+
+def _recorded_hashes(adapter: Adapter, names: Sequence[str]) -> dict[str, str]:
+    """The recorded DDL hash of those of `names` the record holds (their DDL text is not read)."""
+    out: dict[str, str] = {}
+    for start in range(0, len(names), _BATCH):
+        chunk = names[start:start + _BATCH]
+        result = adapter.execute(f"SELECT object_name, ddl_hash FROM {adapter.qualified(SNAPSHOT_TABLE)} WHERE"
+                                 f" object_name IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
+        out.update((str(name), str(digest)) for name, digest in result.rows)
+    return out
 
 
 def recorded_yet(adapter: Adapter) -> bool:
