@@ -96,11 +96,14 @@ class ErpWriter:
         self._run(sql, params, many)
 
     def when(self, lo: datetime, hi: datetime) -> datetime:
-        """A whole second in (lo, hi]; the bounds themselves come up often (window edges)."""
+        """A whole second in (lo, hi]; the bounds themselves come up often (window edges). Never after hi: when
+        (lo, hi] holds no whole second (lo >= hi, e.g. a customer created at hi and changed again) it is hi, and
+        the callers that need a time after lo leave the change out. A time after hi would be a row from after the
+        simulation's now, which no load up to now may see (a fact referring to it would rightly fail its check)."""
         lo_s = int((lo - datetime(2000, 1, 1)).total_seconds()) + 1
         hi_s = int((hi - datetime(2000, 1, 1)).total_seconds())
         pick = self.rng.choice((lo_s, hi_s, self.rng.randint(lo_s, max(lo_s, hi_s))))
-        return datetime(2000, 1, 1) + timedelta(seconds=min(max(pick, lo_s), max(lo_s, hi_s)))
+        return datetime(2000, 1, 1) + timedelta(seconds=min(max(pick, lo_s), hi_s))
 
     def new_customer(self, changed: datetime) -> str:
         cid = f"C{self.next_customer:05d}"
