@@ -75,7 +75,8 @@ def migration_history(ctx: DocsContext) -> str:
             "OpenTelemetry trace id (open the trace in SigNoz to see each statement and async job); `--since` and "
             "`--until` (UTC) keep one period, `--last N` the newest rows. `migrate validate` exits 1 when a file no "
             "longer matches its recorded checksum.\n\n")
-    cmds = [f"rockway migrate history{env} --since 2026-01-01 --until 2026-04-01 --csv > audit-q1.csv", f"rockway migrate info{env}", f"rockway migrate validate{env}"]
+    cmds = [f"rockway migrate history{env} --since 2026-01-01 --until 2026-04-01 --csv > audit-q1.csv",
+            f"rockway migrate info{env}", f"rockway migrate validate{env}"]
     if previous is not None:
         cmds.append(f"rockway migrate rollback --to {previous}{env} --dry-run    # what undoing the newest release would run")
     out += fence("\n".join(cmds))
